@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the lab guest image from Debian's packages only.
+# Usage: build.sh OUT_DIR   (OUT_DIR must not exist; it appears atomically when the build succeeds)
+# Produces: base.img (raw ext4 root), vmlinuz, initrd.img, id_ed25519[.pub], recipe.txt
+set -euo pipefail
+
+out=${1:?usage: build.sh OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+suite=bookworm
+mirror=${SAN_ISCSI_LAB_MIRROR:-}
+if [[ -z $mirror ]]; then
+    # Use the mirror apt already uses on this machine (deb822 or one-line format).
+    mirror=$(sed -n 's/^URIs: *\(\S*debian\)\/\?$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+    [[ -n $mirror ]] || mirror=$(awk '$1=="deb" && $3=="'"$suite"'" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+    [[ -n $mirror ]] || mirror=http://deb.debian.org/debian
+fi
+packages=(
+    systemd-sysv udev dbus python3 python3-apt openssh-server iproute2 iputils-ping kmod procps psmisc less
+    open-iscsi multipath-tools kpartx lvm2 thin-provisioning-tools autofs python3-rtslib-fb sg3-utils lsscsi
+    e2fsprogs xfsprogs btrfs-progs dosfstools parted fdisk rsync acl attr
+)
+
+work=$(mktemp -d "$(dirname "$out")/.build.XXXXXX")
+root=$work/rootfs
+cleanup() {
+    for m in dev/pts dev sys proc; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '[image] %(%H:%M:%S)T %s\n' -1 "$*"; }
+
+step "debootstrap $suite from $mirror"
+debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" "$suite" "$root" "$mirror" \
+    > "$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log"; exit 1; }
+
+step "kernel and initramfs"
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
+    apt-get install -y -q --no-install-recommends linux-image-amd64 initramfs-tools > "$work/kernel.log" 2>&1 \
+    || { tail -n 30 "$work/kernel.log"; exit 1; }
+chroot "$root" apt-get clean
+for m in dev/pts dev sys proc; do umount "$root/$m"; done
+
+step "configure"
+install -m 0755 "$here/files/lab-guest-init" "$root/usr/local/sbin/lab-guest-init"
+install -m 0644 "$here/files/lab-guest-init.service" "$root/etc/systemd/system/lab-guest-init.service"
+install -m 0755 "$here/files/lab-san-storage" "$root/usr/local/sbin/lab-san-storage"
+install -m 0644 "$here/files/lab-san-storage.service" "$root/etc/systemd/system/lab-san-storage.service"
+install -d -m 0755 "$root/etc/target"
+install -m 0644 "$here/files/10-mgmt.network" "$root/etc/systemd/network/10-mgmt.network"
+install -m 0644 "$here/files/journald.conf" "$root/etc/systemd/journald.conf.d/lab.conf" -D
+install -m 0644 "$here/files/sshd.conf" "$root/etc/ssh/sshd_config.d/lab.conf"
+echo 'LABEL=labroot / ext4 rw,errors=remount-ro 0 1' > "$root/etc/fstab"
+: > "$root/etc/machine-id"; rm -f "$root/var/lib/dbus/machine-id"
+# A placeholder; lab-guest-init writes each guest's own name at boot. No node records in the image.
+echo 'InitiatorName=iqn.2026-11.lab.san-iscsi:unset' > "$root/etc/iscsi/initiatorname.iscsi"
+rm -rf "$root/etc/iscsi/nodes/"* "$root/etc/iscsi/send_targets/"*
+chroot "$root" systemctl enable -q systemd-networkd lab-guest-init.service lab-san-storage.service multipathd.service
+chroot "$root" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
+    man-db.timer dpkg-db-backup.timer systemd-networkd-wait-online.service e2scrub_reap.service
+# The LIO configuration restore at boot only matters on the SAN guest.
+install -m 0644 -D "$here/files/san-only.conf" "$root/etc/systemd/system/rtslib-fb-targetctl.service.d/lab.conf"
+ssh-keygen -q -t ed25519 -N '' -C san-iscsi-lab -f "$work/id_ed25519"
+install -d -m 0700 "$root/root/.ssh"
+install -m 0600 "$work/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+cp "$root"/boot/vmlinuz-* "$work/vmlinuz"
+cp "$root"/boot/initrd.img-* "$work/initrd.img"
+chmod 0644 "$work/vmlinuz" "$work/initrd.img"
+rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+
+step "root filesystem image"
+mkfs.ext4 -q -L labroot -d "$root" "$work/base.img" 4G
+{ echo "suite=$suite"; echo "mirror=$mirror"; echo "packages=${packages[*]}";
+  echo "kernel=$(basename "$root"/boot/vmlinuz-*)"; } > "$work/recipe.txt"
+rm -rf "$root"
+mv "$work" "$out"
+trap - EXIT
+step "done: $out"

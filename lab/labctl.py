@@ -1,0 +1,568 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The san.iscsi lab: a SAN guest and two initiator hosts under QEMU (TCG), and the integration runner.
+
+  labctl.py image              build the guest image once (cached by a hash of lab/image/)
+  labctl.py up | down | status keep a dev lab running in .lab/ between runs
+  labctl.py run [TARGET ...]   run integration targets against the running dev lab (or the controller)
+  labctl.py test [TARGET ...]  boot a fresh lab, run the targets, always tear it down
+  labctl.py demo               the main job end to end on a fresh lab
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGE_RECIPE = REPO / "lab" / "image"
+TARGETS_DIR = REPO / "tests" / "integration" / "targets"
+DEV_STATE = REPO / ".lab"
+CACHE = Path(os.environ.get("SAN_ISCSI_LAB_CACHE", "/var/cache/san-iscsi/lab"))
+IMAGE_MIN_FREE = 6 << 30
+RUN_MIN_FREE = 2 << 30
+SSH_TIMEOUT = int(os.environ.get("SAN_ISCSI_LAB_BOOT_TIMEOUT", "420"))
+READY_TIMEOUT = 180
+IQN_PREFIX = "iqn.2026-11.lab.san-iscsi"
+PORTALS = ["10.10.1.1", "10.10.2.1"]
+PORTAL_IPV6 = "fd5a:1::1"
+
+
+class LabError(Exception):
+    pass
+
+
+class Guest:
+    def __init__(self, name, role, index, memory, smp, data_disk=None):
+        self.name, self.role, self.index = name, role, index
+        self.memory, self.smp, self.data_disk = memory, smp, data_disk
+        self.ip_a = "10.10.1.%d" % index
+        self.ip_b = "10.10.2.%d" % index
+        self.ip6 = "fd5a:1::%d" % index
+        self.iqn = None if role == "san" else "%s:%s" % (IQN_PREFIX, name)
+
+
+GUESTS = [
+    Guest("san", "san", 1, memory=1536, smp=2, data_disk="20G"),
+    Guest("host1", "host", 11, memory=1024, smp=1),
+    Guest("host2", "host", 12, memory=1024, smp=1),
+]
+
+
+def log(msg):
+    print("[lab] %s %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run(cmd, check=True, **kwargs):
+    proc = subprocess.run(cmd, text=True, capture_output=True, check=False, **kwargs)
+    if check and proc.returncode != 0:
+        raise LabError("command failed (rc=%d): %s\n%s%s" % (
+            proc.returncode, " ".join(map(str, cmd)), proc.stdout[-2000:], proc.stderr[-2000:]))
+    return proc
+
+
+def require_tools(*tools):
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise LabError("missing tools: %s (run `make host-deps` as root: it installs qemu-system-x86, "
+                       "qemu-utils, vde2, debootstrap, openssh-client)" % ", ".join(missing))
+
+
+def require_free(path, needed, what):
+    path.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path).free
+    if free < needed:
+        raise LabError("only %.1f GiB free in %s; %s needs %.1f GiB" % (free / 2**30, path, what, needed / 2**30))
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------- image
+
+def recipe_hash():
+    digest = hashlib.sha256()
+    for path in sorted(p for p in IMAGE_RECIPE.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(IMAGE_RECIPE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def image_dir():
+    return CACHE / "images" / recipe_hash()
+
+
+def ensure_image():
+    image = image_dir()
+    if (image / "base.img").is_file():
+        return image
+    require_tools("debootstrap", "mkfs.ext4", "chroot")
+    if os.geteuid() != 0:
+        raise LabError("building the lab image needs root (debootstrap, chroot)")
+    require_free(image.parent, IMAGE_MIN_FREE, "the guest image build")
+    with open(image.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (image / "base.img").is_file():
+            log("building guest image %s (cold build, a few minutes)" % image)
+            start = time.monotonic()
+            proc = subprocess.run(["bash", str(IMAGE_RECIPE / "build.sh"), str(image)], check=False)
+            if proc.returncode != 0:
+                raise LabError("guest image build failed (see the output above)")
+            log("image built in %.0f s" % (time.monotonic() - start))
+            for old in image.parent.iterdir():
+                if old.is_dir() and old != image and not old.name.startswith("."):
+                    shutil.rmtree(old, ignore_errors=True)
+    return image
+
+
+# ---------------------------------------------------------------- lab state
+
+class Lab:
+    """One running lab: processes, sockets and overlays under a short directory in /tmp."""
+
+    def __init__(self, workdir, mode):
+        self.dir = Path(workdir)
+        self.mode = mode
+        self.state = {"mode": mode, "owner": os.getpid(), "dir": str(self.dir), "pids": {}, "ports": {}}
+
+    @classmethod
+    def create(cls, mode):
+        require_free(Path(tempfile.gettempdir()), RUN_MIN_FREE, "the guests' overlays")
+        return cls(tempfile.mkdtemp(prefix="sil-"), mode)
+
+    @classmethod
+    def load(cls, workdir):
+        lab = cls(workdir, None)
+        lab.state = json.loads((lab.dir / "state.json").read_text())
+        lab.mode = lab.state["mode"]
+        return lab
+
+    def save(self):
+        tmp = self.dir / "state.json.tmp"
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.dir / "state.json")
+
+    @property
+    def inventory(self):
+        return self.dir / "inventory.yml"
+
+    def console(self, name):
+        return self.dir / ("%s.console" % name)
+
+    # -- start
+
+    @property
+    def key(self):
+        return self.dir / "id_ed25519"
+
+    def start(self, image):
+        start = time.monotonic()
+        shutil.copy(image / "id_ed25519", self.key)
+        self.key.chmod(0o600)
+        for fabric in ("a", "b"):
+            self._start_switch(fabric)
+        for guest in GUESTS:
+            self._start_guest(guest, image)
+        self.save()
+        log("guests started; waiting for SSH (at most %d s)" % SSH_TIMEOUT)
+        self._write_inventory()
+        boot = self._wait_for_ssh()
+        for name, secs in boot.items():
+            log("%s: SSH after %.0f s" % (name, secs))
+        self._wait_ready()
+        self.state["boot_seconds"] = round(time.monotonic() - start, 1)
+        self.save()
+        log("lab ready in %.0f s; inventory %s" % (self.state["boot_seconds"], self.inventory))
+
+    def _start_switch(self, fabric):
+        sock = self.dir / ("fab-%s" % fabric)
+        pidfile = self.dir / ("fab-%s.pid" % fabric)
+        run(["vde_switch", "--sock", str(sock), "--daemon", "--pidfile", str(pidfile), "--numports", "8"])
+        self.state["pids"]["vde-%s" % fabric] = self._read_pid(pidfile)
+        self.save()
+
+    def _start_guest(self, guest, image):
+        overlay = self.dir / ("%s.qcow2" % guest.name)
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image / "base.img"), "-F", "raw", str(overlay)])
+        port = free_port()
+        self.state["ports"][guest.name] = port
+        hosts = ",".join("%s:%s" % (g.name, g.ip_a) for g in GUESTS)
+        append = ["console=ttyS0", "root=/dev/vda", "rw", "net.ifnames=0", "modprobe.blacklist=floppy", "quiet", "systemd.show_status=0",
+                  "lab.name=" + guest.name, "lab.role=" + guest.role, "lab.a=" + guest.ip_a,
+                  "lab.b=" + guest.ip_b, "lab.a6=" + guest.ip6, "lab.hosts=" + hosts]
+        if guest.iqn:
+            append.append("lab.iqn=" + guest.iqn)
+        pidfile = self.dir / ("%s.pid" % guest.name)
+        cmd = [
+            "qemu-system-x86_64", "-name", "sil-" + guest.name, "-accel", "tcg", "-smp", str(guest.smp),
+            "-m", str(guest.memory), "-display", "none", "-monitor", "none",
+            "-serial", "file:%s" % self.console(guest.name), "-daemonize", "-pidfile", str(pidfile),
+            "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initrd.img"), "-append", " ".join(append),
+            "-drive", "file=%s,format=qcow2,if=virtio,cache=unsafe,discard=unmap" % overlay,
+            "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-pci,rng=rng0",
+            "-netdev", "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+            "-device", "virtio-net-pci,netdev=mgmt,mac=52:54:00:00:00:%02x" % guest.index,
+        ]
+        for nic, fabric in ((1, "a"), (2, "b")):
+            cmd += ["-netdev", "vde,id=fab%s,sock=%s" % (fabric, self.dir / ("fab-%s" % fabric)),
+                    "-device", "virtio-net-pci,netdev=fab%s,mac=52:54:00:0a:%02x:%02x" % (fabric, nic, guest.index)]
+        if guest.data_disk:
+            data = self.dir / ("%s-data.qcow2" % guest.name)
+            run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), guest.data_disk])
+            cmd += ["-drive", "file=%s,format=qcow2,if=virtio,cache=unsafe,discard=unmap" % data]
+        proc = run(cmd, check=False)
+        if proc.returncode != 0:
+            raise LabError("qemu failed to start %s: %s" % (guest.name, proc.stderr.strip()))
+        self.state["pids"][guest.name] = self._read_pid(pidfile)
+        self.save()
+
+    @staticmethod
+    def _read_pid(pidfile):
+        for _attempt in range(50):
+            if pidfile.exists() and pidfile.read_text().strip():
+                return int(pidfile.read_text().strip())
+            time.sleep(0.1)
+        raise LabError("no pid file %s" % pidfile)
+
+    def ssh_cmd(self, name, *remote):
+        return ["ssh", "-q", "-p", str(self.state["ports"][name]), "-i", str(self.key),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", "root@127.0.0.1"] + list(remote)
+
+    def _wait_for_ssh(self):
+        start = time.monotonic()
+        pending = {g.name for g in GUESTS}
+        boot = {}
+        while pending:
+            for name in sorted(pending):
+                if not pid_alive(self.state["pids"][name]):
+                    raise LabError("guest %s died during boot.\n%s" % (name, self.console_tail(name)))
+                if run(self.ssh_cmd(name, "true"), check=False, timeout=30).returncode == 0:
+                    boot[name] = time.monotonic() - start
+                    pending.discard(name)
+            if pending and time.monotonic() - start > SSH_TIMEOUT:
+                name = sorted(pending)[0]
+                raise LabError("guest %s: no SSH after %d s.\n%s" % (name, SSH_TIMEOUT, self.console_tail(name)))
+            if pending:
+                time.sleep(2)
+        return boot
+
+    def _wait_ready(self):
+        """Boot finished and the storage fabrics work: every host reaches both SAN portals."""
+        for guest in GUESTS:
+            proc = run(self.ssh_cmd(guest.name, "timeout %d systemctl is-system-running --wait; "
+                                    "systemctl --failed --no-legend --plain" % READY_TIMEOUT), check=False)
+            state = proc.stdout.split()[0] if proc.stdout.split() else "unknown"
+            if state not in ("running", "degraded"):
+                raise LabError("guest %s not ready (%s).\n%s" % (guest.name, proc.stdout, self.console_tail(guest.name)))
+            if state == "degraded":
+                log("%s is degraded; failed units: %s" % (guest.name, " ".join(proc.stdout.split()[1:])))
+        checks = {"san": "vgs --noheadings -o vg_name,lv_count labvg && ip -br addr"}
+        for guest in GUESTS:
+            if guest.role == "host":
+                checks[guest.name] = " && ".join("ping -c1 -W5 %s >/dev/null" % ip for ip in PORTALS + [PORTAL_IPV6])
+        for name, check in checks.items():
+            proc = run(self.ssh_cmd(name, check), check=False, timeout=120)
+            if proc.returncode != 0:
+                raise LabError("guest %s failed its readiness check `%s`:\n%s%s\n%s" % (
+                    name, check, proc.stdout, proc.stderr, self.console_tail(name)))
+
+    def console_tail(self, name, lines=30):
+        path = self.console(name)
+        if not path.exists():
+            return "(no console log)"
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        return "--- last %d console lines of %s ---\n%s" % (lines, name, "\n".join(text))
+
+    def _write_inventory(self):
+        common = {
+            "ansible_user": "root",
+            "ansible_host": "127.0.0.1",
+            "ansible_ssh_private_key_file": str(self.key),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+
+        def hostvars(guest):
+            hv = {"ansible_port": self.state["ports"][guest.name], "lab_ip_a": guest.ip_a, "lab_ip_b": guest.ip_b,
+                  "lab_ip6": guest.ip6}
+            if guest.iqn:
+                hv["lab_initiator_name"] = guest.iqn
+            return hv
+
+        inventory = {"all": {
+            "vars": {"repo_root": str(REPO), "lab_portals": PORTALS, "lab_portal_ipv6": PORTAL_IPV6},
+            "children": {
+                "controller": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                       "ansible_python_interpreter": sys.executable}}},
+                "lab": {"vars": common, "children": {
+                    "storage": {"hosts": {g.name: hostvars(g) for g in GUESTS if g.role == "san"}},
+                    "initiators": {"hosts": {g.name: hostvars(g) for g in GUESTS if g.role == "host"}},
+                }},
+            }}}
+        self.inventory.write_text(json.dumps(inventory, indent=1))
+
+    # -- stop
+
+    def stop(self):
+        """Stop every process of this lab and remove its directory. Safe to call twice."""
+        pids = self.state.get("pids", {})
+        for name, pid in pids.items():
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, pid in pids.items():
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        left = [name for name, pid in pids.items() if pid_alive(pid) and not _reap(pid)]
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if left:
+            raise LabError("processes still running after teardown: %s" % ", ".join(left))
+
+
+def _reap(pid):
+    time.sleep(0.5)
+    return not pid_alive(pid)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reap_stale_runs():
+    """Tear down labs left by a runner that was killed without a chance to clean up."""
+    for state in Path(tempfile.gettempdir()).glob("sil-*/state.json"):
+        try:
+            lab = Lab.load(state.parent)
+        except (ValueError, OSError):
+            continue
+        if lab.mode == "test" and not pid_alive(lab.state.get("owner", 0)):
+            log("removing a stale lab left by a killed run: %s" % lab.dir)
+            lab.stop()
+
+
+# ---------------------------------------------------------------- dev lab
+
+def dev_lab():
+    pointer = DEV_STATE / "lab"
+    if pointer.is_symlink() and (pointer / "state.json").exists():
+        return Lab.load(pointer.resolve())
+    return None
+
+
+def cmd_up(_args):
+    require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh")
+    if dev_lab():
+        raise LabError("the dev lab is already up (make lab-status; make lab-down first)")
+    image = ensure_image()
+    reap_stale_runs()
+    lab = Lab.create("dev")
+    DEV_STATE.mkdir(exist_ok=True)
+    (DEV_STATE / "lab").unlink(missing_ok=True)
+    (DEV_STATE / "lab").symlink_to(lab.dir)
+    try:
+        lab.start(image)
+    except BaseException:
+        lab.stop()
+        shutil.rmtree(DEV_STATE, ignore_errors=True)
+        raise
+    shutil.copy(lab.inventory, DEV_STATE / "inventory.yml")
+    log("dev lab up; `make lab-target T=...` runs targets, `make lab-down` stops it")
+
+
+def cmd_down(_args):
+    lab = dev_lab()
+    if lab:
+        lab.stop()
+        log("dev lab stopped")
+    shutil.rmtree(DEV_STATE, ignore_errors=True)
+
+
+def cmd_status(_args):
+    lab = dev_lab()
+    if not lab:
+        print("dev lab: down")
+        return 1
+    for name, pid in lab.state["pids"].items():
+        port = lab.state["ports"].get(name)
+        where = "  ssh 127.0.0.1:%d" % port if port else ""
+        print("%-6s pid %-7d %s%s" % (name, pid, "up" if pid_alive(pid) else "DEAD", where))
+    print("inventory: %s" % (DEV_STATE / "inventory.yml"))
+    return 0
+
+
+def cmd_image(_args):
+    start = time.monotonic()
+    image = ensure_image()
+    log("image %s ready (%.1f s)" % (image, time.monotonic() - start))
+
+
+# ---------------------------------------------------------------- targets
+
+def target_aliases(name):
+    path = TARGETS_DIR / name / "aliases"
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def select_targets(names):
+    available = sorted(p.name for p in TARGETS_DIR.iterdir() if (p / "tasks" / "main.yml").exists())
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise LabError("unknown target(s): %s (available: %s)" % (", ".join(unknown), ", ".join(available)))
+    chosen = names or [n for n in available if "disabled" not in target_aliases(n)]
+    return sorted(chosen, key=lambda n: (n != "smoke", n))
+
+
+def ansible_env(workdir):
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "live"),
+        "ANSIBLE_ROLES_PATH": str(TARGETS_DIR),
+        "ANSIBLE_PIPELINING": "1",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=600s",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(workdir / "cp"),
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_GATHERING": "explicit",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+        "ANSIBLE_DEPRECATION_WARNINGS": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def controller_inventory(workdir):
+    path = workdir / "controller-inventory.yml"
+    path.write_text(json.dumps({"all": {
+        "vars": {"repo_root": str(REPO)},
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    return path
+
+
+def run_targets(names, inventory, workdir, extra_args=()):
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = ansible_env(workdir)
+    playbook_bin = str(Path(sys.executable).parent / "ansible-playbook")
+    results = []
+    for name in names:
+        play = workdir / ("target-%s.yml" % name)
+        play.write_text(json.dumps([{"name": "Integration target %s" % name, "hosts": "localhost",
+                                     "gather_facts": False, "roles": [{"role": name}]}]))
+        log("target %s: start" % name)
+        start = time.monotonic()
+        proc = subprocess.run([playbook_bin, "-i", str(inventory), str(play)] + list(extra_args), env=env, cwd=REPO,
+                              check=False)
+        secs = time.monotonic() - start
+        results.append((name, proc.returncode == 0, secs))
+        log("target %s: %s in %.0f s" % (name, "passed" if proc.returncode == 0 else "FAILED", secs))
+    width = max((len(result[0]) for result in results), default=0)
+    for name, ok, secs in results:
+        print("  {0:<{1}} {2:<6} {3:6.0f} s".format(name, width, "ok" if ok else "FAILED", secs))
+    passed = sum(1 for result in results if result[1])
+    print("integration: %d passed, %d failed" % (passed, len(results) - passed), flush=True)
+    return passed == len(results)
+
+
+def cmd_run(args):
+    names = select_targets(args.targets)
+    need_lab = any("lab" in target_aliases(n) for n in names)
+    lab = dev_lab()
+    if need_lab and not lab:
+        raise LabError("these targets need the lab and the dev lab is down: `make lab-up` first "
+                       "(or `make integration T=...` for a throw-away lab)")
+    workdir = DEV_STATE / "runs" / time.strftime("%Y%m%d-%H%M%S")
+    workdir.mkdir(parents=True, exist_ok=True)
+    inventory = DEV_STATE / "inventory.yml" if lab else controller_inventory(workdir)
+    return 0 if run_targets(names, inventory, workdir, args.ansible_args) else 1
+
+
+def with_fresh_lab(func, need_lab=True):
+    """Run func(inventory, workdir) on a fresh lab that is torn down however func ends."""
+    def terminate(signum, _frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh", "ansible-playbook")
+    image = ensure_image() if need_lab else None
+    reap_stale_runs()
+    lab = Lab.create("test")
+    try:
+        if need_lab:
+            lab.start(image)
+            inventory = lab.inventory
+        else:
+            inventory = controller_inventory(lab.dir)
+        return func(inventory, lab.dir)
+    finally:
+        log("tearing the lab down")
+        lab.stop()
+        leftovers = run(["pgrep", "-f", str(lab.dir)], check=False).stdout.split()
+        if leftovers:
+            raise LabError("processes left behind: %s" % " ".join(leftovers))
+        log("nothing left behind (no qemu, no vde_switch, no overlay)")
+
+
+def cmd_test(args):
+    names = select_targets(args.targets)
+    need_lab = any("lab" in target_aliases(n) for n in names)
+    ok = with_fresh_lab(lambda inv, wd: run_targets(names, inv, wd / "runs", args.ansible_args), need_lab)
+    return 0 if ok else 1
+
+
+def cmd_demo(args):
+    restore = REPO / "playbooks" / "restore_demo.yml"
+
+    def demo(inventory, workdir):
+        if restore.exists():
+            env = ansible_env(workdir)
+            playbook_bin = str(Path(sys.executable).parent / "ansible-playbook")
+            proc = subprocess.run([playbook_bin, "-i", str(inventory), str(restore)], env=env, cwd=REPO, check=False)
+            return proc.returncode == 0
+        return run_targets(["smoke"], inventory, workdir / "runs", args.ansible_args)
+    return 0 if with_fresh_lab(demo) else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func in (("image", cmd_image), ("up", cmd_up), ("down", cmd_down), ("status", cmd_status)):
+        sub.add_parser(name).set_defaults(func=func)
+    for name, func in (("run", cmd_run), ("test", cmd_test), ("demo", cmd_demo)):
+        p = sub.add_parser(name)
+        p.add_argument("targets", nargs="*")
+        p.add_argument("--ansible-args", nargs=argparse.REMAINDER, default=[],
+                       help="passed to ansible-playbook (e.g. -vvv)")
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except LabError as exc:
+        print("lab error: %s" % exc, file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
