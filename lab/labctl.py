@@ -451,6 +451,10 @@ def ansible_env(workdir):
     return env
 
 
+def playbook_bin():
+    return str(Path(sys.executable).parent / "ansible-playbook")
+
+
 def controller_inventory(workdir):
     path = workdir / "controller-inventory.yml"
     path.write_text(json.dumps({"all": {
@@ -462,7 +466,6 @@ def controller_inventory(workdir):
 def run_targets(names, inventory, workdir, extra_args=()):
     workdir.mkdir(parents=True, exist_ok=True)
     env = ansible_env(workdir)
-    playbook_bin = str(Path(sys.executable).parent / "ansible-playbook")
     results = []
     for name in names:
         play = workdir / ("target-%s.yml" % name)
@@ -470,7 +473,7 @@ def run_targets(names, inventory, workdir, extra_args=()):
                                      "gather_facts": False, "roles": [{"role": name}]}]))
         log("target %s: start" % name)
         start = time.monotonic()
-        proc = subprocess.run([playbook_bin, "-i", str(inventory), str(play)] + list(extra_args), env=env, cwd=REPO,
+        proc = subprocess.run([playbook_bin(), "-i", str(inventory), str(play)] + list(extra_args), env=env, cwd=REPO,
                               check=False)
         secs = time.monotonic() - start
         results.append((name, proc.returncode == 0, secs))
@@ -500,9 +503,12 @@ def with_fresh_lab(func, need_lab=True):
     """Run func(inventory, workdir) on a fresh lab that is torn down however func ends."""
     def terminate(signum, _frame):
         raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-    require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh", "ansible-playbook")
+    # Explicit for SIGINT too: a runner started in the background inherits SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, terminate)
+    require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh")
+    if not Path(playbook_bin()).exists():
+        raise LabError("%s is missing (run `make venv`)" % playbook_bin())
     image = ensure_image() if need_lab else None
     reap_stale_runs()
     lab = Lab.create("test")
@@ -535,8 +541,7 @@ def cmd_demo(args):
     def demo(inventory, workdir):
         if restore.exists():
             env = ansible_env(workdir)
-            playbook_bin = str(Path(sys.executable).parent / "ansible-playbook")
-            proc = subprocess.run([playbook_bin, "-i", str(inventory), str(restore)], env=env, cwd=REPO, check=False)
+            proc = subprocess.run([playbook_bin(), "-i", str(inventory), str(restore)], env=env, cwd=REPO, check=False)
             return proc.returncode == 0
         return run_targets(["smoke"], inventory, workdir / "runs", args.ansible_args)
     return 0 if with_fresh_lab(demo) else 1
