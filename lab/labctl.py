@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 IMAGE_RECIPE = REPO / "lab" / "image"
 TARGETS_DIR = REPO / "tests" / "integration" / "targets"
 DEV_STATE = REPO / ".lab"
+LOG_DIR = REPO / "tests" / "output" / "integration"
+JOBS = int(os.environ.get("SAN_ISCSI_LAB_JOBS", "2"))
 CACHE = Path(os.environ.get("SAN_ISCSI_LAB_CACHE", "/var/cache/san-iscsi/lab"))
 IMAGE_MIN_FREE = 6 << 30
 RUN_MIN_FREE = 2 << 30
@@ -463,25 +465,60 @@ def controller_inventory(workdir):
     return path
 
 
-def run_targets(names, inventory, workdir, extra_args=()):
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = ansible_env(workdir)
-    results = []
-    for name in names:
+class TargetRun:
+    """One ansible-playbook run of an integration target; its output goes to its own log file."""
+
+    def __init__(self, name, inventory, workdir, extra_args, stream):
+        self.name = name
+        self.log = None if stream else LOG_DIR / ("%s.log" % name)
         play = workdir / ("target-%s.yml" % name)
         play.write_text(json.dumps([{"name": "Integration target %s" % name, "hosts": "localhost",
                                      "gather_facts": False, "roles": [{"role": name}]}]))
+        cmd = [playbook_bin(), "-i", str(inventory), str(play)] + list(extra_args)
+        out = None if stream else open(self.log, "w")
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(cmd, env=ansible_env(workdir), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        if out:
+            out.close()
         log("target %s: start" % name)
-        start = time.monotonic()
-        proc = subprocess.run([playbook_bin(), "-i", str(inventory), str(play)] + list(extra_args), env=env, cwd=REPO,
-                              check=False)
-        secs = time.monotonic() - start
-        results.append((name, proc.returncode == 0, secs))
-        log("target %s: %s in %.0f s" % (name, "passed" if proc.returncode == 0 else "FAILED", secs))
+
+    def report(self):
+        secs = time.monotonic() - self.start
+        ok = self.proc.returncode == 0
+        log("target %s: %s in %.0f s" % (self.name, "passed" if ok else "FAILED", secs))
+        if self.log:
+            lines = self.log.read_text(errors="replace").splitlines()
+            shown = lines if not ok else [line for line in lines if line.startswith("localhost ")]
+            print("\n".join("    | " + line for line in shown), flush=True)
+        return self.name, ok, secs
+
+
+def run_targets(names, inventory, workdir, extra_args=(), jobs=1):
+    """Run targets, up to `jobs` at a time; a target with the alias `serial` runs alone."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    pending, running, results = list(names), [], []
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                serial = "serial" in target_aliases(pending[0])
+                if running and (serial or any("serial" in target_aliases(r.name) for r in running)):
+                    break
+                running.append(TargetRun(pending.pop(0), inventory, workdir, extra_args, stream=jobs == 1))
+            time.sleep(0.5)
+            for done in [r for r in running if r.proc.poll() is not None]:
+                running.remove(done)
+                results.append(done.report())
+    finally:
+        for interrupted in running:
+            interrupted.proc.terminate()
+            interrupted.proc.wait(timeout=30)
     width = max((len(result[0]) for result in results), default=0)
     for name, ok, secs in results:
         print("  {0:<{1}} {2:<6} {3:6.0f} s".format(name, width, "ok" if ok else "FAILED", secs))
     passed = sum(1 for result in results if result[1])
+    if jobs > 1:
+        print("target logs: %s" % LOG_DIR)
     print("integration: %d passed, %d failed" % (passed, len(results) - passed), flush=True)
     return passed == len(results)
 
@@ -496,7 +533,7 @@ def cmd_run(args):
     workdir = DEV_STATE / "runs" / time.strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
     inventory = DEV_STATE / "inventory.yml" if lab else controller_inventory(workdir)
-    return 0 if run_targets(names, inventory, workdir, args.ansible_args) else 1
+    return 0 if run_targets(names, inventory, workdir, args.ansible_args, args.jobs) else 1
 
 
 def with_fresh_lab(func, need_lab=True):
@@ -531,7 +568,10 @@ def with_fresh_lab(func, need_lab=True):
 def cmd_test(args):
     names = select_targets(args.targets)
     need_lab = any("lab" in target_aliases(n) for n in names)
-    ok = with_fresh_lab(lambda inv, wd: run_targets(names, inv, wd / "runs", args.ansible_args), need_lab)
+
+    def run_all(inventory, workdir):
+        return run_targets(names, inventory, workdir / "runs", args.ansible_args, args.jobs)
+    ok = with_fresh_lab(run_all, need_lab)
     return 0 if ok else 1
 
 
@@ -555,6 +595,8 @@ def main(argv=None):
     for name, func in (("run", cmd_run), ("test", cmd_test), ("demo", cmd_demo)):
         p = sub.add_parser(name)
         p.add_argument("targets", nargs="*")
+        p.add_argument("--jobs", type=int, default=JOBS if name == "test" else 1,
+                       help="targets run at a time (test: $SAN_ISCSI_LAB_JOBS or 2; a target aliased `serial` runs alone)")
         p.add_argument("--ansible-args", nargs=argparse.REMAINDER, default=[],
                        help="passed to ansible-playbook (e.g. -vvv)")
         p.set_defaults(func=func)
