@@ -576,7 +576,7 @@ def cmd_test(args):
 
 
 def cmd_demo(args):
-    restore = REPO / "playbooks" / "restore_demo.yml"
+    restore = REPO / "lab" / "demo" / "restore_demo.yml"
 
     def demo(inventory, workdir):
         if restore.exists():
