@@ -203,7 +203,7 @@ class Lab:
         port = free_port()
         self.state["ports"][guest.name] = port
         hosts = ",".join("%s:%s" % (g.name, g.ip_a) for g in GUESTS)
-        append = ["console=ttyS0", "root=/dev/vda", "rw", "net.ifnames=0", "modprobe.blacklist=floppy", "quiet", "systemd.show_status=0",
+        append = ["console=ttyS0", "root=/dev/vda", "rw", "net.ifnames=0", "modprobe.blacklist=floppy", "systemd.show_status=error",
                   "lab.name=" + guest.name, "lab.role=" + guest.role, "lab.a=" + guest.ip_a,
                   "lab.b=" + guest.ip_b, "lab.a6=" + guest.ip6, "lab.hosts=" + hosts]
         if guest.iqn:

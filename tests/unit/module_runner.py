@@ -20,8 +20,16 @@ failures from here::
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
+import json
+
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils.common.text.converters import to_bytes
+
+try:
+    from ansible.module_utils.testing import patch_module_args  # ansible-core >= 2.19
+except ImportError:
+    patch_module_args = None
 
 
 class ModuleExited(Exception):
@@ -57,10 +65,25 @@ def patch_exits(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
 
 
+@contextlib.contextmanager
+def fed_module_args(args):
+    """Feed args to the next AnsibleModule the way ansible-core does for this version."""
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    saved = basic._ANSIBLE_ARGS
+    basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    try:
+        yield
+    finally:
+        basic._ANSIBLE_ARGS = saved
+
+
 def call_main(module, args, check_mode=False, diff=False):
     """Run module.main() with args (exits patched); return the exit_json dict."""
     module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(module_args):
+    with fed_module_args(module_args):
         try:
             module.main()
         except ModuleExited as exited:
