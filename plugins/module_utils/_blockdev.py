@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The block-layer seam: low-level probes, partition tables, read-only flags, I/O counters, overlays.
+
+Commands (blkid, partx, blockdev, dmsetup, losetup, udevadm) run through `Runner`: argv lists,
+LC_ALL=C, bounded by coreutils `timeout`, failures raised as ToolError (cmd, rc, stdout, stderr).
+Everything read from sysfs takes an injectable root so unit tests can build a fake tree.
+Nothing here ever writes to a LUN: probes read, `blockdev --setro` only sets the kernel flag, and the
+copy-on-write overlay sends every write to a scratch loop device.
+Private to the collection: no compatibility promise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+DEFAULT_TIMEOUT = 60
+TIMEOUT_RC = 124
+KILL_GRACE = 5
+SECTOR_BYTES = 512
+EXTRA_BIN_DIRS = ['/sbin', '/usr/sbin', '/usr/local/sbin']
+
+BLKID_NOTHING_FOUND = 2
+BLKID_AMBIVALENT = 8
+
+OVERLAY_UUID_PREFIX = 'SANISCSI-OVL-'
+OVERLAY_NAME_PREFIX = 'san_iscsi_ovl_'
+OVERLAY_DIR = '/run/san-iscsi'
+# Room for what an import writes (PV label, a few metadata copies, thin-pool metadata on activation).
+# The file is sparse and lives in /run: only written chunks take memory.
+OVERLAY_COW_BYTES = 256 * 1024 * 1024
+OVERLAY_CHUNK_SECTORS = 8
+
+STAT_FIELDS = ('read_ios', 'read_merges', 'read_sectors', 'read_ticks',
+               'write_ios', 'write_merges', 'write_sectors', 'write_ticks',
+               'in_flight', 'io_ticks', 'time_in_queue')
+
+PACKAGES = {
+    'blkid': 'util-linux', 'partx': 'util-linux', 'blockdev': 'util-linux', 'losetup': 'util-linux',
+    'mount': 'mount', 'umount': 'mount', 'dmsetup': 'dmsetup', 'lvm': 'lvm2', 'udevadm': 'udev',
+}
+
+
+class ToolError(Exception):
+    """A failed or missing external command; as_fail_kwargs() gives msg, cmd, rc, stdout, stderr."""
+
+    def __init__(self, msg, cmd=None, rc=None, stdout='', stderr=''):
+        super(ToolError, self).__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def as_fail_kwargs(self):
+        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
+
+
+class Runner(object):
+    """Runs system tools for one module; `calls` records every argv (tests, benchmarks)."""
+
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
+        self.module = module
+        self.timeout = timeout
+        self.timeout_binary = module.get_bin_path('timeout')
+        self.calls = []
+        self._binaries = {}
+
+    def binary(self, name):
+        if name not in self._binaries:
+            path = self.module.get_bin_path(name, opt_dirs=EXTRA_BIN_DIRS)
+            if not path:
+                raise ToolError('%s was not found in PATH (Debian/Ubuntu package: %s)'
+                                % (name, PACKAGES.get(name, name)))
+            self._binaries[name] = path
+        return self._binaries[name]
+
+    def argv(self, tool, args, timeout=None):
+        argv = [self.binary(tool)] + [str(arg) for arg in args]
+        if self.timeout_binary:
+            argv = [self.timeout_binary, '-k', str(KILL_GRACE), str(int(timeout or self.timeout))] + argv
+        return argv
+
+    def run(self, tool, args, ok=(0,), timeout=None, what=None):
+        """Run TOOL ARGS; return (rc, stdout, stderr) when rc is in ok, else raise ToolError."""
+        argv = self.argv(tool, args, timeout)
+        self.calls.append(argv)
+        rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        if rc in ok:
+            return rc, out, err
+        what = what or ' '.join([tool] + [str(arg) for arg in args])
+        if rc == TIMEOUT_RC and self.timeout_binary:
+            msg = '%s did not finish within %ss and was stopped' % (what, int(timeout or self.timeout))
+        else:
+            msg = '%s failed with exit code %s' % (what, rc)
+        detail = (err or out or '').strip().splitlines()
+        if detail:
+            msg += ': %s' % detail[-1].strip()
+        raise ToolError(msg, cmd=argv, rc=rc, stdout=out, stderr=err)
+
+
+# --- sysfs ----------------------------------------------------------------------------------------
+
+def _read(path, default=None):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace').strip()
+    except (IOError, OSError):
+        return default
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except (IOError, OSError):
+        return []
+
+
+def class_dir(name, sysfs_root='/sys'):
+    return os.path.join(sysfs_root, 'class', 'block', name)
+
+
+def kernel_name(device, sysfs_root='/sys'):
+    """Kernel name ('sdb', 'dm-3', 'sdb1') of a device path (symlinks resolved), or None."""
+    name = os.path.basename(os.path.realpath(device))
+    if os.path.isdir(class_dir(name, sysfs_root)):
+        return name
+    try:
+        rdev = os.stat(device).st_rdev
+    except OSError:
+        return None
+    return name_of_majmin('%d:%d' % (os.major(rdev), os.minor(rdev)), sysfs_root)
+
+
+def name_of_majmin(majmin, sysfs_root='/sys'):
+    link = os.path.join(sysfs_root, 'dev', 'block', majmin)
+    if not os.path.exists(link):
+        return None
+    return os.path.basename(os.path.realpath(link))
+
+
+def majmin(name, sysfs_root='/sys'):
+    return _read(os.path.join(class_dir(name, sysfs_root), 'dev'))
+
+
+def size_bytes(name, sysfs_root='/sys'):
+    sectors = _read(os.path.join(class_dir(name, sysfs_root), 'size'), '0')
+    return int(sectors) * SECTOR_BYTES if sectors.isdigit() else 0
+
+
+def is_read_only(name, sysfs_root='/sys'):
+    return _read(os.path.join(class_dir(name, sysfs_root), 'ro')) == '1'
+
+
+def io_stat(name, sysfs_root='/sys'):
+    """The kernel's I/O counters of a block device (/sys/class/block/NAME/stat) as a dict of ints."""
+    text = _read(os.path.join(class_dir(name, sysfs_root), 'stat'))
+    if text is None:
+        raise ToolError('no I/O statistics for block device %s' % name)
+    values = [int(value) for value in text.split()]
+    return dict(zip(STAT_FIELDS, values))
+
+
+def dm_uuid(name, sysfs_root='/sys'):
+    return _read(os.path.join(class_dir(name, sysfs_root), 'dm', 'uuid'))
+
+
+def dm_name(name, sysfs_root='/sys'):
+    return _read(os.path.join(class_dir(name, sysfs_root), 'dm', 'name'))
+
+
+def holders(name, sysfs_root='/sys'):
+    return _listdir(os.path.join(class_dir(name, sysfs_root), 'holders'))
+
+
+def slaves(name, sysfs_root='/sys'):
+    return _listdir(os.path.join(class_dir(name, sysfs_root), 'slaves'))
+
+
+def lower_devices(name, sysfs_root='/sys'):
+    """Every device below NAME (its slaves, theirs, ...) plus the whole disk of any partition."""
+    found = []
+    pending = [name]
+    while pending:
+        current = pending.pop(0)
+        below = slaves(current, sysfs_root)
+        parent = whole_disk(current, sysfs_root)
+        if parent != current:
+            below.append(parent)
+        for entry in below:
+            if entry not in found:
+                found.append(entry)
+                pending.append(entry)
+    return found
+
+
+def whole_disk(name, sysfs_root='/sys'):
+    """The disk a partition belongs to ('sdb' for 'sdb1'); the name itself for a whole disk."""
+    directory = class_dir(name, sysfs_root)
+    if os.path.exists(os.path.join(directory, 'partition')):
+        return os.path.basename(os.path.dirname(os.path.realpath(directory)))
+    return name
+
+
+def partition_devices(name, sysfs_root='/sys'):
+    """{partition number: kernel name} of a disk: kernel partitions, or kpartx maps of a dm device."""
+    found = {}
+    directory = class_dir(name, sysfs_root)
+    for entry in _listdir(directory):
+        number = _read(os.path.join(directory, entry, 'partition'))
+        if number and number.isdigit():
+            found[int(number)] = entry
+    for holder in holders(name, sysfs_root):
+        match = re.match(r'^part(\d+)-', dm_uuid(holder, sysfs_root) or '')
+        if match:
+            found.setdefault(int(match.group(1)), holder)
+    return found
+
+
+def multipath_holder(name, sysfs_root='/sys'):
+    """Kernel name of the dm-multipath map built on NAME, or None."""
+    for holder in holders(name, sysfs_root):
+        if (dm_uuid(holder, sysfs_root) or '').startswith('mpath-'):
+            return holder
+    return None
+
+
+def device_path(name, sysfs_root='/sys', dev_root='/dev'):
+    """The path users know: /dev/mapper/NAME for dm devices, /dev/NAME otherwise."""
+    mapped = dm_name(name, sysfs_root)
+    if mapped:
+        return os.path.join(dev_root, 'mapper', mapped)
+    return os.path.join(dev_root, name)
+
+
+def stable_links(name, dev_root='/dev'):
+    """{'by-id': [...], 'by-path': [...], 'by-uuid': [...]}: udev links that resolve to NAME."""
+    links = {}
+    for kind in ('by-id', 'by-path', 'by-uuid'):
+        directory = os.path.join(dev_root, 'disk', kind)
+        links[kind] = [os.path.join(directory, entry) for entry in _listdir(directory)
+                       if os.path.basename(os.path.realpath(os.path.join(directory, entry))) == name]
+    return links
+
+
+# by-id links in order of preference: multipath map, WWN, SCSI page 83, anything else but LVM's PV links.
+_BY_ID_PREFERENCE = ('dm-uuid-mpath-', 'dm-uuid-part', 'wwn-', 'scsi-3', 'scsi-')
+
+
+def stable_identifier(name, dev_root='/dev'):
+    """The best persistent path of a device: a by-id link (WWN first), else by-path; None when none."""
+    links = stable_links(name, dev_root)
+    by_id = [link for link in links['by-id'] if not os.path.basename(link).startswith('lvm-pv-uuid-')]
+    for prefix in _BY_ID_PREFERENCE:
+        for link in by_id:
+            if os.path.basename(link).startswith(prefix):
+                return link
+    if by_id:
+        return by_id[0]
+    return links['by-path'][0] if links['by-path'] else None
+
+
+# --- probes -----------------------------------------------------------------------------------------
+
+def _unescape(value):
+    value = re.sub(r'\\x([0-9a-fA-F]{2})', lambda match: chr(int(match.group(1), 16)), value)
+    return re.sub(r'\\(.)', r'\1', value)
+
+
+def parse_blkid_export(text):
+    """`blkid -o export` output ('KEY=value' lines, blanks escaped with a backslash) -> dict."""
+    fields = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key.strip():
+            fields[key.strip()] = _unescape(value.strip())
+    return fields
+
+
+def probe(runner, device):
+    """Low-level probe of DEVICE's content (superblocks and partition tables, never the blkid cache).
+
+    Returns blkid's fields (TYPE, USAGE, UUID, LABEL, PTTYPE, ...); {} for a blank device.
+    Raises ToolError when signatures contradict each other (blkid exit code 8).
+    """
+    rc, out, err = runner.run('blkid', ['-p', '-o', 'export', device], ok=(0, BLKID_NOTHING_FOUND, BLKID_AMBIVALENT),
+                              what='probing %s' % device)
+    if rc == BLKID_NOTHING_FOUND:
+        return {}
+    if rc == BLKID_AMBIVALENT:
+        raise ToolError('%s carries contradicting signatures (blkid: ambivalent probing result); '
+                        'refusing to guess what it holds' % device, cmd=runner.calls[-1], rc=rc,
+                        stdout=out, stderr=err)
+    return parse_blkid_export(out)
+
+
+_PAIR_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+PARTX_COLUMNS = 'NR,START,SECTORS,TYPE,UUID,NAME,SCHEME'
+
+
+def parse_partx_pairs(text):
+    """`partx --pairs` output -> [{'nr': 1, 'start': 2048, 'sectors': ..., 'type': ..., ...}]."""
+    rows = []
+    for line in (text or '').splitlines():
+        fields = dict((key.lower(), _unescape(value)) for key, value in _PAIR_RE.findall(line))
+        if 'nr' not in fields:
+            continue
+        for key in ('nr', 'start', 'sectors'):
+            if fields.get(key, '').isdigit():
+                fields[key] = int(fields[key])
+        rows.append(fields)
+    return rows
+
+
+def partitions(runner, device):
+    """The partition table of DEVICE as read from the disk itself (not the kernel's view)."""
+    _rc, out, _err = runner.run('partx', ['--pairs', '--output', PARTX_COLUMNS, device],
+                                what='listing partitions of %s' % device)
+    return parse_partx_pairs(out)
+
+
+# --- read-only flag ---------------------------------------------------------------------------------
+
+def set_read_only(runner, device):
+    """Set the kernel's read-only flag on DEVICE (BLKROSET): no write open from user space succeeds."""
+    runner.run('blockdev', ['--setro', device], what='setting %s read-only' % device)
+
+
+# --- copy-on-write overlay ---------------------------------------------------------------------------
+
+def overlay_name(tag):
+    return OVERLAY_NAME_PREFIX + tag
+
+
+def is_overlay(name, sysfs_root='/sys'):
+    return (dm_uuid(name, sysfs_root) or '').startswith(OVERLAY_UUID_PREFIX)
+
+
+def overlay_cow_file(dm_map_name, overlay_dir=OVERLAY_DIR):
+    return os.path.join(overlay_dir, dm_map_name + '.cow')
+
+
+def loop_of(backing_file, sysfs_root='/sys'):
+    """Kernel name of the loop device backed by BACKING_FILE, or None."""
+    block_dir = os.path.join(sysfs_root, 'block')
+    for entry in _listdir(block_dir):
+        if entry.startswith('loop'):
+            backing = _read(os.path.join(block_dir, entry, 'loop', 'backing_file'))
+            if backing == backing_file:
+                return entry
+    return None
+
+
+def create_overlay(runner, origin, dm_map_name, overlay_dir=OVERLAY_DIR, cow_bytes=OVERLAY_COW_BYTES,
+                   sysfs_root='/sys'):
+    """A writable dm-snapshot of ORIGIN whose writes land in a sparse file in OVERLAY_DIR.
+
+    The snapshot target opens its origin read-only and never writes to it, so anything done on the
+    overlay (an LVM clone import, journal or thin-pool metadata updates) leaves ORIGIN untouched.
+    Returns the overlay's path (/dev/mapper/DM_MAP_NAME).
+    """
+    origin_name = kernel_name(origin, sysfs_root)
+    if origin_name is None:
+        raise ToolError('%s is not a block device' % origin)
+    sectors = size_bytes(origin_name, sysfs_root) // SECTOR_BYTES
+    if not os.path.isdir(overlay_dir):
+        os.makedirs(overlay_dir, 0o700)
+    cow_file = overlay_cow_file(dm_map_name, overlay_dir)
+    with open(cow_file, 'wb') as handle:
+        handle.truncate(cow_bytes)
+    try:
+        _rc, out, _err = runner.run('losetup', ['--find', '--show', cow_file], what='attaching %s' % cow_file)
+        cow_device = out.strip()
+        # P(ersistent): the COW device starts with dm-snapshot's header, so the chunks copied from the origin
+        # (an LVM label, a superblock) never sit at its start where LVM or blkid would find them.
+        table = '0 %d snapshot %s %s P %d' % (sectors, majmin(origin_name, sysfs_root), cow_device,
+                                              OVERLAY_CHUNK_SECTORS)
+        runner.run('dmsetup', ['create', dm_map_name, '--uuid', OVERLAY_UUID_PREFIX + dm_map_name, '--table', table],
+                   what='creating overlay %s of %s' % (dm_map_name, origin))
+    except ToolError:
+        _detach_cow(runner, cow_file, sysfs_root)
+        raise
+    return '/dev/mapper/%s' % dm_map_name
+
+
+def _detach_cow(runner, cow_file, sysfs_root):
+    loop = loop_of(cow_file, sysfs_root)
+    if loop:
+        runner.run('losetup', ['--detach', '/dev/%s' % loop], what='detaching /dev/%s' % loop)
+    if os.path.exists(cow_file):
+        os.unlink(cow_file)
+
+
+def remove_overlay(runner, dm_map_name, overlay_dir=OVERLAY_DIR, sysfs_root='/sys'):
+    """Remove an overlay made by create_overlay, its loop device and its scratch file."""
+    if os.path.exists('/dev/mapper/%s' % dm_map_name) or _dm_exists(dm_map_name, sysfs_root):
+        runner.run('dmsetup', ['remove', '--retry', dm_map_name], what='removing overlay %s' % dm_map_name)
+    _detach_cow(runner, overlay_cow_file(dm_map_name, overlay_dir), sysfs_root)
+
+
+def _dm_exists(dm_map_name, sysfs_root):
+    block_dir = os.path.join(sysfs_root, 'block')
+    return any(dm_name(entry, sysfs_root) == dm_map_name for entry in _listdir(block_dir) if entry.startswith('dm-'))
+
+
+def settle(runner, timeout=30):
+    """Let udev finish the events of devices just created (bounded; a slow queue is not an error)."""
+    runner.run('udevadm', ['settle', '--timeout=%d' % timeout], ok=(0, 1), timeout=timeout + KILL_GRACE)

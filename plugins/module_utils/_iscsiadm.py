@@ -1,0 +1,520 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one seam that runs iscsiadm (open-iscsi) and reads its node database.
+
+- every call: argv list, LC_ALL=C, bounded by coreutils `timeout`, exit codes of iscsiadm(8)
+  (include/iscsi_err.h) turned into messages that say what to check;
+- parsers for `-m node -P 1`, `-m node -o show`, `-m session -P 1|3`, discovery output;
+- CHAP secrets never go on a command line: they are written into the record file directly
+  (the same "name = value" file iscsiadm itself reads and writes).
+
+Private to the collection: no compatibility promise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import tempfile
+from collections import namedtuple
+
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
+    InvalidName, names_equal, parse_portal, format_portal,
+)
+
+PACKAGE_HINT = 'install the open-iscsi package (Debian/Ubuntu/SUSE: open-iscsi; RHEL/Fedora: iscsi-initiator-utils)'
+# iscsid's own budget for one login is login_timeout (30 s in Debian's iscsid.conf, 15 s upstream)
+# times initial_login_retry_max (4..8) plus reconnect delays: 300 s stays above it.
+DEFAULT_TIMEOUT = 60
+LOGIN_TIMEOUT = 300
+KILL_GRACE = 10
+TIMEOUT_RC = 124
+NODE_DB_DIRS = ('/etc/iscsi/nodes', '/var/lib/iscsi/nodes')
+SENDTARGETS_DB_DIRS = ('/etc/iscsi/send_targets', '/var/lib/iscsi/send_targets')
+EMPTY = '<empty>'
+MASKED = '********'
+NO_TPGT = (-1, 4294967295)
+
+# include/iscsi_err.h
+EXIT_CODES = {
+    1: 'generic error',
+    2: 'session not found',
+    3: 'out of memory',
+    4: 'transport error',
+    5: 'login failed',
+    6: 'error accessing the iSCSI node database',
+    7: 'invalid argument',
+    8: 'connection timed out while connecting to the portal',
+    9: 'internal iscsid error',
+    10: 'logout failed',
+    11: 'iSCSI PDU timed out',
+    12: 'iSCSI transport not found (is the iscsi_tcp kernel module loaded?)',
+    13: 'permission denied (iscsiadm must run as root)',
+    14: 'the transport does not support this operation',
+    15: 'a session for this target and portal already exists',
+    16: 'invalid request to iscsid',
+    17: 'iSNS service not supported',
+    18: 'reading from or writing to iscsid failed',
+    19: 'fatal login error (the target rejected the initiator: unknown target name or no ACL for this initiator)',
+    20: 'cannot connect to iscsid (is the iscsid service running?)',
+    21: 'no records, targets, sessions or portals found',
+    22: 'could not look up the object in sysfs',
+    23: 'could not look up the host',
+    24: 'authorization failure (wrong CHAP user name or password, or the target expects CHAP)',
+    25: 'iSNS query failed',
+    26: 'iSNS registration or deregistration failed',
+    27: 'operation not supported',
+    28: 'device or resource busy',
+    29: 'resource temporarily unavailable, try again',
+    30: 'unknown discovery type',
+    31: 'child process terminated',
+    32: 'session not connected',
+}
+# iscsiadm's closing summaries; the line before them says what went wrong
+GENERIC_LINE = re.compile(r'Could not (log into|logout of) all portals|Could not login to \[iface')
+RC_SESSION_EXISTS = 15
+RC_NO_OBJECTS = 21
+RC_AUTH = 24
+
+
+class IscsiadmError(Exception):
+    """A failed iscsiadm call; as_fail_kwargs() gives msg, cmd, rc, stdout, stderr for fail_json."""
+
+    def __init__(self, msg, cmd=None, rc=None, stdout='', stderr=''):
+        super(IscsiadmError, self).__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def as_fail_kwargs(self):
+        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
+
+
+def describe_rc(rc):
+    if rc == TIMEOUT_RC:
+        return 'did not finish in time and was stopped'
+    return EXIT_CODES.get(rc, 'unknown error')
+
+
+NodeRecord = namedtuple('NodeRecord', ['target', 'portal', 'iface'])
+
+
+class Session(object):
+    """One iSCSI session from `iscsiadm -m session -P 1|3`."""
+
+    def __init__(self, target, portal, persistent_portal=None):
+        self.target = target
+        self.portal = portal
+        self.persistent_portal = persistent_portal or portal
+        self.iface = 'default'
+        self.sid = None
+        self.values = {}
+        self.disks = []  # [{'host', 'channel', 'id', 'lun', 'name', 'state'}] (P3 only)
+
+    @property
+    def connection_state(self):
+        return self.values.get('iSCSI Connection State')
+
+    @property
+    def session_state(self):
+        return self.values.get('iSCSI Session State')
+
+    def matches(self, target, portal, iface='default'):
+        """Exact key (target case-insensitive, portal by canonical address and port, iface name)."""
+        return (names_equal(self.target, target) and self.persistent_portal.same_as(portal)
+                and self.iface == iface)
+
+    def to_dict(self):
+        return {
+            'sid': self.sid, 'target': self.target, 'portal': self.persistent_portal.address,
+            'current_portal': self.portal.address, 'tpgt': self.persistent_portal.tpgt, 'iface': self.iface,
+            'connection_state': self.connection_state, 'session_state': self.session_state,
+            'initiator_name': self.values.get('Iface Initiatorname'),
+            'initiator_address': self.values.get('Iface IPaddress'),
+            'disks': list(self.disks),
+        }
+
+
+# --- parsers -------------------------------------------------------------------------------
+
+def _tpgt(value):
+    return None if value is None or value in NO_TPGT else value
+
+
+def _portal(text):
+    portal = parse_portal(text, lenient=True)
+    return portal._replace(tpgt=_tpgt(portal.tpgt))
+
+
+def parse_flat_nodes(out):
+    """`iscsiadm -m node` / discovery output: "portal,tpgt target" lines -> [NodeRecord] (iface None)."""
+    records = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) != 2:
+            continue
+        records.append(NodeRecord(fields[1], _portal(fields[0]), None))
+    return records
+
+
+def parse_node_tree(out):
+    """`iscsiadm -m node -P 1` -> [NodeRecord] with iface names."""
+    records = []
+    target = portal = None
+    for line in out.splitlines():
+        key, _sep, value = line.strip().partition(': ')
+        if key == 'Target':
+            target, portal = value.strip(), None
+        elif key == 'Portal' and target:
+            portal = _portal(value.strip())
+        elif key == 'Iface Name' and target and portal:
+            records.append(NodeRecord(target, portal, value.strip()))
+    return records
+
+
+def parse_show(out):
+    """`-o show` output -> list of {name: value} dicts, one per record; '<empty>' becomes ''."""
+    records = []
+    current = None
+    for line in out.splitlines():
+        if line.startswith('# BEGIN RECORD'):
+            current = {}
+            records.append(current)
+            continue
+        if line.startswith('#') or ' = ' not in line:
+            continue
+        if current is None:
+            current = {}
+            records.append(current)
+        name, value = line.split(' = ', 1)
+        current[name.strip()] = '' if value.strip() == EMPTY else value.strip()
+    return records
+
+
+_DISK_HOST_RE = re.compile(r'^scsi(\d+) Channel (\d+) Id (\d+) Lun: (\d+)$')
+_ATTACHED_RE = re.compile(r'^Attached scsi disk (\S+)\s+State: (\S+)')
+
+
+def parse_sessions(out):
+    """`iscsiadm -m session -P 1` or `-P 3` -> [Session]."""
+    sessions = []
+    target = session = lun = None
+    for raw in out.splitlines():
+        line = raw.strip()
+        if line.startswith('Target: '):
+            target = line[len('Target: '):].split(' ')[0]
+            session = None
+        elif line.startswith('Current Portal: ') and target:
+            session = Session(target, _portal(line.split(': ', 1)[1].strip()))
+            sessions.append(session)
+        elif session is None:
+            continue
+        elif line.startswith('Persistent Portal: '):
+            session.persistent_portal = _portal(line.split(': ', 1)[1].strip())
+        elif _DISK_HOST_RE.match(line):
+            lun = [int(group) for group in _DISK_HOST_RE.match(line).groups()]
+        elif _ATTACHED_RE.match(line) and lun:
+            name, state = _ATTACHED_RE.match(line).groups()
+            session.disks.append({'host': lun[0], 'channel': lun[1], 'id': lun[2], 'lun': lun[3],
+                                  'name': name, 'state': state})
+        elif ': ' in line:
+            _parse_session_value(session, line)
+    return sessions
+
+
+def _parse_session_value(session, line):
+    # "Host Number: 2\tState: running" holds two pairs on one line
+    for part in line.split('\t'):
+        key, _sep, value = part.strip().partition(': ')
+        if not key:
+            continue
+        value = value.strip()
+        if key == 'SID':
+            session.sid = int(value)
+        elif key == 'Iface Name':
+            session.iface = value
+        session.values.setdefault(key, value)
+
+
+def parse_flat_sessions(out):
+    """`iscsiadm -m session`: "tcp: [1] 10.10.1.1:3260,1 iqn... (non-flash)" -> [Session]."""
+    sessions = []
+    for line in out.splitlines():
+        match = re.match(r'^(\S+): \[(\d+)\] (\S+) (\S+)', line.strip())
+        if match:
+            session = Session(match.group(4), _portal(match.group(3)))
+            session.sid = int(match.group(2))
+            sessions.append(session)
+    return sessions
+
+
+def parse_fw(out):
+    """`iscsiadm -m fw` ("iface.x = y" / "node.x = y" lines, one block per boot target) -> [dict]."""
+    return parse_show(out)
+
+
+# --- the runner -------------------------------------------------------------------------------
+
+class Iscsiadm(object):
+    """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks)."""
+
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
+        self.module = module
+        self.timeout = timeout
+        self.binary = module.get_bin_path('iscsiadm')
+        if not self.binary:
+            raise IscsiadmError('iscsiadm was not found in PATH: %s' % PACKAGE_HINT)
+        self.timeout_binary = module.get_bin_path('timeout')
+        self.calls = []
+
+    def command(self, args, timeout=None):
+        argv = [self.binary] + list(args)
+        if self.timeout_binary:
+            argv = [self.timeout_binary, '-k', str(KILL_GRACE), str(int(timeout or self.timeout))] + argv
+        return argv
+
+    def run(self, args, ok=(0,), timeout=None, what=None):
+        """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError."""
+        argv = self.command(args, timeout)
+        self.calls.append(argv)
+        rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        if rc in ok:
+            return rc, out, err
+        detail = [line for line in (err or out or '').strip().splitlines() if not GENERIC_LINE.search(line)]
+        what = what or 'iscsiadm ' + ' '.join(args)
+        if rc == TIMEOUT_RC:
+            msg = '%s: iscsiadm did not finish within %ss and was stopped' % (what, int(timeout or self.timeout))
+        else:
+            msg = '%s: iscsiadm exited with %d (%s)' % (what, rc, describe_rc(rc))
+        if detail:
+            msg += ': %s' % detail[-1]
+        raise IscsiadmError(msg, cmd=argv, rc=rc, stdout=out, stderr=err)
+
+    # node records ---------------------------------------------------------------------------
+
+    @staticmethod
+    def node_args(record):
+        args = ['-m', 'node', '-T', record.target, '-p', record.portal.address]
+        if record.iface:
+            args += ['-I', record.iface]
+        return args
+
+    def node_records(self):
+        rc, out, _err = self.run(['-m', 'node', '-P', '1'], ok=(0, RC_NO_OBJECTS))
+        return [] if rc == RC_NO_OBJECTS else parse_node_tree(out)
+
+    def find_record(self, target, portal, iface='default', records=None):
+        """The stored record for exactly (target, portal, iface), with the stored spelling, or None."""
+        for record in self.node_records() if records is None else records:
+            if names_equal(record.target, target) and record.portal.same_as(portal) and record.iface == iface:
+                return record
+        return None
+
+    def node_show(self, record):
+        rc, out, _err = self.run(self.node_args(record) + ['-o', 'show'], ok=(0, RC_NO_OBJECTS))
+        if rc == RC_NO_OBJECTS:
+            return None
+        shown = parse_show(out)
+        return shown[0] if shown else None
+
+    def node_new(self, target, portal, iface='default'):
+        address = portal.address if portal.tpgt is None else '%s,%d' % (portal.address, portal.tpgt)
+        self.run(['-m', 'node', '-o', 'new', '-T', target, '-p', address, '-I', iface],
+                 what='create node record %s %s' % (target, address))
+        return NodeRecord(target, portal, iface)
+
+    def node_update(self, record, name, value):
+        if is_secret(name):
+            raise ValueError('%s is a secret: use write_record_secret, never the command line' % name)
+        self.run(self.node_args(record) + ['-o', 'update', '-n', name, '-v', value],
+                 what='set %s on node record %s %s' % (name, record.target, record.portal.address))
+
+    def node_delete(self, record):
+        self.run(self.node_args(record) + ['-o', 'delete'],
+                 what='delete node record %s %s' % (record.target, record.portal.address))
+
+    # sessions -------------------------------------------------------------------------------
+
+    def sessions(self, level=1):
+        rc, out, _err = self.run(['-m', 'session', '-P', str(level)], ok=(0, RC_NO_OBJECTS))
+        return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
+
+    def login(self, record, timeout=LOGIN_TIMEOUT):
+        self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
+                 what='login to %s at %s' % (record.target, record.portal.address))
+
+    def logout_session(self, sid, target=None, portal=None):
+        self.run(['-m', 'session', '-r', str(sid), '--logout'],
+                 what='logout of session %s%s' % (sid, ' (%s at %s)' % (target, portal) if target else ''))
+
+    def rescan_session(self, sid):
+        self.run(['-m', 'session', '-r', str(sid), '--rescan'], what='rescan of session %s' % sid)
+
+    # discovery ------------------------------------------------------------------------------
+
+    def discoverydb_args(self, kind, portal):
+        return ['-m', 'discoverydb', '-t', kind, '-p', portal.address]
+
+    def discover(self, kind, portal=None, iface=None, use_db=False, timeout=LOGIN_TIMEOUT):
+        """Discovery that writes no node records ("-o nonpersistent"); -> [NodeRecord]."""
+        if kind == 'fw':
+            args = ['-m', 'discovery', '-t', 'fw']
+        elif use_db:
+            args = self.discoverydb_args(kind, portal) + ['--discover']
+        else:
+            args = ['-m', 'discovery', '-t', kind, '-p', portal.address]
+        if iface and kind != 'fw':
+            args += ['-I', iface]
+        args += ['-o', 'nonpersistent']
+        rc, out, _err = self.run(args, ok=(0, RC_NO_OBJECTS), timeout=timeout,
+                                 what='%s discovery%s' % (kind, ' at %s' % portal.address if portal else ''))
+        return [] if rc == RC_NO_OBJECTS else parse_flat_nodes(out)
+
+    def discoverydb_show(self, kind, portal):
+        rc, out, _err = self.run(self.discoverydb_args(kind, portal) + ['-o', 'show'], ok=(0, RC_NO_OBJECTS))
+        shown = parse_show(out) if rc == 0 else []
+        return shown[0] if shown else None
+
+    def discoverydb_new(self, kind, portal):
+        self.run(self.discoverydb_args(kind, portal) + ['-o', 'new'], what='create discovery record')
+
+    def discoverydb_update(self, kind, portal, name, value):
+        if is_secret(name):
+            raise ValueError('%s is a secret: use write_record_secret, never the command line' % name)
+        self.run(self.discoverydb_args(kind, portal) + ['-o', 'update', '-n', name, '-v', value],
+                 what='set %s on the discovery record' % name)
+
+
+def is_secret(name):
+    return name.endswith('.password') or name.endswith('.password_in')
+
+
+# --- record files (for secrets) ---------------------------------------------------------------
+
+def _first_existing(candidates):
+    for candidate in candidates:
+        if os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+def node_record_file(record, db_dirs=None):
+    """Path of the record file iscsiadm keeps for (target, portal, iface), or None.
+
+    Layout (idbm.c): <db>/<target>/<address>,<port>,<tpgt>/<iface>; records created without a
+    tpgt use the old flat layout <db>/<target>/<address>,<port> (a file, default iface only).
+    """
+    base = _first_existing(db_dirs or NODE_DB_DIRS)
+    if base is None:
+        return None
+    target_dir = os.path.join(base, record.target)
+    try:
+        entries = os.listdir(target_dir)
+    except OSError:
+        return None
+    for entry in sorted(entries):
+        path = os.path.join(target_dir, entry)
+        parts = entry.rsplit(',', 2)
+        if len(parts) < 2 or not parts[-1].lstrip('-').isdigit():
+            continue
+        if os.path.isdir(path) and len(parts) == 3:
+            host, port, tpgt = parts
+            candidate = os.path.join(path, record.iface or 'default')
+        elif os.path.isfile(path) and (record.iface or 'default') == 'default':
+            host, port = entry.rsplit(',', 1)
+            tpgt, candidate = None, path
+        else:
+            continue
+        try:
+            portal = parse_portal(format_portal(host, int(port)))
+        except (InvalidName, ValueError):
+            continue
+        if portal.same_as(record.portal) and os.path.isfile(candidate) and \
+                (record.portal.tpgt is None or tpgt is None or int(tpgt) == record.portal.tpgt):
+            return candidate
+    return None
+
+
+def sendtargets_record_file(portal, db_dirs=None):
+    base = _first_existing(db_dirs or SENDTARGETS_DB_DIRS)
+    if base is None:
+        return None
+    path = os.path.join(base, '%s,%d' % (portal.host, portal.port), 'st_config')
+    return path if os.path.isfile(path) else None
+
+
+def read_record_value(path, name):
+    with open(path) as handle:
+        for line in handle:
+            key, sep, value = line.rstrip('\n').partition(' = ')
+            if sep and key.strip() == name:
+                return value
+    return None
+
+
+def write_record_secret(path, name, value):
+    """Set `name = value` in an iscsiadm record file in place (atomic rename, mode 0600)."""
+    with open(path) as handle:
+        lines = handle.read().splitlines()
+    wanted = '%s = %s' % (name, value)
+    for index, line in enumerate(lines):
+        if line.partition(' = ')[0].strip() == name:
+            lines[index] = wanted
+            break
+    else:
+        end = [i for i, line in enumerate(lines) if line.startswith('# END RECORD')]
+        lines.insert(end[0] if end else len(lines), wanted)
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix='.san-iscsi-', dir=directory)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write('\n'.join(lines) + '\n')
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# --- helpers for modules ----------------------------------------------------------------------
+
+def connect(module, timeout=DEFAULT_TIMEOUT):
+    """An Iscsiadm for the module, or fail_json saying which package to install."""
+    try:
+        return Iscsiadm(module, timeout=timeout)
+    except IscsiadmError as error:
+        module.fail_json(**error.as_fail_kwargs())
+
+
+def bounded(module, argv, seconds=DEFAULT_TIMEOUT):
+    """argv run under coreutils `timeout` (when present) so no helper command can hang the module."""
+    timeout = module.get_bin_path('timeout')
+    return [timeout, '-k', str(KILL_GRACE), str(int(seconds))] + list(argv) if timeout else list(argv)
+
+
+def fail(module, error, **extra):
+    """fail_json from an IscsiadmError (msg, cmd, rc, stdout, stderr) plus extra result keys."""
+    result = error.as_fail_kwargs()
+    result.update(extra)
+    module.fail_json(**result)
+
+
+def setting_text(value):
+    """A YAML value as iscsiadm prints it: booleans Yes/No, everything else as text."""
+    if isinstance(value, bool):
+        return 'Yes' if value else 'No'
+    return str(value)
+
+
+def same_setting(have, want):
+    if have is None:
+        return False
+    if have.lstrip('-').isdigit() and want.lstrip('-').isdigit():
+        return int(have) == int(want)
+    return have.lower() == want.lower()

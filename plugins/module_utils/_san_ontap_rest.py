@@ -1,0 +1,511 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ONTAP REST backend (ONTAP 9.6+): the only module_utils file that speaks ONTAP REST.
+
+Endpoints and fields follow the ONTAP REST API reference (docs.netapp.com/us-en/ontap-restapi):
+/api/cluster, /api/svm/svms, /api/storage/volumes[/{uuid}/snapshots], /api/storage/luns,
+/api/storage/file/clone (clone from a Snapshot copy via source_path ".snapshot/<snap>/<lun>", example in
+the 9.6 "post storage file clone" page), /api/protocols/san/igroups[/{uuid}/initiators],
+/api/protocols/san/lun-maps and /api/cluster/jobs/{uuid}. Errors are ``{"error": {"message", "code"}}``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+import ssl
+import time
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
+    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
+
+# The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
+# map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
+CLONE_COMMENT_PREFIX = 'san.iscsi:clone_from='
+MIN_REST_VERSION = (9, 6)
+
+IGROUP_FIELDS = 'name,uuid,protocol,os_type,initiators.name,lun_maps.logical_unit_number,lun_maps.lun.name,svm.name'
+LUN_FIELDS = ('name,uuid,location.volume.name,space.size,os_type,serial_number,comment,'
+              'lun_maps.logical_unit_number,lun_maps.igroup.name,svm.name')
+MAP_FIELDS = 'logical_unit_number,lun.name,lun.uuid,igroup.name,igroup.uuid,svm.name'
+SNAPSHOT_FIELDS = 'name,uuid,create_time'
+
+
+def clone_comment(source):
+    return '%s/vol/%s/.snapshot/%s/%s' % (CLONE_COMMENT_PREFIX, source['volume'], source['snapshot'], source['lun'])
+
+
+def parse_clone_comment(comment):
+    """Return {'volume', 'snapshot', 'lun'} from a clone comment, None for any other comment."""
+    if not comment or not comment.startswith(CLONE_COMMENT_PREFIX + '/vol/'):
+        return None
+    parts = comment[len(CLONE_COMMENT_PREFIX + '/vol/'):].split('/')
+    if len(parts) != 4 or parts[1] != '.snapshot':
+        return None
+    return {'volume': parts[0], 'snapshot': parts[2], 'lun': parts[3]}
+
+
+def split_ontap_lun_path(path):
+    parts = (path or '').split('/')
+    if len(parts) != 4 or parts[0] != '' or parts[1] != 'vol' or not parts[2] or not parts[3]:
+        raise SanInvalid('LUN path %r is not /vol/<volume>/<lun>' % path)
+    return parts[2], parts[3]
+
+
+def check_ontap_name(kind, name):
+    if not name or '/' in name or name.startswith('.'):
+        raise SanInvalid('invalid ONTAP %s name %r' % (kind, name))
+
+
+class RestClient(object):
+    """HTTP seam: every request to ONTAP goes through ``request``; counts requests."""
+
+    def __init__(self, params):
+        scheme = 'https' if params['https'] else 'http'
+        port = params.get('http_port') or (443 if params['https'] else 80)
+        self.base_url = '%s://%s:%d' % (scheme, params['hostname'], port)
+        self.username = params['username']
+        self.password = params['password']
+        self.validate_certs = params['validate_certs']
+        self.ca_path = params.get('ca_path')
+        self.timeout = params['timeout']
+        self.count = 0
+
+    def url(self, path, query=None):
+        url = self.base_url + path
+        if query:
+            url += '?' + urlencode(sorted(query.items()))
+        return url
+
+    def request(self, method, path, query=None, body=None):
+        """Send one request; return (status, decoded JSON or {}). Raises SanError subclasses."""
+        url = path if path.startswith('http') else self.url(path, query)
+        data = json.dumps(body, sort_keys=True) if body is not None else None
+        self.count += 1
+        try:
+            response = open_url(url, method=method, data=data,
+                                headers={'Accept': 'application/json', 'Content-Type': 'application/json'},
+                                url_username=self.username, url_password=self.password, force_basic_auth=True,
+                                validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.timeout,
+                                follow_redirects='none')
+            return response.getcode(), self._decode(response.read())
+        except HTTPError as exc:
+            raise self._http_error(exc, method, url)
+        except (URLError, ssl.SSLError, socket.timeout, socket.error) as exc:
+            raise self._transport_error(exc, method, url)
+
+    @staticmethod
+    def _decode(raw):
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise SanError('ONTAP returned a body that is not JSON: %r' % raw[:200])
+
+    def _http_error(self, exc, method, url):
+        try:
+            error = json.loads(exc.read() or b'{}').get('error', {})
+        except ValueError:
+            error = {}
+        code = str(error.get('code', exc.code))
+        message = error.get('message') or str(exc.reason)
+        details = {'status': exc.code, 'method': method, 'url': url}
+        if exc.code in (401, 403):
+            return SanAuthError('ONTAP refused the credentials of user %r (HTTP %d): %s'
+                                % (self.username, exc.code, message), code, details)
+        return SanError('ONTAP error %s on %s %s: %s' % (code, method, url, message), code, details)
+
+    @staticmethod
+    def _transport_error(exc, method, url):
+        reason = getattr(exc, 'reason', exc)
+        if isinstance(reason, ssl.SSLCertVerificationError) or 'CERTIFICATE_VERIFY_FAILED' in str(reason):
+            return SanConnectionError('TLS certificate verification failed for %s: %s (set ca_path to the '
+                                      'CA that signed it)' % (url, reason), 'tls', {'url': url})
+        return SanConnectionError('cannot reach ONTAP at %s: %s' % (url, reason), 'connection', {'url': url})
+
+    def get_records(self, path, query):
+        """GET a collection, following _links.next; returns the list of records."""
+        status, body = self.request('GET', path, query)
+        records = list(body.get('records', []))
+        next_link = body.get('_links', {}).get('next', {}).get('href')
+        while next_link:
+            status, body = self.request('GET', self.base_url + next_link)
+            records.extend(body.get('records', []))
+            next_link = body.get('_links', {}).get('next', {}).get('href')
+        return records
+
+    def get_one(self, path, query):
+        records = self.get_records(path, query)
+        if len(records) > 1:
+            raise SanError('ONTAP returned %d records for %s %r, expected at most one' % (len(records), path, query))
+        return records[0] if records else None
+
+
+def probe_rest(client):
+    """Return the cluster version tuple when REST answers, None when this ONTAP has no REST API."""
+    try:
+        dummy, body = client.request('GET', '/api/cluster', {'fields': 'version'})
+    except SanAuthError:
+        raise
+    except SanConnectionError:
+        raise
+    except SanError as exc:
+        if exc.details.get('status') in (404, 405, 400):
+            return None
+        raise
+    version = body.get('version', {})
+    return (version.get('generation', 0), version.get('major', 0), version.get('minor', 0))
+
+
+def ontap_backend(module):
+    """Pick REST or ZAPI per ``use_rest`` (auto: REST when ONTAP >= 9.6 answers on /api)."""
+    params = module.params
+    missing = [name for name in ('hostname', 'username', 'password', 'vserver') if not params.get(name)]
+    if missing:
+        raise SanInvalid('provider=ontap needs %s' % ', '.join(missing))
+    if params['use_rest'] == 'never':
+        return _zapi_backend(module)
+    client = RestClient(params)
+    version = probe_rest(client)
+    if version is not None and version[:2] >= MIN_REST_VERSION:
+        return OntapRestBackend(module, client, version)
+    if params['use_rest'] == 'always':
+        raise SanInvalid('use_rest=always but ONTAP at %s offers no usable REST API (needs 9.6 or later; found %s)'
+                         % (params['hostname'], '.'.join(str(part) for part in version) if version else 'none'))
+    backend = _zapi_backend(module)
+    backend.extra_requests = client.count
+    return backend
+
+
+def _zapi_backend(module):
+    from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_zapi import OntapZapiBackend
+    return OntapZapiBackend(module)
+
+
+class OntapRestBackend(SanBackend):
+    provider = 'ontap'
+    max_lun_id = 4095
+    size_granularity = 4096
+    default_os_type = 'linux'
+
+    def __init__(self, module, client, version):
+        super(OntapRestBackend, self).__init__(module)
+        self.client = client
+        self.version = version
+        self.vserver = module.params['vserver']
+        self.job_timeout = module.params['job_timeout']
+
+    def request_count(self):
+        return self.client.count
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _svm_query(self, **query):
+        query['svm.name'] = self.vserver
+        return query
+
+    def _error(self, exc, cls, message):
+        return cls('%s: %s' % (message, exc.message), exc.code, exc.details)
+
+    def wait_job(self, body):
+        """Wait (bounded by job_timeout) for the job a 202 response names; raise on failure."""
+        job = body.get('job')
+        if not job:
+            return
+        deadline = time.time() + self.job_timeout
+        delay = 0.1
+        while True:
+            dummy, state = self.client.request('GET', '/api/cluster/jobs/%s' % job['uuid'],
+                                               {'fields': 'state,message,code'})
+            if state.get('state') == 'success':
+                return
+            if state.get('state') == 'failure':
+                raise SanError('ONTAP job %s failed: %s' % (job['uuid'], state.get('message')),
+                               str(state.get('code')), {'job': job['uuid']})
+            if time.time() + delay > deadline:
+                raise SanError('ONTAP job %s still %s after %d s' % (job['uuid'], state.get('state'), self.job_timeout),
+                               'timeout', {'job': job['uuid']})
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    # -- connection -----------------------------------------------------------------------------
+    def check_connection(self):
+        if self.client.get_one('/api/svm/svms', {'name': self.vserver, 'fields': 'name,uuid'}) is None:
+            raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
+                              '2621462')
+
+    def lun_path(self, volume, name):
+        check_ontap_name('volume', volume)
+        check_ontap_name('LUN', name)
+        return '/vol/%s/%s' % (volume, name)
+
+    def split_lun_path(self, path):
+        return split_ontap_lun_path(path)
+
+    def _volume(self, volume):
+        record = self.client.get_one('/api/storage/volumes', self._svm_query(name=volume, fields='name,uuid'))
+        if record is None:
+            self.check_connection()
+            raise SanNotFound('volume %r does not exist in vserver %r' % (volume, self.vserver), '4')
+        return record
+
+    def check_volume(self, volume):
+        self._volume(volume)
+
+    # -- igroups --------------------------------------------------------------------------------
+    @staticmethod
+    def _igroup_dict(record):
+        maps = [{'path': entry['lun']['name'], 'lun_id': entry['logical_unit_number']}
+                for entry in record.get('lun_maps', [])]
+        return {
+            'name': record['name'], 'protocol': record.get('protocol'), 'os_type': record.get('os_type'),
+            'initiators': sorted(entry['name'].lower() for entry in record.get('initiators', [])),
+            'maps': sorted(maps, key=lambda entry: entry['lun_id']),
+            'vserver': record.get('svm', {}).get('name'), 'uuid': record.get('uuid'),
+        }
+
+    def _igroup_record(self, name):
+        return self.client.get_one('/api/protocols/san/igroups', self._svm_query(name=name, fields=IGROUP_FIELDS))
+
+    def get_igroup(self, name):
+        record = self._igroup_record(name)
+        return self._igroup_dict(record) if record else None
+
+    def _require_igroup(self, name):
+        record = self._igroup_record(name)
+        if record is None:
+            self.check_connection()
+            raise SanNotFound('igroup %r does not exist in vserver %r' % (name, self.vserver), '5374852')
+        return record
+
+    def list_igroups(self, name=None):
+        query = self._svm_query(fields=IGROUP_FIELDS)
+        if name:
+            query['name'] = name
+        return sorted((self._igroup_dict(r) for r in self.client.get_records('/api/protocols/san/igroups', query)),
+                      key=lambda entry: entry['name'])
+
+    def create_igroup(self, name, protocol, os_type, initiators):
+        body = {'svm': {'name': self.vserver}, 'name': name, 'protocol': protocol, 'os_type': os_type}
+        if initiators:
+            body['initiators'] = [{'name': initiator} for initiator in initiators]
+        self.client.request('POST', '/api/protocols/san/igroups', body=body)
+        return self.get_igroup(name)
+
+    def set_igroup_os_type(self, name, os_type):
+        record = self._require_igroup(name)
+        self.client.request('PATCH', '/api/protocols/san/igroups/%s' % record['uuid'], body={'os_type': os_type})
+        return self.get_igroup(name)
+
+    def add_initiators(self, name, initiators):
+        record = self._require_igroup(name)
+        self.client.request('POST', '/api/protocols/san/igroups/%s/initiators' % record['uuid'],
+                            body={'records': [{'name': initiator} for initiator in initiators]})
+        return self.get_igroup(name)
+
+    def remove_initiators(self, name, initiators):
+        record = self._require_igroup(name)
+        query = {'allow_delete_while_mapped': 'true'} if record.get('lun_maps') else None
+        for initiator in initiators:
+            self.client.request('DELETE', '/api/protocols/san/igroups/%s/initiators/%s'
+                                % (record['uuid'], quote(initiator, safe='')), query)
+        return self.get_igroup(name)
+
+    def delete_igroup(self, name, force=False):
+        record = self._require_igroup(name)
+        if record.get('lun_maps') and not force:
+            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
+                              % (name, ', '.join(sorted(m['lun']['name'] for m in record['lun_maps']))))
+        query = {'allow_delete_while_mapped': 'true'} if record.get('lun_maps') else None
+        self.client.request('DELETE', '/api/protocols/san/igroups/%s' % record['uuid'], query)
+
+    # -- LUNs -----------------------------------------------------------------------------------
+    @staticmethod
+    def _lun_dict(record):
+        volume, name = split_ontap_lun_path(record['name'])
+        maps = [{'igroup': entry['igroup']['name'], 'lun_id': entry['logical_unit_number']}
+                for entry in record.get('lun_maps', [])]
+        serial = record.get('serial_number', '')
+        return {
+            'name': name, 'volume': volume, 'path': record['name'], 'size': record.get('space', {}).get('size'),
+            'os_type': record.get('os_type'), 'serial': serial, 'wwid': naa_ontap(serial) if serial else None,
+            'clone_parent': parse_clone_comment(record.get('comment')),
+            'maps': sorted(maps, key=lambda entry: entry['igroup']),
+            'vserver': record.get('svm', {}).get('name'), 'uuid': record.get('uuid'),
+        }
+
+    def _lun_record(self, path):
+        return self.client.get_one('/api/storage/luns', self._svm_query(name=path, fields=LUN_FIELDS))
+
+    def get_lun(self, volume, name):
+        record = self._lun_record(self.lun_path(volume, name))
+        if record is None:
+            self._volume(volume)
+            return None
+        return self._lun_dict(record)
+
+    def _require_lun(self, path):
+        record = self._lun_record(path)
+        if record is None:
+            self._volume(split_ontap_lun_path(path)[0])
+            raise SanNotFound('LUN %s does not exist in vserver %r' % (path, self.vserver), '5374875')
+        return record
+
+    def list_luns(self, volume=None, name=None):
+        query = self._svm_query(fields=LUN_FIELDS)
+        if volume:
+            query['location.volume.name'] = volume
+        if name:
+            query['name'] = '*/%s' % name
+        return sorted((self._lun_dict(r) for r in self.client.get_records('/api/storage/luns', query)),
+                      key=lambda entry: entry['path'])
+
+    def create_lun(self, volume, name, size, os_type):
+        path = self.lun_path(volume, name)
+        self._volume(volume)
+        self.client.request('POST', '/api/storage/luns', body={
+            'svm': {'name': self.vserver}, 'name': path, 'os_type': os_type, 'space': {'size': size}})
+        return self._lun_dict(self._require_lun(path))
+
+    def clone_lun(self, volume, name, source, os_type):
+        path = self.lun_path(volume, name)
+        if source['volume'] != volume:
+            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
+                             '%r differs from volume %r' % (source['volume'], volume))
+        volume_record = self._volume(volume)
+        if self._snapshot_record(volume_record, source['snapshot']) is None:
+            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '4')
+        dummy, body = self.client.request('POST', '/api/storage/file/clone', body={
+            'volume': {'name': volume, 'uuid': volume_record['uuid']},
+            'source_path': '.snapshot/%s/%s' % (source['snapshot'], source['lun']),
+            'destination_path': name})
+        self.wait_job(body)
+        record = self._require_lun(path)
+        self.client.request('PATCH', '/api/storage/luns/%s' % record['uuid'], body={'comment': clone_comment(source)})
+        return self._lun_dict(self._require_lun(path))
+
+    def resize_lun(self, volume, name, size):
+        path = self.lun_path(volume, name)
+        record = self._require_lun(path)
+        if size < record['space']['size']:
+            raise SanInvalid('refusing to shrink LUN %s from %d to %d bytes' % (path, record['space']['size'], size))
+        self.client.request('PATCH', '/api/storage/luns/%s' % record['uuid'], body={'space': {'size': size}})
+        return self._lun_dict(self._require_lun(path))
+
+    def set_lun_os_type(self, volume, name, os_type):
+        raise SanInvalid('ONTAP cannot change the os_type of existing LUN %s' % self.lun_path(volume, name))
+
+    def delete_lun(self, volume, name):
+        path = self.lun_path(volume, name)
+        record = self._require_lun(path)
+        if record.get('lun_maps'):
+            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first'
+                              % (path, ', '.join(sorted(m['igroup']['name'] for m in record['lun_maps']))))
+        self.client.request('DELETE', '/api/storage/luns/%s' % record['uuid'])
+
+    # -- maps -----------------------------------------------------------------------------------
+    @staticmethod
+    def _map_dict(record):
+        return {'igroup': record['igroup']['name'], 'path': record['lun']['name'],
+                'lun_id': record['logical_unit_number'], 'vserver': record.get('svm', {}).get('name')}
+
+    def _map_record(self, path, igroup):
+        return self.client.get_one('/api/protocols/san/lun-maps',
+                                   self._svm_query(**{'lun.name': path, 'igroup.name': igroup, 'fields': MAP_FIELDS}))
+
+    def get_lun_map(self, path, igroup):
+        split_ontap_lun_path(path)
+        record = self._map_record(path, igroup)
+        return self._map_dict(record) if record else None
+
+    def list_lun_maps(self, igroup=None, path=None):
+        query = self._svm_query(fields=MAP_FIELDS)
+        if igroup:
+            query['igroup.name'] = igroup
+        if path:
+            query['lun.name'] = path
+        return sorted((self._map_dict(r) for r in self.client.get_records('/api/protocols/san/lun-maps', query)),
+                      key=lambda entry: (entry['igroup'], entry['lun_id']))
+
+    def create_lun_map(self, path, igroup, lun_id=None):
+        body = {'svm': {'name': self.vserver}, 'lun': {'name': path}, 'igroup': {'name': igroup}}
+        if lun_id is not None:
+            body['logical_unit_number'] = lun_id
+        try:
+            self.client.request('POST', '/api/protocols/san/lun-maps', body=body)
+        except SanError as exc:
+            if exc.code in ('5374875', '5374878'):
+                raise self._error(exc, SanNotFound, 'cannot map %s to %s' % (path, igroup))
+            if exc.details.get('status') == 409:
+                raise self._error(exc, SanConflict, 'cannot map %s to %s as LUN %s' % (path, igroup, lun_id))
+            raise
+        return self.get_lun_map(path, igroup)
+
+    def delete_lun_map(self, path, igroup):
+        record = self._map_record(path, igroup)
+        if record is None:
+            return
+        self.client.request('DELETE', '/api/protocols/san/lun-maps/%s/%s' % (record['lun']['uuid'], record['igroup']['uuid']))
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _snapshot_record(self, volume_record, name):
+        return self.client.get_one('/api/storage/volumes/%s/snapshots' % volume_record['uuid'],
+                                   {'name': name, 'fields': SNAPSHOT_FIELDS})
+
+    def _clones_of(self, volume, snapshot):
+        query = self._svm_query(comment='%s/vol/%s/.snapshot/%s/*' % (CLONE_COMMENT_PREFIX, volume, snapshot),
+                                fields='name')
+        return sorted(record['name'] for record in self.client.get_records('/api/storage/luns', query))
+
+    def _snapshot_dict(self, volume, record):
+        return {'name': record['name'], 'volume': volume, 'lun': None, 'create_time': record.get('create_time'),
+                'clones': self._clones_of(volume, record['name']), 'vserver': self.vserver,
+                'uuid': record.get('uuid')}
+
+    def get_snapshot(self, volume, name):
+        record = self._snapshot_record(self._volume(volume), name)
+        return self._snapshot_dict(volume, record) if record else None
+
+    def list_snapshots(self, volume=None, name=None):
+        volumes = [self._volume(volume)] if volume else self.client.get_records(
+            '/api/storage/volumes', self._svm_query(fields='name,uuid'))
+        result = []
+        for volume_record in volumes:
+            query = {'fields': SNAPSHOT_FIELDS}
+            if name:
+                query['name'] = name
+            for record in self.client.get_records('/api/storage/volumes/%s/snapshots' % volume_record['uuid'], query):
+                result.append(self._snapshot_dict(volume_record['name'], record))
+        return sorted(result, key=lambda entry: (entry['volume'], entry['name']))
+
+    def create_snapshot(self, volume, name, lun=None):
+        volume_record = self._volume(volume)
+        if lun is not None:
+            self._require_lun(self.lun_path(volume, lun))
+        dummy, body = self.client.request('POST', '/api/storage/volumes/%s/snapshots' % volume_record['uuid'],
+                                          body={'name': name})
+        self.wait_job(body)
+        record = self._snapshot_record(volume_record, name)
+        if record is None:
+            raise SanError('snapshot %r of volume %r is missing after its job succeeded' % (name, volume))
+        return self._snapshot_dict(volume, record)
+
+    def delete_snapshot(self, volume, name):
+        volume_record = self._volume(volume)
+        record = self._snapshot_record(volume_record, name)
+        if record is None:
+            return
+        clones = self._clones_of(volume, name)
+        if clones:
+            raise SanConflict('snapshot %r of volume %r backs LUN clone(s) %s; delete them first'
+                              % (name, volume, ', '.join(clones)))
+        dummy, body = self.client.request('DELETE', '/api/storage/volumes/%s/snapshots/%s'
+                                          % (volume_record['uuid'], record['uuid']))
+        self.wait_job(body)

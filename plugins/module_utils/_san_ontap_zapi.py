@@ -1,0 +1,407 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ONTAP ZAPI (ONTAPI) backend through netapp-lib's NaServer/NaElement, for clusters without REST or
+``use_rest: never``. API names and elements as in the ONTAPI reference and the netapp.ontap collection:
+igroup-get-iter/create/add/remove/set-os-type/destroy, lun-get-iter/create-by-size/resize/destroy/
+set-comment, lun-map, lun-unmap, lun-map-get-iter, snapshot-get-iter/create/delete, clone-create with
+snapshot-name (a LUN-level clone from a Snapshot copy), volume-get-iter, vserver-get-iter,
+system-get-ontapi-version. Vserver-scoped calls are tunnelled (the ``vfiler`` attribute).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ssl
+import time
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+from urllib.request import HTTPBasicAuthHandler, HTTPPasswordMgrWithPriorAuth, HTTPSHandler, build_opener
+
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
+    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
+from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_rest import (
+    CLONE_COMMENT_PREFIX, check_ontap_name, clone_comment, parse_clone_comment, split_ontap_lun_path)
+
+try:
+    from netapp_lib.api.zapi.zapi import NaApiError, NaElement, NaServer
+    HAS_NETAPP_LIB = True
+    NETAPP_LIB_IMPORT_ERROR = None
+except ImportError:
+    HAS_NETAPP_LIB = False
+    NETAPP_LIB_IMPORT_ERROR = traceback.format_exc()
+    NaServer = object
+
+PAGE_SIZE = 500
+NOT_FOUND_ERRNOS = ('15661', '9017')
+VSERVER_NOT_FOUND = '15698'
+
+
+def tls_context(params):
+    if not params['https']:
+        return None
+    if not params['validate_certs']:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=params.get('ca_path'))
+
+
+class _Server(NaServer):
+    """NaServer with a TLS context (netapp-lib's own opener has no certificate options)."""
+
+    def __init__(self, params):
+        super(_Server, self).__init__(
+            params['hostname'], transport_type='https' if params['https'] else 'http',
+            username=params['username'], password=params['password'], port=params.get('http_port'))
+        self.set_timeout(params['timeout'])
+        self._tls_context = tls_context(params)
+
+    def _build_opener(self):
+        # Send the credentials with the first request instead of waiting for a 401 challenge:
+        # netapp-lib's handler doubles every call that way.
+        passwords = HTTPPasswordMgrWithPriorAuth()
+        passwords.add_password(None, self._get_url(), self._username, self._password, is_authenticated=True)
+        handlers = [HTTPBasicAuthHandler(passwords)]
+        if self._tls_context is not None:
+            handlers.append(HTTPSHandler(context=self._tls_context))
+        self._opener = build_opener(*handlers)
+
+
+def element(name, children=()):
+    """NaElement with ordered children: (name, text) pairs or NaElements."""
+    node = NaElement(name)
+    for child in children:
+        if isinstance(child, NaElement):
+            node.add_child_elem(child)
+        else:
+            node.add_new_child(child[0], str(child[1]))
+    return node
+
+
+def iter_request(api, info_name, query):
+    return element(api, [element('query', [element(info_name, query)]), ('max-records', PAGE_SIZE)])
+
+
+class OntapZapiBackend(SanBackend):
+    provider = 'ontap'
+    max_lun_id = 4095
+    size_granularity = 4096
+    default_os_type = 'linux'
+
+    def __init__(self, module):
+        super(OntapZapiBackend, self).__init__(module)
+        if not HAS_NETAPP_LIB:
+            module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR)
+        self.vserver = module.params['vserver']
+        self.server = _Server(module.params)
+        self.count = 0
+        self.extra_requests = 0
+        major, minor = self._ontapi_version()
+        self.server.set_api_version(major, minor)
+        self.server.set_vserver(self.vserver)
+
+    def request_count(self):
+        return self.count + self.extra_requests
+
+    # -- transport ------------------------------------------------------------------------------
+    def invoke(self, request, tunnel=True):
+        """The ZAPI seam: one HTTP POST. Returns the <results> NaElement; raises SanError subclasses."""
+        self.count += 1
+        try:
+            return self.server.invoke_successfully(request, enable_tunneling=tunnel)
+        except NaApiError as exc:
+            raise self._error(request.get_name(), exc)
+
+    def _error(self, api, exc):
+        code, message = str(exc.code), str(exc.message)
+        if code in ('401', '403'):
+            return SanAuthError('ONTAP refused the credentials of user %r (HTTP %s)'
+                                % (self.module.params['username'], code), code, {'api': api})
+        if 'CERTIFICATE_VERIFY_FAILED' in message:
+            return SanConnectionError('TLS certificate verification failed for %s: %s (set ca_path to the CA that '
+                                      'signed it)' % (self.module.params['hostname'], message), 'tls', {'api': api})
+        if code == VSERVER_NOT_FOUND:
+            hostname = self.module.params['hostname']
+            return SanNotFound('vserver %r does not exist on %s: %s' % (self.vserver, hostname, message),
+                               code, {'api': api})
+        if code in ('URL error', 'Unable to connect', 'Unexpected error'):
+            return SanConnectionError('cannot reach ONTAP at %s: %s' % (self.module.params['hostname'], message),
+                                      'connection', {'api': api})
+        return SanError('ONTAP ZAPI %s failed with errno %s: %s' % (api, code, message), code, {'api': api})
+
+    def _ontapi_version(self):
+        result = self.invoke(NaElement('system-get-ontapi-version'), tunnel=False)
+        return int(result.get_child_content('major-version')), int(result.get_child_content('minor-version'))
+
+    def get_iter(self, api, info_name, query, tunnel=True):
+        """Records of a *-get-iter call, following next-tag."""
+        request = iter_request(api, info_name, query)
+        records = []
+        while True:
+            result = self.invoke(request, tunnel)
+            attributes = result.get_child_by_name('attributes-list')
+            if attributes is not None:
+                records.extend(attributes.get_children())
+            tag = result.get_child_content('next-tag')
+            if not tag:
+                return records
+            request = iter_request(api, info_name, query)
+            request.add_new_child('tag', tag)
+
+    def get_one(self, api, info_name, query, tunnel=True):
+        records = self.get_iter(api, info_name, query, tunnel)
+        if len(records) > 1:
+            raise SanError('ONTAP returned %d records for %s, expected at most one' % (len(records), api))
+        return records[0] if records else None
+
+    # -- connection and naming ------------------------------------------------------------------
+    def check_connection(self):
+        if self.get_one('vserver-get-iter', 'vserver-info', [('vserver-name', self.vserver)], tunnel=False) is None:
+            raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
+                              '15698')
+
+    def lun_path(self, volume, name):
+        check_ontap_name('volume', volume)
+        check_ontap_name('LUN', name)
+        return '/vol/%s/%s' % (volume, name)
+
+    def split_lun_path(self, path):
+        return split_ontap_lun_path(path)
+
+    def check_volume(self, volume):
+        query = [element('volume-id-attributes', [('name', volume), ('owning-vserver-name', self.vserver)])]
+        if self.get_one('volume-get-iter', 'volume-attributes', query) is None:
+            self.check_connection()
+            raise SanNotFound('volume %r does not exist in vserver %r' % (volume, self.vserver), '15661')
+
+    # -- maps (used by igroups and LUNs) -----------------------------------------------------------
+    def _maps(self, **query):
+        fields = [(key.replace('_', '-'), value) for key, value in sorted(query.items())]
+        return [{'igroup': record.get_child_content('initiator-group'), 'path': record.get_child_content('path'),
+                 'lun_id': int(record.get_child_content('lun-id')), 'vserver': self.vserver}
+                for record in self.get_iter('lun-map-get-iter', 'lun-map-info', fields)]
+
+    # -- igroups --------------------------------------------------------------------------------
+    def _igroup_dict(self, record):
+        name = record.get_child_content('initiator-group-name')
+        initiators = record.get_child_by_name('initiators')
+        names = [info.get_child_content('initiator-name') for info in initiators.get_children()] if initiators else []
+        maps = [{'path': entry['path'], 'lun_id': entry['lun_id']} for entry in self._maps(initiator_group=name)]
+        return {'name': name, 'protocol': record.get_child_content('initiator-group-type'),
+                'os_type': record.get_child_content('initiator-group-os-type'),
+                'initiators': sorted(value.lower() for value in names),
+                'maps': sorted(maps, key=lambda entry: entry['lun_id']),
+                'vserver': self.vserver, 'uuid': record.get_child_content('initiator-group-uuid')}
+
+    def get_igroup(self, name):
+        record = self.get_one('igroup-get-iter', 'initiator-group-info', [('initiator-group-name', name)])
+        return self._igroup_dict(record) if record is not None else None
+
+    def _require_igroup(self, name):
+        igroup = self.get_igroup(name)
+        if igroup is None:
+            self.check_connection()
+            raise SanNotFound('igroup %r does not exist in vserver %r' % (name, self.vserver), '15661')
+        return igroup
+
+    def list_igroups(self, name=None):
+        query = [('initiator-group-name', name)] if name else []
+        return sorted((self._igroup_dict(r) for r in self.get_iter('igroup-get-iter', 'initiator-group-info', query)),
+                      key=lambda entry: entry['name'])
+
+    def create_igroup(self, name, protocol, os_type, initiators):
+        self.invoke(element('igroup-create', [('initiator-group-name', name), ('initiator-group-type', protocol),
+                                              ('os-type', os_type)]))
+        for initiator in initiators:
+            self.invoke(element('igroup-add', [('initiator-group-name', name), ('initiator', initiator)]))
+        return self.get_igroup(name)
+
+    def set_igroup_os_type(self, name, os_type):
+        self.invoke(element('igroup-set-os-type', [('initiator-group-name', name), ('os-type', os_type)]))
+        return self.get_igroup(name)
+
+    def add_initiators(self, name, initiators):
+        for initiator in initiators:
+            self.invoke(element('igroup-add', [('initiator-group-name', name), ('initiator', initiator)]))
+        return self.get_igroup(name)
+
+    def remove_initiators(self, name, initiators):
+        for initiator in initiators:
+            self.invoke(element('igroup-remove', [('initiator-group-name', name), ('initiator', initiator),
+                                                  ('force', 'true')]))
+        return self.get_igroup(name)
+
+    def delete_igroup(self, name, force=False):
+        igroup = self._require_igroup(name)
+        if igroup['maps'] and not force:
+            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
+                              % (name, ', '.join(entry['path'] for entry in igroup['maps'])))
+        self.invoke(element('igroup-destroy', [('initiator-group-name', name),
+                                               ('force', 'true' if force else 'false')]))
+
+    # -- LUNs -----------------------------------------------------------------------------------
+    def _lun_dict(self, record):
+        path = record.get_child_content('path')
+        volume, name = split_ontap_lun_path(path)
+        maps = []
+        if record.get_child_content('mapped') == 'true':
+            maps = [{'igroup': entry['igroup'], 'lun_id': entry['lun_id']} for entry in self._maps(path=path)]
+        serial = record.get_child_content('serial-number') or ''
+        return {'name': name, 'volume': volume, 'path': path, 'size': int(record.get_child_content('size')),
+                'os_type': record.get_child_content('multiprotocol-type'), 'serial': serial,
+                'wwid': naa_ontap(serial) if serial else None,
+                'clone_parent': parse_clone_comment(record.get_child_content('comment')),
+                'maps': sorted(maps, key=lambda entry: entry['igroup']), 'vserver': self.vserver,
+                'uuid': record.get_child_content('uuid')}
+
+    def _lun_record(self, path):
+        return self.get_one('lun-get-iter', 'lun-info', [('path', path)])
+
+    def get_lun(self, volume, name):
+        record = self._lun_record(self.lun_path(volume, name))
+        if record is None:
+            self.check_volume(volume)
+            return None
+        return self._lun_dict(record)
+
+    def _require_lun(self, path):
+        record = self._lun_record(path)
+        if record is None:
+            self.check_volume(split_ontap_lun_path(path)[0])
+            raise SanNotFound('LUN %s does not exist in vserver %r' % (path, self.vserver), '15661')
+        return self._lun_dict(record)
+
+    def list_luns(self, volume=None, name=None):
+        query = []
+        if name:
+            query.append(('path', '*/%s' % name))
+        if volume:
+            query.append(('volume', volume))
+        return sorted((self._lun_dict(r) for r in self.get_iter('lun-get-iter', 'lun-info', query)),
+                      key=lambda entry: entry['path'])
+
+    def create_lun(self, volume, name, size, os_type):
+        path = self.lun_path(volume, name)
+        self.check_volume(volume)
+        self.invoke(element('lun-create-by-size', [('path', path), ('size', size), ('ostype', os_type),
+                                                   ('space-reservation-enabled', 'false')]))
+        return self._require_lun(path)
+
+    def clone_lun(self, volume, name, source, os_type):
+        path = self.lun_path(volume, name)
+        if source['volume'] != volume:
+            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
+                             '%r differs from volume %r' % (source['volume'], volume))
+        if self._snapshot_record(volume, source['snapshot']) is None:
+            self.check_volume(volume)
+            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '15661')
+        self.invoke(element('clone-create', [('volume', volume), ('source-path', source['lun']),
+                                             ('destination-path', name), ('snapshot-name', source['snapshot'])]))
+        self._require_lun(path)
+        self.invoke(element('lun-set-comment', [('path', path), ('comment', clone_comment(source))]))
+        return self._require_lun(path)
+
+    def resize_lun(self, volume, name, size):
+        path = self.lun_path(volume, name)
+        current = self._require_lun(path)
+        if size < current['size']:
+            raise SanInvalid('refusing to shrink LUN %s from %d to %d bytes' % (path, current['size'], size))
+        self.invoke(element('lun-resize', [('path', path), ('size', size)]))
+        return self._require_lun(path)
+
+    def set_lun_os_type(self, volume, name, os_type):
+        raise SanInvalid('ONTAP cannot change the os_type of existing LUN %s' % self.lun_path(volume, name))
+
+    def delete_lun(self, volume, name):
+        path = self.lun_path(volume, name)
+        current = self._require_lun(path)
+        if current['maps']:
+            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first'
+                              % (path, ', '.join(entry['igroup'] for entry in current['maps'])))
+        self.invoke(element('lun-destroy', [('path', path)]))
+
+    # -- maps -----------------------------------------------------------------------------------
+    def get_lun_map(self, path, igroup):
+        split_ontap_lun_path(path)
+        maps = self._maps(path=path, initiator_group=igroup)
+        return maps[0] if maps else None
+
+    def list_lun_maps(self, igroup=None, path=None):
+        query = {}
+        if igroup:
+            query['initiator_group'] = igroup
+        if path:
+            query['path'] = path
+        return sorted(self._maps(**query), key=lambda entry: (entry['igroup'], entry['lun_id']))
+
+    def create_lun_map(self, path, igroup, lun_id=None):
+        fields = [('path', path), ('initiator-group', igroup)]
+        if lun_id is not None:
+            fields.append(('lun-id', lun_id))
+        try:
+            self.invoke(element('lun-map', fields))
+        except SanError as exc:
+            if exc.code in NOT_FOUND_ERRNOS:
+                raise SanNotFound('cannot map %s to %s: %s' % (path, igroup, exc.message), exc.code, exc.details)
+            raise
+        return self.get_lun_map(path, igroup)
+
+    def delete_lun_map(self, path, igroup):
+        self.invoke(element('lun-unmap', [('path', path), ('initiator-group', igroup)]))
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _snapshot_record(self, volume, name):
+        return self.get_one('snapshot-get-iter', 'snapshot-info', [('name', name), ('volume', volume)])
+
+    def _clones_of(self, volume, snapshot):
+        query = [('comment', '%s/vol/%s/.snapshot/%s/*' % (CLONE_COMMENT_PREFIX, volume, snapshot))]
+        return sorted(record.get_child_content('path') for record in self.get_iter('lun-get-iter', 'lun-info', query))
+
+    def _snapshot_dict(self, record):
+        volume, name = record.get_child_content('volume'), record.get_child_content('name')
+        access_time = record.get_child_content('access-time')
+        return {'name': name, 'volume': volume, 'lun': None,
+                'create_time': _iso_time(access_time) if access_time else None,
+                'clones': self._clones_of(volume, name), 'vserver': self.vserver,
+                'uuid': record.get_child_content('snapshot-instance-uuid')}
+
+    def get_snapshot(self, volume, name):
+        record = self._snapshot_record(volume, name)
+        if record is None:
+            self.check_volume(volume)
+            return None
+        return self._snapshot_dict(record)
+
+    def list_snapshots(self, volume=None, name=None):
+        query = []
+        if name:
+            query.append(('name', name))
+        if volume:
+            query.append(('volume', volume))
+        return sorted((self._snapshot_dict(r) for r in self.get_iter('snapshot-get-iter', 'snapshot-info', query)),
+                      key=lambda entry: (entry['volume'], entry['name']))
+
+    def create_snapshot(self, volume, name, lun=None):
+        self.check_volume(volume)
+        if lun is not None:
+            self._require_lun(self.lun_path(volume, lun))
+        self.invoke(element('snapshot-create', [('volume', volume), ('snapshot', name)]))
+        record = self._snapshot_record(volume, name)
+        if record is None:
+            raise SanError('snapshot %r of volume %r is missing after snapshot-create succeeded' % (name, volume))
+        return self._snapshot_dict(record)
+
+    def delete_snapshot(self, volume, name):
+        clones = self._clones_of(volume, name)
+        if clones:
+            raise SanConflict('snapshot %r of volume %r backs LUN clone(s) %s; delete them first'
+                              % (name, volume, ', '.join(clones)))
+        self.invoke(element('snapshot-delete', [('volume', volume), ('snapshot', name)]))
+
+
+def _iso_time(epoch):
+    return time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(int(epoch)))

@@ -1,0 +1,177 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: iscsi_info
+short_description: Report the iSCSI initiator state of a host (name, node records, sessions, LUNs, multipath)
+version_added: 0.1.0
+description:
+  - Read-only. Reports the initiator name, the node records, the sessions (C(iscsiadm -m session -P 3)), the
+    LUN devices of every session with their links, WWIDs, holders and mount points (from sysfs), and the
+    dm-multipath maps.
+  - Two iscsiadm calls at most; everything else comes from sysfs and C(/proc/self/mountinfo).
+author: san.iscsi contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - san.iscsi.iscsi
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+options:
+  node_settings:
+    description: Include every setting of each node record (passwords masked).
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: What does host1 see?
+  san.iscsi.iscsi_info:
+  register: iscsi
+
+- name: Devices of one target
+  ansible.builtin.debug:
+    msg: "{{ iscsi.devices | selectattr('target', 'equalto', 'iqn.2026-11.lab.san-iscsi:array1') | map(attribute='path') }}"
+'''
+
+RETURN = r'''
+initiator:
+  description: Initiator name and alias from /etc/iscsi/initiatorname.iscsi (null when unset).
+  returned: always
+  type: dict
+  sample: {name: iqn.2026-11.lab.san-iscsi:host1, alias: null}
+nodes:
+  description: Node records.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target: {description: Target name., type: str}
+    portal: {description: "Portal C(host:port), IPv6 in brackets.", type: str}
+    tpgt: {description: Target portal group tag (null when unknown)., type: int}
+    iface: {description: Interface., type: str}
+    startup: {description: C(node.startup)., type: str}
+    settings: {description: "All settings (with O(node_settings=true)), passwords masked.", type: dict}
+sessions:
+  description: Sessions, each with its attached SCSI disks as iscsiadm reports them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    sid: {description: Session id., type: int}
+    target: {description: Target name., type: str}
+    portal: {description: Persistent portal., type: str}
+    current_portal: {description: Portal the connection uses now., type: str}
+    tpgt: {description: Portal group tag., type: int}
+    iface: {description: Interface., type: str}
+    connection_state: {description: "iSCSI connection state (C(LOGGED IN), ...).", type: str}
+    session_state: {description: "iSCSI session state (C(LOGGED_IN), C(FAILED), ...).", type: str}
+    initiator_name: {description: Initiator name the session logged in with., type: str}
+    initiator_address: {description: Local address of the connection., type: str}
+    disks: {description: "Disks (C(host), C(channel), C(id), C(lun), C(name), C(state)).", type: list, elements: dict}
+devices:
+  description: LUN path devices of all sessions (same fields as the C(devices) of M(san.iscsi.session)).
+  returned: always
+  type: list
+  elements: dict
+multipath:
+  description: dm-multipath maps.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Map name., type: str}
+    path: {description: C(/dev/mapper/NAME)., type: str}
+    dm: {description: Kernel name (C(dm-0))., type: str}
+    wwid: {description: "WWID from the map's uuid (C(36001405...)).", type: str}
+    paths: {description: Kernel names of the path devices., type: list, elements: str}
+    holders: {description: Holders of the map., type: list, elements: str}
+    mountpoints: {description: Mount points on the map and its holders., type: list, elements: str}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
+from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
+    MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
+
+SYSFS = '/sys'
+DEV = '/dev'
+MOUNTINFO = '/proc/self/mountinfo'
+INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
+
+
+def read_initiator(path):
+    found = {'name': None, 'alias': None}
+    try:
+        with open(path) as handle:
+            for line in handle:
+                key, sep, value = line.strip().partition('=')
+                if sep and not key.startswith('#'):
+                    if key == 'InitiatorName':
+                        found['name'] = value.strip()
+                    elif key == 'InitiatorAlias':
+                        found['alias'] = value.strip()
+    except (IOError, OSError):
+        pass
+    return found
+
+
+def node_dict(shown, with_settings):
+    tpgt = shown.get('node.tpgt', '')
+    entry = dict(target=shown.get('node.name'),
+                 portal=format_portal(shown.get('node.conn[0].address', ''), int(shown.get('node.conn[0].port') or 3260)),
+                 tpgt=int(tpgt) if tpgt.isdigit() else None, iface=shown.get('iface.iscsi_ifacename') or 'default',
+                 startup=shown.get('node.startup'))
+    if with_settings:
+        entry['settings'] = dict((name, (MASKED if value else '') if is_secret(name) else value)
+                                 for name, value in shown.items())
+    return entry
+
+
+def multipath_maps(sysfs_root, mountinfo):
+    maps = []
+    block = os.path.join(sysfs_root, 'class', 'block')
+    for name in sorted(os.listdir(block)) if os.path.isdir(block) else []:
+        uuid = _devices.dm_uuid(name, sysfs_root)
+        if not uuid.startswith('mpath-'):
+            continue
+        holders = _devices.device_holders_tree(name, sysfs_root)
+        map_name = _devices.dm_name(name, sysfs_root)
+        maps.append(dict(name=map_name, path='/dev/mapper/%s' % map_name, dm=name, wwid=uuid[len('mpath-'):],
+                         paths=sorted(os.listdir(os.path.join(block, name, 'slaves'))),
+                         holders=holders, mountpoints=_devices.mountpoints([name] + holders, mountinfo, sysfs_root)))
+    return maps
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(node_settings=dict(type='bool', default=False)), supports_check_mode=True)
+    iscsiadm = connect(module)
+    try:
+        rc, out, _err = iscsiadm.run(['-m', 'node', '-o', 'show'], ok=(0, RC_NO_OBJECTS))
+        nodes = [] if rc == RC_NO_OBJECTS else [node_dict(s, module.params['node_settings']) for s in parse_show(out)]
+        sessions = iscsiadm.sessions(level=3)
+    except IscsiadmError as error:
+        fail(module, error)
+    devices = []
+    for session in sessions:
+        devices.extend(d.to_dict() for d in _devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO))
+    module.exit_json(changed=False, initiator=read_initiator(INITIATOR_FILE), nodes=nodes,
+                     sessions=[s.to_dict() for s in sessions], devices=devices,
+                     multipath=multipath_maps(SYSFS, MOUNTINFO))
+
+
+if __name__ == '__main__':
+    main()

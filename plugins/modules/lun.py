@@ -1,0 +1,277 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: lun
+short_description: Manage LUNs and LUN clones from snapshots on a SAN array (ONTAP or Linux LIO)
+version_added: 0.1.0
+description:
+  - Creates, grows and deletes a LUN, or creates a writable clone of a LUN as it was in a snapshot.
+  - Returns the LUN's serial number, size and the WWID (NAA) the host will see, so host-side modules can
+    match the device exactly.
+  - ONTAP clones at LUN level from a Snapshot copy of the same volume (not a FlexClone). LIO clones are
+    writable thin snapshots of the snapshot LV (reflink copies for fileio).
+author: san.iscsi contributors (@san-iscsi)
+extends_documentation_fragment:
+  - san.iscsi.san
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the array.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
+options:
+  name:
+    description: LUN name inside O(volume). Give O(name) and O(volume), or O(path).
+    type: str
+  volume:
+    description: ONTAP volume, or LIO C(VG/THINPOOL) or absolute directory for fileio LUNs.
+    type: str
+  path:
+    description: Full LUN path as the array names it (ONTAP C(/vol/VOLUME/NAME)).
+    type: str
+  state:
+    description: Whether the LUN exists.
+    type: str
+    default: present
+    choices: [present, absent]
+  size:
+    description:
+      - Size with a binary unit (C(10G), C(512M), C(1T)) or bytes. Required to create a LUN (not a clone).
+      - A larger size grows the LUN; a smaller one beyond O(size_tolerance) is an error (no shrinking).
+    type: str
+  size_tolerance:
+    description:
+      - Bytes (or C(N%) of O(size)) by which the existing size may differ from O(size) without a change,
+        on top of the array's own rounding.
+    type: str
+    default: '0'
+  os_type:
+    description: OS type of a new LUN (default C(linux)).
+    type: str
+  clone_from:
+    description:
+      - Create the LUN as a writable clone of LUN O(clone_from.lun) as it was in snapshot
+        O(clone_from.snapshot) of volume O(clone_from.volume).
+      - An existing LUN must be a clone of exactly this parent, else the module fails.
+    type: dict
+    suboptions:
+      volume:
+        description: Volume of the snapshot.
+        type: str
+        required: true
+      snapshot:
+        description: Snapshot name.
+        type: str
+        required: true
+      lun:
+        description: Name of the LUN in the snapshot.
+        type: str
+        required: true
+'''
+
+EXAMPLES = r'''
+- name: A 10 GiB LUN for host1
+  san.iscsi.lun:
+    provider: ontap
+    hostname: cluster1.example.com
+    username: admin
+    password: "{{ ontap_password }}"
+    vserver: svm1
+    volume: vol1
+    name: data01
+    size: 10G
+  register: data01
+
+- name: Present yesterday's snapshot of data01 as a new LUN
+  san.iscsi.lun:
+    volume: vol1
+    name: data01_restore
+    clone_from: {volume: vol1, snapshot: nightly.0, lun: data01}
+'''
+
+RETURN = r'''
+lun:
+  description: The LUN after the run (predicted in check mode; C(serial) and C(wwid) null for a LUN not yet created). Null when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: 'LUN name.'
+      type: str
+    volume:
+      description: 'Volume or pool.'
+      type: str
+    path:
+      description: 'Array path.'
+      type: str
+    size:
+      description: 'Size in bytes as the host sees it.'
+      type: int
+    os_type:
+      description: 'OS type.'
+      type: str
+    serial:
+      description: 'Serial number.'
+      type: str
+    wwid:
+      description: 'WWID the host sees (C(naa.600a0980...) on ONTAP, C(naa.6001405...) on LIO).'
+      type: str
+    clone_parent:
+      description: 'Parent C(volume), C(snapshot), C(lun) of a clone; null otherwise.'
+      type: dict
+    maps:
+      description: 'igroups the LUN is mapped to: C(igroup) and C(lun_id).'
+      type: list
+      elements: dict
+  sample:
+    name: data01
+    volume: vol1
+    path: /vol/vol1/data01
+    size: 10737418240
+    os_type: linux
+    serial: wEmaB3xY9kLq
+    wwid: naa.600a0980774556d6142337859396b4c71
+    clone_parent: null
+    maps: []
+'''
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, parse_size, san_argument_spec)
+
+
+def parse_tolerance(value, size):
+    match = re.match(r'^\s*(\d+(?:\.\d+)?)\s*%\s*$', value or '')
+    if match:
+        return int((size or 0) * float(match.group(1)) / 100)
+    return parse_size(value) if value and value.strip() != '0' else 0
+
+
+class LunManager(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.size = parse_size(self.params['size']) if self.params['size'] else None
+        self.tolerance = parse_tolerance(self.params['size_tolerance'], self.size)
+        self.backend = get_backend(module)
+        if self.params['path']:
+            self.volume, self.name = self.backend.split_lun_path(self.params['path'])
+        else:
+            self.volume, self.name = self.params['volume'], self.params['name']
+        self.path = self.backend.lun_path(self.volume, self.name)
+        self.result = dict(changed=False, lun=None)
+
+    def run(self):
+        current = self.backend.get_lun(self.volume, self.name)
+        if self.params['state'] == 'absent':
+            self.ensure_absent(current)
+        elif current is None:
+            self.create()
+        else:
+            self.update(current)
+        return self.result
+
+    def ensure_absent(self, current):
+        if current is None:
+            return
+        if current['maps']:
+            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first (san.iscsi.lun_map state=absent)'
+                              % (self.path, ', '.join(entry['igroup'] for entry in current['maps'])))
+        self.result['changed'] = True
+        if not self.module.check_mode:
+            self.backend.delete_lun(self.volume, self.name)
+
+    def create(self):
+        os_type = self.params['os_type'] or self.backend.default_os_type
+        source = self.params['clone_from']
+        if source:
+            snapshot = self.backend.get_snapshot(source['volume'], source['snapshot'])
+            if snapshot is None:
+                raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], source['volume']))
+            planned_size = None
+        elif self.size is None:
+            raise SanInvalid('size is required to create LUN %s' % self.path)
+        else:
+            planned_size = self.size
+        self.result.update(changed=True, lun=dict(
+            name=self.name, volume=self.volume, path=self.path, size=planned_size, os_type=os_type, serial=None,
+            wwid=None, clone_parent=dict(source) if source else None, maps=[], vserver=self.params.get('vserver'),
+            uuid=None))
+        if self.module.check_mode:
+            return
+        if source:
+            self.result['lun'] = self.backend.clone_lun(self.volume, self.name, dict(source), os_type)
+        else:
+            self.result['lun'] = self.backend.create_lun(self.volume, self.name, self.size, os_type)
+
+    def update(self, current):
+        source = self.params['clone_from']
+        if source and current['clone_parent'] != dict(source):
+            actual = ('a clone of %(volume)s/%(snapshot)s/%(lun)s' % current['clone_parent']
+                      if current['clone_parent'] else 'not a clone')
+            raise SanConflict('LUN %s exists and is %s; expected a clone of %s'
+                              % (self.path, actual, '%(volume)s/%(snapshot)s/%(lun)s' % source))
+        if self.params['os_type'] and self.params['os_type'] != current['os_type']:
+            raise SanInvalid('LUN %s has os_type %r; the os_type of an existing LUN cannot change to %r'
+                             % (self.path, current['os_type'], self.params['os_type']))
+        self.result['lun'] = current
+        if self.size is None:
+            return
+        slack = self.tolerance + self.backend.size_granularity
+        if self.size < current['size'] - slack:
+            raise SanInvalid('LUN %s is %d bytes; refusing to shrink it to %d bytes'
+                             % (self.path, current['size'], self.size))
+        if self.size <= current['size'] + slack:
+            return
+        self.result.update(changed=True, lun=dict(current, size=self.size))
+        if not self.module.check_mode:
+            self.result['lun'] = self.backend.resize_lun(self.volume, self.name, self.size)
+
+
+def main():
+    argument_spec = san_argument_spec()
+    argument_spec.update(
+        name=dict(type='str'),
+        volume=dict(type='str'),
+        path=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        size=dict(type='str'),
+        size_tolerance=dict(type='str', default='0'),
+        os_type=dict(type='str'),
+        clone_from=dict(type='dict', options=dict(
+            volume=dict(type='str', required=True),
+            snapshot=dict(type='str', required=True),
+            lun=dict(type='str', required=True),
+        )),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[('name', 'path')],
+        mutually_exclusive=[('path', 'name'), ('path', 'volume'), ('clone_from', 'size')],
+        required_together=[('name', 'volume')],
+    )
+    try:
+        result = LunManager(module).run()
+    except SanError as exc:
+        fail_san(module, exc)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

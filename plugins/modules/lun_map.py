@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: lun_map
+short_description: Map a LUN to an initiator group on a SAN array (ONTAP or Linux LIO)
+version_added: 0.1.0
+description:
+  - Maps a LUN to an igroup with an optional LUN id and returns the id assigned; O(state=absent) unmaps.
+  - An existing map with another LUN id is an error unless O(remap=true), which unmaps and maps again.
+author: san.iscsi contributors (@san-iscsi)
+extends_documentation_fragment:
+  - san.iscsi.san
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the array.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
+options:
+  igroup:
+    description: Name of the igroup.
+    type: str
+    required: true
+  lun:
+    description: LUN name inside O(volume). Give O(lun) and O(volume), or O(path).
+    type: str
+  volume:
+    description: Volume (ONTAP) or pool (LIO) of the LUN.
+    type: str
+  path:
+    description: Full LUN path as the array names it.
+    type: str
+  lun_id:
+    description:
+      - LUN id the hosts of the igroup see (ONTAP 0-4095, LIO 0-255). Default the lowest free id.
+    type: int
+  remap:
+    description: When the LUN is mapped to the igroup with another id, unmap it and map it with O(lun_id).
+    type: bool
+    default: false
+  state:
+    description: Whether the map exists.
+    type: str
+    default: present
+    choices: [present, absent]
+'''
+
+EXAMPLES = r'''
+- name: Present the restored LUN to host1 as LUN 7
+  san.iscsi.lun_map:
+    provider: ontap
+    hostname: cluster1.example.com
+    username: admin
+    password: "{{ ontap_password }}"
+    vserver: svm1
+    volume: vol1
+    lun: data01_restore
+    igroup: host1
+    lun_id: 7
+
+- name: Revoke access
+  san.iscsi.lun_map:
+    path: /vol/vol1/data01_restore
+    igroup: host1
+    state: absent
+'''
+
+RETURN = r'''
+map:
+  description: The map after the run (predicted in check mode, C(lun_id) null when the array will pick it); null when absent.
+  returned: always
+  type: dict
+  contains:
+    igroup:
+      description: 'igroup name.'
+      type: str
+    path:
+      description: 'LUN path.'
+      type: str
+    lun_id:
+      description: 'LUN id the hosts see.'
+      type: int
+    vserver:
+      description: 'ONTAP vserver (null on LIO).'
+      type: str
+  sample: {igroup: host1, path: /vol/vol1/data01_restore, lun_id: 7, vserver: svm1}
+lun_id:
+  description: The assigned LUN id (null when absent or not yet known in check mode).
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, san_argument_spec)
+
+
+class LunMapManager(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.backend = get_backend(module)
+        lun_id = self.params['lun_id']
+        if lun_id is not None and not 0 <= lun_id <= self.backend.max_lun_id:
+            raise SanInvalid('lun_id %d is out of range 0-%d' % (lun_id, self.backend.max_lun_id))
+        if self.params['path']:
+            self.volume, self.lun = self.backend.split_lun_path(self.params['path'])
+        else:
+            self.volume, self.lun = self.params['volume'], self.params['lun']
+        self.path = self.backend.lun_path(self.volume, self.lun)
+        self.igroup = self.params['igroup']
+        self.result = dict(changed=False, map=None, lun_id=None)
+
+    def run(self):
+        current = self.backend.get_lun_map(self.path, self.igroup)
+        if self.params['state'] == 'absent':
+            if current is not None:
+                self.result['changed'] = True
+                if not self.module.check_mode:
+                    self.backend.delete_lun_map(self.path, self.igroup)
+            return self.result
+        wanted_id = self.params['lun_id']
+        if current is not None and wanted_id in (None, current['lun_id']):
+            self.result.update(map=current, lun_id=current['lun_id'])
+            return self.result
+        if current is not None and not self.params['remap']:
+            raise SanConflict('LUN %s is mapped to igroup %r as LUN %d, not %d; set remap=true to change it'
+                              % (self.path, self.igroup, current['lun_id'], wanted_id))
+        if current is None:
+            self.check_can_map(wanted_id)
+        planned = dict(igroup=self.igroup, path=self.path, lun_id=wanted_id, vserver=self.params.get('vserver'))
+        self.result.update(changed=True, map=planned, lun_id=wanted_id)
+        if self.module.check_mode:
+            return self.result
+        if current is not None:
+            self.backend.delete_lun_map(self.path, self.igroup)
+        created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
+        self.result.update(map=created, lun_id=created['lun_id'])
+        return self.result
+
+    def check_can_map(self, wanted_id):
+        """Unknown LUN, unknown igroup and a LUN id used by another LUN fail before any change."""
+        if self.backend.get_lun(self.volume, self.lun) is None:
+            raise SanNotFound('LUN %s does not exist' % self.path)
+        igroup = self.backend.get_igroup(self.igroup)
+        if igroup is None:
+            self.backend.check_connection()
+            raise SanNotFound('igroup %r does not exist' % self.igroup)
+        for entry in igroup['maps']:
+            if wanted_id is not None and entry['lun_id'] == wanted_id:
+                raise SanConflict('LUN id %d is already used in igroup %r by %s'
+                                  % (wanted_id, self.igroup, entry['path']))
+
+
+def main():
+    argument_spec = san_argument_spec()
+    argument_spec.update(
+        igroup=dict(type='str', required=True),
+        lun=dict(type='str'),
+        volume=dict(type='str'),
+        path=dict(type='str'),
+        lun_id=dict(type='int'),
+        remap=dict(type='bool', default=False),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[('lun', 'path')],
+        mutually_exclusive=[('path', 'lun'), ('path', 'volume')],
+        required_together=[('lun', 'volume')],
+    )
+    try:
+        result = LunMapManager(module).run()
+    except SanError as exc:
+        fail_san(module, exc)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,860 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: lun_mount
+short_description: Mount what a LUN holds, snapshot LUNs included, without ever writing to a snapshot
+version_added: 0.1.0
+description:
+  - Finds the LUN's block device (a path, an iSCSI target and LUN, or a WWID or serial as returned by
+    M(san.iscsi.lun)); with multipathd running, the multipath map is used instead of a path device.
+  - Detects the content with a low-level probe (C(blkid -p)) - a filesystem on the whole disk, a partition
+    table, or an LVM physical volume - and mounts it. A blank or unknown device is an error. The module
+    never runs mkfs, fsck or any repair tool.
+  - With O(snapshot=true) nothing is ever written to the LUN. The device is set read-only in the kernel
+    (C(blockdev --setro)) and mounted C(ro,nosuid,nodev,noexec) without journal or log replay (ext3/ext4
+    C(noload), xfs C(norecovery,nouuid), btrfs C(rescue=nologreplay)), so a snapshot mounts next to its
+    original.
+  - LVM on a snapshot LUN is imported the C(vgimportclone) way - renamed, with new VG and PV UUIDs - on a
+    copy-on-write overlay of the read-only LUN (a device-mapper snapshot whose changes stay in memory), so
+    neither the LUN nor the original VG is touched. Only the LV to mount is activated. Unmounting
+    deactivates it and removes what the import added (overlay, devices-file entry, LVM runtime records).
+  - fstab entries use stable identifiers (C(UUID=), C(/dev/disk/by-id), C(/dev/disk/by-path) or the LV path,
+    never C(/dev/sdX)) with C(_netdev,nofail) and fsck pass 0.
+author: san.iscsi contributors (@san-iscsi)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads (probes, LVM reports, /proc) still run; nothing is set read-only, imported, mounted or written.
+  diff_mode:
+    support: partial
+    details: The fstab file is diffed; mount state is reported in the result.
+  platform:
+    support: full
+    platforms: posix
+    details: Linux with util-linux; LVM content needs lvm2 2.03.12 or later and device-mapper.
+options:
+  path:
+    description: Mount point (absolute). Created (mode 0755) when missing.
+    type: path
+    required: true
+  state:
+    description:
+      - V(mounted) mounts the content (and records it in fstab when O(persistent) is true).
+      - V(present) only writes the fstab entry; V(unmounted) only unmounts; V(absent) unmounts and removes
+        the fstab entry.
+      - Unmounting an LV deactivates it; for an imported clone, the last unmount also removes the clone.
+    type: str
+    choices: [mounted, unmounted, present, absent]
+    default: mounted
+  device:
+    description: Block device of the LUN (any path to it, for example a C(/dev/disk/by-id) link).
+    type: path
+  target:
+    description: IQN of the iSCSI target whose LUN to mount (compared case-insensitively).
+    type: str
+  portal:
+    description: Only consider the session to this portal (C(host[:port])). Requires O(target).
+    type: str
+  lun:
+    description: LUN number within O(target). Requires O(target).
+    type: int
+  wwid:
+    description: WWID of the LUN as the kernel reports it (C(naa.6001405...)), case-insensitive.
+    type: str
+  serial:
+    description: SCSI unit serial number (VPD page 0x80) of the LUN.
+    type: str
+  partition:
+    description:
+      - Partition number to mount when the LUN holds a partition table.
+      - Without it, the partition is chosen automatically when exactly one partition holds a filesystem or
+        an LVM PV; otherwise the module fails listing the candidates.
+    type: int
+  lv:
+    description:
+      - Logical volume to mount when the content is an LVM PV. Optional when the VG has exactly one LV that
+        can hold a filesystem.
+    type: str
+  clone_vg:
+    description:
+      - Name for the VG imported from a snapshot LUN.
+      - Default C(<vg>_clone_<last 6 characters of the LUN's WWID>), or C(<vg>_clone) without a WWID.
+    type: str
+  fstype:
+    description:
+      - Filesystem type the content must have. The module fails when the probe finds another one
+        (the type is never forced).
+      - Required with O(state=present) for an LV that is not active, whose filesystem cannot be probed.
+    type: str
+  options:
+    description:
+      - Extra mount options. For O(snapshot=true) they are merged with the safe options; an option that
+        would cancel a safe one (V(rw), V(suid), V(dev), V(exec), V(defaults)) is an error unless
+        O(unsafe_options=true).
+    type: list
+    elements: str
+    default: []
+  snapshot:
+    description:
+      - The LUN is a snapshot or clone (pass what M(san.iscsi.lun) returned). Turns on every protection
+        described above. Set it for any LUN that must not be written.
+      - When false and the LUN's VG clashes with a VG of the host (a clone of it), the module fails
+        instead of touching either.
+    type: bool
+    default: false
+  unsafe_options:
+    description: Let O(options) override the safe options of a snapshot mount.
+    type: bool
+    default: false
+  persistent:
+    description:
+      - Whether O(state=mounted) also writes the fstab entry.
+      - Default V(true), except for snapshot mounts (V(false)). An imported LVM clone cannot be persistent.
+    type: bool
+  fstab:
+    description: The fstab file to manage.
+    type: path
+    default: /etc/fstab
+  force:
+    description:
+      - Unmount even when processes use the mount; they get SIGTERM, then SIGKILL after 10 seconds.
+      - Without it, unmounting a busy mount fails listing the processes.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for the LUN's device to appear (after a login) before failing.
+    type: int
+    default: 30
+seealso:
+  - module: san.iscsi.lun
+  - name: blkid(8), mount(8), vgimportclone(8), lvmdevices(8)
+    description: The tools this module drives.
+    link: https://man7.org/linux/man-pages/man8/blkid.8.html
+notes:
+  - The read-only flag set on a snapshot LUN stays set after unmount (until logout).
+  - When LVM's devices file is not in use (Debian's default), LVM itself warns about duplicate PVs as soon as
+    a snapshot of a local VG is logged in; the module adds no such warning, and removes its own overlay and
+    records on unmount. A snapshot LUN whose VG was autoactivated on login is refused until those LVs are
+    deactivated.
+'''
+
+EXAMPLES = r'''
+- name: Browse yesterday's snapshot (LVM, XFS, ext4, whatever it holds) read-only
+  san.iscsi.lun_mount:
+    path: /srv/restore/db01
+    wwid: "{{ snapshot_lun.wwid }}"
+    snapshot: true
+    lv: data
+
+- name: Mount partition 2 of a GPT-labelled LUN and record it in fstab
+  san.iscsi.lun_mount:
+    path: /srv/data
+    target: iqn.2026-11.com.example:storage.data
+    lun: 0
+    partition: 2
+    options: [noatime]
+
+- name: Done with the snapshot (fails listing the processes still using it)
+  san.iscsi.lun_mount:
+    path: /srv/restore/db01
+    state: absent
+'''
+
+RETURN = r'''
+device:
+  description: Block device that is (or would be) mounted (partition, LV or multipath map).
+  returned: when known
+  type: str
+  sample: /dev/mapper/datavg_clone_a1b2c3-data
+lun_device:
+  description: The LUN's block device (the multipath map when there is one).
+  returned: when a source was given
+  type: str
+  sample: /dev/sdc
+partition:
+  description: Partition number used, or null for a whole-disk filesystem or PV.
+  returned: when a source was given
+  type: int
+fstype:
+  description: Filesystem type found by the probe (or of the existing mount).
+  returned: when known
+  type: str
+  sample: xfs
+mountpoint:
+  description: The mount point.
+  returned: always
+  type: str
+options:
+  description: Mount options used (fstab-only options excluded).
+  returned: when known
+  type: list
+  elements: str
+  sample: [ro, nosuid, nodev, noexec, norecovery, nouuid]
+read_only:
+  description: Whether the block device is read-only in the kernel and the mount is C(ro).
+  returned: when mounted
+  type: bool
+snapshot:
+  description: Whether the snapshot protections applied.
+  returned: for states mounted and present
+  type: bool
+uuid:
+  description: Filesystem UUID found by the probe.
+  returned: when known
+  type: str
+label:
+  description: Filesystem label found by the probe.
+  returned: when known
+  type: str
+vg:
+  description: Name of the VG on the LUN as stored on it (the original name for a clone).
+  returned: for LVM content
+  type: str
+lv:
+  description: The LV mounted.
+  returned: for LVM content
+  type: str
+clone_vg:
+  description: Name under which a snapshot's VG is (or would be) imported; null when not a clone.
+  returned: for LVM content
+  type: str
+fstab_line:
+  description: The fstab entry written or kept (null when none).
+  returned: for states mounted and present
+  type: str
+  sample: /dev/disk/by-id/wwn-0x6001405abcdef-part1 /srv/data ext4 noatime,_netdev,nofail 0 0
+processes:
+  description: Processes that used the mount (killed when O(force=true)).
+  returned: when unmounting a busy mount
+  type: list
+  elements: dict
+  contains:
+    pid:
+      description: Process id.
+      type: int
+    uid:
+      description: Owner's user id.
+      type: int
+    command:
+      description: Command line.
+      type: str
+    access:
+      description: How it holds the mount (cwd, root, exe, fd, mmap).
+      type: list
+      elements: str
+'''
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
+from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
+from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, mountable, valid_vg_name
+
+SYSFS_ROOT = '/sys'
+DEV_ROOT = '/dev'
+PROC_ROOT = '/proc'
+MOUNTINFO = '/proc/self/mountinfo'
+OVERLAY_DIR = blockdev.OVERLAY_DIR
+LVM_DEVICES_DIR = '/etc/lvm/devices'
+LVM_ONLINE_DIR = '/run/lvm'
+LVM_BACKUP_DIR = '/etc/lvm/backup'
+LVM_ARCHIVE_DIR = '/etc/lvm/archive'
+
+SNAPSHOT_BASE = ['ro', 'nosuid', 'nodev', 'noexec']
+NO_REPLAY = {
+    'ext3': ['noload'],
+    'ext4': ['noload'],
+    'xfs': ['norecovery', 'nouuid'],
+    'btrfs': ['rescue=nologreplay'],
+}
+# user option -> safe options it would cancel
+CANCELS = {
+    'rw': ['ro'], 'suid': ['nosuid'], 'dev': ['nodev'], 'exec': ['noexec'],
+    'defaults': ['ro', 'nosuid', 'nodev', 'noexec'],
+}
+FORBIDDEN_OPTIONS = ('remount', 'bind', 'rbind', 'move', 'loop')
+FSTAB_OPTIONS = ['_netdev', 'nofail']
+LVM_PV = 'LVM2_member'
+
+
+class ModuleError(Exception):
+    def __init__(self, msg, **extra):
+        super(ModuleError, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+class Content(object):
+    """What will be mounted or imported: a filesystem or an LVM PV on a device."""
+
+    def __init__(self, name, path, fields, partition=None):
+        self.name = name
+        self.path = path
+        self.fields = fields
+        self.partition = partition
+
+    @property
+    def is_lvm(self):
+        return self.fields.get('TYPE') == LVM_PV
+
+    @property
+    def fstype(self):
+        return None if self.is_lvm else self.fields.get('TYPE')
+
+
+def split_options(values):
+    options = []
+    for value in values:
+        for option in value.split(','):
+            option = option.strip()
+            if not option:
+                raise ModuleError('options must not contain empty entries: %r' % (values,))
+            if option.split('=', 1)[0] in FORBIDDEN_OPTIONS:
+                raise ModuleError("mount option '%s' is not supported by this module" % option)
+            options.append(option)
+    return options
+
+
+def safe_options(fstype):
+    return SNAPSHOT_BASE + NO_REPLAY.get(fstype, [])
+
+
+def merge_options(safe, extra, allow_unsafe):
+    """SAFE followed by EXTRA; an EXTRA option cancelling a safe one fails unless ALLOW_UNSAFE (then it wins)."""
+    cancelled = []
+    for option in extra:
+        for victim in CANCELS.get(option, []):
+            if victim in safe and victim not in cancelled:
+                if not allow_unsafe:
+                    raise ModuleError("option '%s' would cancel the safe option '%s' of a snapshot mount; "
+                                      'set unsafe_options: true to allow it' % (option, victim))
+                cancelled.append(victim)
+    merged = [option for option in safe if option not in cancelled]
+    merged.extend(option for option in extra if option not in merged)
+    return merged
+
+
+def default_clone_name(vg, wwid):
+    suffix = re.sub(r'[^0-9A-Za-z]', '', wwid or '')[-6:]
+    return '%s_clone_%s' % (vg, suffix.lower()) if suffix else '%s_clone' % vg
+
+
+class LunMount(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.path = os.path.normpath(self.params['path'])
+        self.check = module.check_mode
+        self.runner = blockdev.Runner(module)
+        self.lvm = Lvm(self.runner, devices_dir=LVM_DEVICES_DIR, online_dir=LVM_ONLINE_DIR,
+                       backup_dir=LVM_BACKUP_DIR, archive_dir=LVM_ARCHIVE_DIR)
+        self.snapshot = self.params['snapshot']
+        self.result = {'changed': False, 'mountpoint': self.path, 'snapshot': self.snapshot}
+        self.options = split_options(self.params['options'])
+
+    # --- entry points -------------------------------------------------------------------------
+
+    def run(self):
+        if not os.path.isabs(self.params['path']):
+            raise ModuleError('path must be absolute: %s' % self.params['path'])
+        state = self.params['state']
+        if self.snapshot:
+            merge_options(SNAPSHOT_BASE, self.options, self.params['unsafe_options'])  # fail before any change
+        if state in ('mounted', 'present'):
+            self.ensure_present(mount=state == 'mounted')
+        else:
+            self.ensure_unmounted()
+            if state == 'absent':
+                self.update_fstab(None)
+        return self.result
+
+    def persistent(self, state_mount):
+        if not state_mount:
+            return True
+        if self.params['persistent'] is None:
+            return not self.snapshot
+        return self.params['persistent']
+
+    # --- mounted / present ----------------------------------------------------------------------
+
+    def ensure_present(self, mount):
+        lun_name, wwid = self.resolve_lun()
+        self.result['lun_device'] = blockdev.device_path(lun_name, SYSFS_ROOT, DEV_ROOT)
+        content = self.detect(lun_name)
+        self.result['partition'] = content.partition
+        persistent = self.persistent(mount)
+        if content.is_lvm and self.snapshot and persistent:
+            raise ModuleError('an imported LVM clone does not survive a reboot, so it cannot go to fstab; '
+                              'use persistent: false')
+        entries = mounts.read_mountinfo(MOUNTINFO)
+        current = mounts.mount_at(entries, self.path) if mount else None
+        if current is not None:
+            target = self.already_mounted(current, content)
+        else:
+            if self.snapshot and mount:
+                self.refuse_if_written_elsewhere(entries, content)
+            target = self.prepare_lvm(content, wwid, activate=mount) if content.is_lvm else content
+            if mount:
+                self.mount(target)
+        if persistent:
+            self.update_fstab(self.fstab_entry(content, target))
+
+    def resolve_lun(self):
+        """(kernel name, wwid) of the LUN: the multipath map when a map holds the path device."""
+        params = self.params
+        if params['device']:
+            name = blockdev.kernel_name(params['device'], SYSFS_ROOT)
+            if name is None:
+                raise ModuleError('%s is not a block device' % params['device'])
+            wwid = blockdev._read(os.path.join(blockdev.class_dir(name, SYSFS_ROOT), 'device', 'wwid'))
+        else:
+            found = self.wait_for_lun()
+            wwids = sorted(set(device.wwid for device in found))
+            if len(wwids) > 1:
+                raise ModuleError('%d LUNs match (%s); say which one with lun or wwid'
+                                  % (len(wwids), ', '.join('%s=%s' % (d.name, d.wwid) for d in found)))
+            name, wwid = found[0].name, found[0].wwid
+            if len(found) > 1 and not any(device.multipath for device in found):
+                self.module.warn('%d paths lead to this LUN and no multipath map holds them; using %s'
+                                 % (len(found), found[0].path))
+        name = blockdev.multipath_holder(name, SYSFS_ROOT) or name
+        return name, (wwid or '').lower() or None
+
+    def wait_for_lun(self):
+        params = self.params
+        filters = dict(target=params['target'], portal=params['portal'], lun=params['lun'],
+                       wwid=params['wwid'], serial=params['serial'])
+        described = ', '.join('%s=%s' % (key, value) for key, value in sorted(filters.items()) if value is not None)
+
+        def predicate():
+            found = devices.find_devices(sysfs_root=SYSFS_ROOT, dev_root=DEV_ROOT, mountinfo=MOUNTINFO, **filters)
+            return found, ([] if found else ['a LUN with %s' % described])
+        try:
+            return devices.wait_for_devices(predicate, params['timeout'], module=self.module)
+        except devices.InvalidName as exc:
+            raise ModuleError('invalid target or portal: %s' % exc)
+        except devices.DeviceWaitTimeout:
+            raise ModuleError('no block device found for %s within %ss (is the session logged in?)'
+                              % (described, params['timeout']))
+
+    # --- content detection ---------------------------------------------------------------------
+
+    def detect(self, lun_name):
+        path = blockdev.device_path(lun_name, SYSFS_ROOT, DEV_ROOT)
+        fields = blockdev.probe(self.runner, path)
+        if not fields:
+            raise ModuleError('%s is blank: no filesystem, partition table or LVM signature was found '
+                              '(this module never formats a device)' % path)
+        if fields.get('PTTYPE') and not fields.get('TYPE'):
+            return self.pick_partition(lun_name, path, fields['PTTYPE'])
+        if self.params['partition'] is not None:
+            raise ModuleError('partition %d was asked for, but %s has no partition table (it holds %s)'
+                              % (self.params['partition'], path, fields.get('TYPE')))
+        return self.usable(Content(lun_name, path, fields))
+
+    def usable(self, content):
+        fields = content.fields
+        if fields.get('USAGE') != 'filesystem' and not content.is_lvm:
+            raise ModuleError('%s holds %s (%s), which is neither a filesystem nor an LVM PV'
+                              % (content.path, fields.get('TYPE', 'nothing known'), fields.get('USAGE', '?')))
+        wanted = self.params['fstype']
+        if wanted and not content.is_lvm and content.fstype != wanted:
+            raise ModuleError('%s holds %s, not %s' % (content.path, content.fstype, wanted))
+        return content
+
+    def pick_partition(self, lun_name, path, pttype):
+        table = blockdev.partitions(self.runner, path)
+        nodes = blockdev.partition_devices(lun_name, SYSFS_ROOT)
+        wanted = self.params['partition']
+        if wanted is not None:
+            if wanted not in [row['nr'] for row in table]:
+                raise ModuleError('%s (%s label) has no partition %d; it has: %s'
+                                  % (path, pttype, wanted, ', '.join(str(row['nr']) for row in table) or 'none'))
+            return self.usable(self.partition_content(nodes, wanted, path))
+        candidates = []
+        described = []
+        for row in table:
+            if row['nr'] not in nodes:
+                described.append('%d (no kernel device)' % row['nr'])
+                continue
+            content = self.partition_content(nodes, row['nr'], path)
+            holds = content.fields.get('TYPE', 'nothing')
+            described.append('%d: %s' % (row['nr'], holds))
+            if content.fields.get('USAGE') == 'filesystem' or content.is_lvm:
+                candidates.append(content)
+        if len(candidates) == 1:
+            return self.usable(candidates[0])
+        if not candidates:
+            raise ModuleError('no partition of %s (%s label) holds a filesystem or LVM PV; partitions: %s'
+                              % (path, pttype, '; '.join(described) or 'none'))
+        raise ModuleError('%d partitions of %s hold a filesystem or LVM PV; choose one with partition: %s'
+                          % (len(candidates), path, '; '.join(
+                              '%d (%s%s)' % (c.partition, c.fields.get('TYPE'),
+                                             ', label %s' % c.fields['LABEL'] if c.fields.get('LABEL') else '')
+                              for c in candidates)), candidates=[c.partition for c in candidates])
+
+    def partition_content(self, nodes, number, disk_path):
+        if number not in nodes:
+            raise ModuleError('the kernel has no device for partition %d of %s (run partx --add or rescan)'
+                              % (number, disk_path))
+        name = nodes[number]
+        path = blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT)
+        return Content(name, path, blockdev.probe(self.runner, path), partition=number)
+
+    # --- protections ---------------------------------------------------------------------------------
+
+    def protect(self, content, lower=True):
+        """Kernel read-only flag on the content and (LOWER) its disk and every path under a multipath map."""
+        names = [content.name] + (blockdev.lower_devices(content.name, SYSFS_ROOT) if lower else [])
+        for name in names:
+            if not blockdev.is_read_only(name, SYSFS_ROOT):
+                self.changed()
+                if not self.check:
+                    blockdev.set_read_only(self.runner, blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT))
+
+    def refuse_if_written_elsewhere(self, entries, content):
+        majmin = blockdev.majmin(content.name, SYSFS_ROOT)
+        for entry in mounts.mounts_of(entries, majmin):
+            if 'rw' in entry.options:
+                raise ModuleError('%s is already mounted read-write at %s; a snapshot mount would not be '
+                                  'read-only' % (content.path, entry.mountpoint))
+
+    # --- LVM --------------------------------------------------------------------------------------------
+
+    def prepare_lvm(self, content, wwid, activate):
+        pv_path = content.path
+        pv = self.single_row(self.lvm.pvs(devices=[pv_path], readonly=True), 'PV', pv_path)
+        vg = pv.get('vg_name')
+        if not vg:
+            raise ModuleError('%s is an LVM PV that belongs to no VG' % pv_path)
+        vg_row = self.single_row(self.lvm.vgs(devices=[pv_path], readonly=True), 'VG', pv_path)
+        if int(vg_row.get('pv_count') or 1) != 1:
+            raise ModuleError('VG %s spans %s PVs; only one LUN (%s) was given' % (vg, vg_row['pv_count'], pv_path))
+        lv = self.choose_lv(vg, self.lvm.lvs(vg, devices=[pv_path], readonly=True))
+        self.result.update(vg=vg, lv=lv, clone_vg=None)
+        if self.snapshot:
+            return self.prepare_clone(content, pv, lv, wwid, activate)
+        self.refuse_clash(pv, pv_path)
+        if not activate:
+            active = [row for row in self.lvm.lvs(vg) if row['lv_name'] == lv and row.get('lv_active') == 'active']
+            return self.lv_target(vg, lv, None) if active else self.planned('/dev/%s/%s' % (vg, lv))
+        self.changed()
+        if self.check:
+            return self.planned('/dev/%s/%s' % (vg, lv))
+        self.lvm.activate_lv(vg, lv)
+        return self.lv_target(vg, lv, None)
+
+    @staticmethod
+    def single_row(rows, what, path):
+        if len(rows) != 1:
+            raise ModuleError('expected one %s on %s, LVM reported %d' % (what, path, len(rows)))
+        return rows[0]
+
+    def choose_lv(self, vg, rows):
+        candidates = [row['lv_name'] for row in rows if mountable(row)]
+        wanted = self.params['lv']
+        if wanted:
+            if wanted not in [row['lv_name'] for row in rows]:
+                raise ModuleError('VG %s has no LV %s; it has: %s' % (vg, wanted, ', '.join(candidates) or 'none'))
+            return wanted
+        if len(candidates) != 1:
+            raise ModuleError('VG %s has %d LVs that can hold a filesystem (%s); choose one with lv'
+                              % (vg, len(candidates), ', '.join(candidates) or 'none'))
+        return candidates[0]
+
+    def refuse_clash(self, pv, pv_path):
+        rows, stderr = self.lvm.host_view()
+        own = os.path.realpath(pv_path)
+        for row in rows:
+            if os.path.realpath(row['pv_name']) == own:
+                continue
+            if row.get('vg_name') == pv['vg_name'] or row.get('vg_uuid') == pv['vg_uuid'] \
+                    or row.get('pv_uuid') == pv['pv_uuid']:
+                raise ModuleError('the VG on %s (%s) clashes with VG %s of this host (on %s): it looks like a '
+                                  'snapshot or clone; set snapshot: true to import it as a clone'
+                                  % (pv_path, pv['vg_name'], row.get('vg_name'), row['pv_name']))
+        if pv['pv_uuid'] in stderr:
+            raise ModuleError('LVM reports the PV on %s (%s) as a duplicate: it looks like a snapshot or clone; '
+                              'set snapshot: true' % (pv_path, pv['pv_uuid']))
+
+    def prepare_clone(self, content, pv, lv, wwid, activate):
+        clone = self.params['clone_vg'] or default_clone_name(pv['vg_name'], wwid)
+        if not valid_vg_name(clone):
+            raise ModuleError('clone_vg %r is not a valid VG name' % clone)
+        self.result['clone_vg'] = clone
+        dm_map = blockdev.overlay_name(clone)
+        overlay_path = os.path.join(DEV_ROOT, 'mapper', dm_map)
+        held = blockdev.holders(content.name, SYSFS_ROOT)
+        ours = [name for name in held if blockdev.dm_name(name, SYSFS_ROOT) == dm_map]
+        others = [name for name in held if name not in ours]
+        if others:
+            users = ', '.join('%s (%s)' % (n, blockdev.dm_name(n, SYSFS_ROOT) or n) for n in others)
+            raise ModuleError('%s is in use by %s; a snapshot LUN must not be used directly (were its LVs '
+                              'autoactivated on login? deactivate them first)' % (content.path, users))
+        if not activate:
+            return self.planned(None)
+        if not ours:
+            self.refuse_taken_name(clone)
+        self.protect(content)
+        if not ours:
+            self.changed()
+            if self.check:
+                return self.planned('/dev/%s/%s' % (clone, lv))
+            self.import_clone(content.path, dm_map, overlay_path, clone)
+        self.changed()
+        if self.check:
+            return self.planned('/dev/%s/%s' % (clone, lv))
+        self.lvm.activate_lv(clone, lv, devices=[overlay_path], read_only=True)
+        return self.lv_target(clone, lv, [overlay_path])
+
+    def refuse_taken_name(self, clone):
+        rows, _stderr = self.lvm.host_view()
+        if any(row.get('vg_name') == clone for row in rows):
+            raise ModuleError('a VG named %s already exists on this host; choose another clone_vg' % clone)
+
+    def import_clone(self, pv_path, dm_map, overlay_path, clone):
+        blockdev.create_overlay(self.runner, pv_path, dm_map, overlay_dir=OVERLAY_DIR, sysfs_root=SYSFS_ROOT)
+        try:
+            blockdev.settle(self.runner)
+            overlay_name = blockdev.kernel_name(overlay_path, SYSFS_ROOT)
+            if overlay_name and blockdev.holders(overlay_name, SYSFS_ROOT):
+                raise ModuleError('something activated LVs on the overlay %s before the import (%s)'
+                                  % (overlay_path, ', '.join(blockdev.holders(overlay_name, SYSFS_ROOT))))
+            devices_file = self.lvm.devices_file()
+            self.lvm.import_clone([overlay_path], clone, devices_file is not None)
+            imported = self.single_row(self.lvm.pvs(devices=[overlay_path]), 'PV', overlay_path)
+            if imported.get('vg_name') != clone:
+                raise ModuleError('the clone was imported as %s, not %s' % (imported.get('vg_name'), clone))
+            self.lvm.disable_autoactivation(clone, [overlay_path])
+        except (ModuleError, blockdev.ToolError):
+            self.remove_clone(clone, [overlay_path], strict=False)
+            raise
+
+    def lv_target(self, vg, lv, scope):
+        rows = [row for row in self.lvm.lvs(vg, devices=scope) if row['lv_name'] == lv]
+        if not rows or not rows[0].get('lv_dm_path'):
+            raise ModuleError('LV %s/%s did not appear after activation' % (vg, lv))
+        dm_path = rows[0]['lv_dm_path']
+        name = blockdev.kernel_name(dm_path, SYSFS_ROOT)
+        if name is None:
+            raise ModuleError('LV %s/%s is not active (no %s)' % (vg, lv, dm_path))
+        fields = blockdev.probe(self.runner, dm_path)
+        content = Content(name, dm_path, fields)
+        if content.is_lvm or fields.get('USAGE') != 'filesystem':
+            raise ModuleError('LV %s/%s holds %s, not a filesystem' % (vg, lv, fields.get('TYPE', 'nothing known')))
+        return self.usable(content)
+
+    def planned(self, path):
+        """Stand-in for an LV that check mode (or state=present) does not activate."""
+        return Content(None, path, {'TYPE': self.params['fstype']} if self.params['fstype'] else {})
+
+    # --- mounting -------------------------------------------------------------------------------------------
+
+    def mount_options(self, fstype):
+        if not self.snapshot:
+            return list(self.options)
+        return merge_options(safe_options(fstype), self.options, self.params['unsafe_options'])
+
+    def mount(self, target):
+        options = self.mount_options(target.fstype)
+        self.result.update(device=target.path, fstype=target.fstype, options=options,
+                           uuid=target.fields.get('UUID'), label=target.fields.get('LABEL'))
+        if self.snapshot and 'rw' not in options and target.name:
+            # an LV of a clone: only the LV itself, its overlay below must stay writable for the import
+            self.protect(target, lower=not self.result.get('clone_vg'))
+        self.changed()
+        if self.check:
+            return
+        if not os.path.isdir(self.path):
+            os.makedirs(self.path, 0o755)
+        mounts.mount(self.runner, target.path, self.path, target.fstype, options)
+        self.result['read_only'] = blockdev.is_read_only(target.name, SYSFS_ROOT) and 'ro' in options
+
+    def already_mounted(self, current, content):
+        mounted = (blockdev.name_of_majmin(current.majmin, SYSFS_ROOT)
+                   or blockdev.kernel_name(current.source, SYSFS_ROOT))
+        if mounted is None or (mounted != content.name
+                               and content.name not in blockdev.lower_devices(mounted, SYSFS_ROOT)):
+            raise ModuleError('%s already has %s mounted, which is not on %s'
+                              % (self.path, current.source, content.path))
+        if self.snapshot and 'ro' not in current.options:
+            raise ModuleError('%s is mounted read-write; unmount it before mounting it as a snapshot' % self.path)
+        fields = content.fields if mounted == content.name else {'TYPE': current.fstype}
+        target = Content(mounted, blockdev.device_path(mounted, SYSFS_ROOT, DEV_ROOT), fields)
+        if content.is_lvm:
+            self.describe_mounted_lv(mounted, content)
+        self.result.update(device=target.path, fstype=current.fstype, options=current.options,
+                           uuid=fields.get('UUID'), label=fields.get('LABEL'),
+                           read_only=blockdev.is_read_only(mounted, SYSFS_ROOT) and 'ro' in current.options)
+        return target
+
+    def describe_mounted_lv(self, name, content):
+        vg_lv = dm_lv_name(blockdev.dm_name(name, SYSFS_ROOT))
+        if not vg_lv:
+            raise ModuleError('%s is mounted from %s, which is not an LV' % (self.path, name))
+        pv = self.single_row(self.lvm.pvs(devices=[content.path], readonly=True), 'PV', content.path)
+        clone = vg_lv[0] if any(blockdev.is_overlay(n, SYSFS_ROOT)
+                                for n in blockdev.lower_devices(name, SYSFS_ROOT)) else None
+        self.result.update(vg=pv.get('vg_name'), lv=vg_lv[1], clone_vg=clone)
+
+    # --- fstab ----------------------------------------------------------------------------------------------
+
+    def fstab_entry(self, content, target):
+        fstype = target.fstype or self.params['fstype']
+        if not fstype:
+            raise ModuleError('the filesystem type of %s is unknown (LV not active); give fstype' % (target.path,))
+        options = self.mount_options(fstype) + [opt for opt in FSTAB_OPTIONS if opt not in self.options]
+        return mounts.fstab_line(self.fstab_source(content, target), self.path, fstype, options)
+
+    def fstab_source(self, content, target):
+        if content.is_lvm:
+            return '/dev/%s/%s' % (self.result['vg'], self.result['lv'])
+        uuid = content.fields.get('UUID')
+        if uuid and not self.snapshot:
+            link = os.path.join(DEV_ROOT, 'disk', 'by-uuid', uuid)
+            if os.path.basename(os.path.realpath(link)) == content.name:
+                return 'UUID=%s' % uuid
+        stable = blockdev.stable_identifier(content.name, DEV_ROOT)
+        if stable is None:
+            raise ModuleError('%s has no stable name (no UUID, /dev/disk/by-id or by-path link); refusing to '
+                              'write /dev/%s to fstab' % (content.path, content.name))
+        return stable
+
+    def update_fstab(self, line):
+        fstab = self.params['fstab']
+        before = mounts.read_text(fstab)
+        after = mounts.update_fstab(before, self.path, line)
+        self.result['fstab_line'] = line
+        if after == before:
+            return
+        self.changed()
+        if self.module._diff:
+            self.result['diff'] = {'before': before, 'after': after, 'before_header': fstab, 'after_header': fstab}
+        if not self.check:
+            mounts.write_fstab(self.module, fstab, after)
+
+    # --- unmounting -----------------------------------------------------------------------------------------
+
+    def ensure_unmounted(self):
+        self.result.pop('snapshot')
+        current = mounts.mount_at(mounts.read_mountinfo(MOUNTINFO), self.path)
+        if current is None:
+            return
+        name = blockdev.name_of_majmin(current.majmin, SYSFS_ROOT) or blockdev.kernel_name(current.source, SYSFS_ROOT)
+        self.result.update(device=current.source, fstype=current.fstype, options=current.options)
+        busy = mounts.process_holders(current.majmin, PROC_ROOT)
+        if busy:
+            self.result['processes'] = busy
+            if not self.params['force']:
+                raise ModuleError('%s is busy: %s; stop them or use force: true'
+                                  % (self.path, mounts.describe_holders(busy)), processes=busy)
+        self.changed()
+        if self.check:
+            return
+        if busy:
+            mounts.terminate([proc['pid'] for proc in busy])
+        mounts.umount(self.runner, self.path)
+        if name and (blockdev.dm_uuid(name, SYSFS_ROOT) or '').startswith('LVM-'):
+            self.release_lv(name)
+
+    def release_lv(self, name):
+        vg_lv = dm_lv_name(blockdev.dm_name(name, SYSFS_ROOT))
+        if not vg_lv:
+            return
+        vg, lv = vg_lv
+        overlays = [os.path.join(DEV_ROOT, 'mapper', blockdev.dm_name(n, SYSFS_ROOT))
+                    for n in blockdev.lower_devices(name, SYSFS_ROOT) if blockdev.is_overlay(n, SYSFS_ROOT)]
+        scope = overlays or None
+        self.result.update(lv=lv, clone_vg=vg if overlays else None, vg=None if overlays else vg)
+        self.lvm.deactivate_lv(vg, lv, devices=scope)
+        if overlays and not [row for row in self.lvm.lvs(vg, devices=scope)
+                             if mountable(row) and row.get('lv_active') == 'active']:
+            self.remove_clone(vg, overlays, strict=True)
+
+    def remove_clone(self, clone, overlays, strict):
+        """Deactivate what is left of the clone, then remove its overlay and every trace the import left."""
+        majmins = [blockdev.majmin(blockdev.kernel_name(path, SYSFS_ROOT) or '', SYSFS_ROOT) for path in overlays]
+        devices_file = None
+        try:
+            devices_file = self.lvm.devices_file()
+            self.lvm.deactivate_vg(clone, devices=overlays)
+        except blockdev.ToolError as exc:
+            if strict:
+                raise
+            self.module.warn('clean-up of the clone %s: %s' % (clone, exc.msg))
+        for path in overlays:
+            if self.lvm.devices_file_lists(path, devices_file):
+                self.lvm.deldev(path)
+            blockdev.remove_overlay(self.runner, os.path.basename(path), overlay_dir=OVERLAY_DIR, sysfs_root=SYSFS_ROOT)
+        for leftover in self.lvm.online_records(majmins=[m for m in majmins if m], vg_names=[clone]) \
+                + self.lvm.metadata_copies(clone):
+            os.unlink(leftover)
+
+    def changed(self):
+        self.result['changed'] = True
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            state=dict(type='str', default='mounted', choices=['mounted', 'unmounted', 'present', 'absent']),
+            device=dict(type='path'),
+            target=dict(type='str'),
+            portal=dict(type='str'),
+            lun=dict(type='int'),
+            wwid=dict(type='str'),
+            serial=dict(type='str'),
+            partition=dict(type='int'),
+            lv=dict(type='str'),
+            clone_vg=dict(type='str'),
+            fstype=dict(type='str'),
+            options=dict(type='list', elements='str', default=[]),
+            snapshot=dict(type='bool', default=False),
+            unsafe_options=dict(type='bool', default=False),
+            persistent=dict(type='bool'),
+            fstab=dict(type='path', default='/etc/fstab'),
+            force=dict(type='bool', default=False),
+            timeout=dict(type='int', default=30),
+        ),
+        mutually_exclusive=[('device', 'target'), ('device', 'wwid'), ('device', 'serial')],
+        required_by={'portal': 'target', 'lun': 'target'},
+        required_if=[('state', 'mounted', ('device', 'target', 'wwid', 'serial'), True),
+                     ('state', 'present', ('device', 'target', 'wwid', 'serial'), True)],
+        supports_check_mode=True,
+    )
+    if module.params['partition'] is not None and module.params['partition'] < 1:
+        module.fail_json(msg='partition must be 1 or more')
+    if module.params['timeout'] < 1:
+        module.fail_json(msg='timeout must be 1 or more')
+    manager = None
+    try:
+        manager = LunMount(module)
+        module.exit_json(**manager.run())
+    except ModuleError as exc:
+        result = dict(manager.result if manager else {}, **exc.extra)
+        result.pop('changed', None)
+        module.fail_json(msg=exc.msg, changed=bool(manager and manager.result.get('changed')), **result)
+    except blockdev.ToolError as exc:
+        result = dict(manager.result if manager else {})
+        changed = bool(result.pop('changed', False))
+        result.update(exc.as_fail_kwargs())
+        module.fail_json(changed=changed, **result)
+
+
+if __name__ == '__main__':
+    main()

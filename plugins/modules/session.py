@@ -1,0 +1,574 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: session
+short_description: Log an initiator in to or out of an iSCSI target, on one or several portals (multipath)
+version_added: 0.1.0
+description:
+  - O(state=logged_in) logs in to the target on O(portal), on each of O(portals), or on every portal of the
+    target's node records, then waits, event-driven (C(udevadm settle) and sysfs polling, no fixed sleep), for
+    the LUNs asked for and, when multipathd runs, for their multipath maps.
+  - O(state=logged_out) refuses while a device of the sessions is mounted, used as swap, or holds an active
+    LVM volume, unless O(force); it always refuses when a device backs C(/). Before logging out it flushes and
+    deletes the SCSI devices through sysfs (and flushes a multipath map built only on them).
+  - Sessions are keyed on the exact (target, portal, iface); target names compare case-insensitively.
+  - A failed login or wait logs out the sessions and deletes the node records that this run created.
+author: san.iscsi contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - san.iscsi.iscsi
+attributes:
+  check_mode:
+    support: full
+    details: Predicts which portals would be logged in to or out of; never logs in, scans or waits.
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+requirements:
+  - open-iscsi (C(iscsiadm)) and the iscsi_tcp kernel module on the managed host
+  - udev (C(udevadm)) for the device wait; multipath-tools for multipath maps
+options:
+  target:
+    description: Target name (C(iqn.), C(eui.) or C(naa.)).
+    type: str
+    required: true
+  portal:
+    description: One portal, C(host[:port]) (IPv6 in brackets, port 3260 when omitted).
+    type: str
+  portals:
+    description:
+      - Several portals, one session each (multipath).
+      - With neither O(portal) nor O(portals), every portal of the target's node records (O(state=logged_in))
+        or every session of the target (O(state=logged_out)).
+    type: list
+    elements: str
+  iface:
+    description: open-iscsi interface name.
+    type: str
+    default: default
+  state:
+    description: Whether the sessions exist.
+    type: str
+    default: logged_in
+    choices: [logged_in, logged_out]
+  luns:
+    description:
+      - LUN numbers (0-16383) that must show up on every session. Default, all LUNs the target presents
+        (at least one).
+    type: list
+    elements: int
+  wait:
+    description:
+      - Scan new sessions and wait for their devices. With V(false) the module returns right after the
+        login and does not scan, so a record with C(node.session.scan=manual) stays unscanned.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the devices (and for a recovering session to be logged in again).
+    type: int
+    default: 120
+  multipath:
+    description:
+      - Whether to wait for each LUN's dm-multipath map too. C(auto) waits when multipathd runs.
+      - Only paths that multipath's udev rules claim (C(DM_MULTIPATH_DEVICE_PATH=1)) are waited for; with
+        C(find_multipaths strict) and a WWID not yet in C(/etc/multipath/wwids) there is no map to wait for.
+    type: str
+    default: auto
+    choices: [auto, 'yes', 'no']
+  create_node:
+    description: Create a missing node record for an explicit portal (without discovery) before the login.
+    type: bool
+    default: true
+  rescan:
+    description:
+      - Rescan existing sessions for LUNs added or resized since the login (C(iscsiadm -m session -r SID --rescan)).
+        Real runs only; reported as changed when the set of devices changed.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=logged_out), log out even while devices are mounted, used as swap or hold active LVM
+        volumes (their I/O then fails). Never for a device that backs C(/).
+    type: bool
+    default: false
+  remove_node:
+    description: With O(state=logged_out), also delete the node records of the portals.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Multipath login over both fabrics, wait for LUNs 0 and 1 and their dm maps
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+    portals: [10.10.1.1, 10.10.2.1]
+    luns: [0, 1]
+  register: login
+
+- name: Show the device of LUN 1
+  ansible.builtin.debug:
+    msg: "{{ (login.luns | selectattr('lun', 'equalto', 1) | first).multipath }}"
+
+- name: Log in on every portal of the node records (from discovery)
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+
+- name: Log out everywhere and forget the records
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+    state: logged_out
+    remove_node: true
+'''
+
+RETURN = r'''
+sessions:
+  description: Sessions of the target on the portals asked for, after the run (before, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    sid: {description: Session id., type: int}
+    target: {description: Target name., type: str}
+    portal: {description: "Portal C(host:port), IPv6 in brackets.", type: str}
+    tpgt: {description: Target portal group tag., type: int}
+    iface: {description: Interface name., type: str}
+    session_state: {description: "Kernel session state (C(LOGGED_IN), C(FAILED), ...).", type: str}
+  sample: [{sid: 3, target: iqn.2026-11.lab.san-iscsi:array1, portal: 10.10.1.1:3260, tpgt: 1, iface: default,
+            session_state: LOGGED_IN}]
+logged_in:
+  description: Portals logged in to by this run (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+logged_out:
+  description: Portals logged out of by this run (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+removed_nodes:
+  description: Portals whose node record was deleted (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+luns:
+  description:
+    - One entry per LUN number of the sessions (O(state=logged_in)), with its path devices.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    lun: {description: LUN number., type: int}
+    wwid: {description: "WWID (C(naa.6001405...)) in lower case.", type: str}
+    size_bytes: {description: Size in bytes., type: int}
+    vendor: {description: SCSI vendor., type: str}
+    model: {description: SCSI model., type: str}
+    multipath: {description: "C(/dev/mapper/NAME) of the dm-multipath map, or null.", type: str}
+    devices: {description: "Path devices (C(/dev/sdX)), one per session.", type: list, elements: str}
+    by_path: {description: C(/dev/disk/by-path) links of all paths., type: list, elements: str}
+    by_id: {description: C(/dev/disk/by-id) links., type: list, elements: str}
+    holders: {description: "Kernel names holding the paths (dm maps, LVs).", type: list, elements: str}
+    mountpoints: {description: "Mount points on the LUN, its partitions and holders.", type: list, elements: str}
+  sample: [{lun: 1, wwid: naa.6001405c0ffee0000000000000000001, size_bytes: 1073741824, vendor: LIO-ORG,
+            model: lun1, multipath: /dev/mapper/mpatha, devices: [/dev/sda, /dev/sdb],
+            by_path: [/dev/disk/by-path/ip-10.10.1.1:3260-iscsi-iqn.2026-11.lab.san-iscsi:array1-lun-1],
+            by_id: [/dev/disk/by-id/wwn-0x6001405c0ffee0000000000000000001], holders: [dm-0], mountpoints: []}]
+devices:
+  description: Every path device (one per LUN per session) with all its attributes.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    hctl: {description: "SCSI address C(H:C:T:L)", type: str}
+    lun: {description: LUN number., type: int}
+    name: {description: Kernel name (C(sda))., type: str}
+    path: {description: C(/dev/sdX)., type: str}
+    by_path: {description: by-path links., type: list, elements: str}
+    by_id: {description: by-id links., type: list, elements: str}
+    wwid: {description: WWID in lower case., type: str}
+    serial: {description: Unit serial number (VPD page 0x80)., type: str}
+    size_bytes: {description: Size in bytes., type: int}
+    vendor: {description: Vendor., type: str}
+    model: {description: Model., type: str}
+    revision: {description: Revision., type: str}
+    multipath: {description: Multipath map or null., type: str}
+    holders: {description: Holder kernel names., type: list, elements: str}
+    partitions: {description: Partition kernel names., type: list, elements: str}
+    mountpoints: {description: Mount points., type: list, elements: str}
+    session_id: {description: Session id., type: int}
+    target: {description: Target name., type: str}
+    portal: {description: Portal., type: str}
+    state: {description: SCSI device state., type: str}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
+    InvalidName, names_equal, parse_portal, validate_name)
+from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import IscsiadmError, bounded, connect, fail
+
+MAX_LUN = 16383
+SYSFS = '/sys'
+DEV = '/dev'
+MOUNTINFO = '/proc/self/mountinfo'
+PROC = '/proc'
+UDEV_DB = '/run/udev/data'
+
+
+class SessionError(Exception):
+    """A refusal or a failed wait: the message is the whole story."""
+
+
+class SessionManager(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.iface = self.params['iface']
+        self.target, self.portals = self.validate()
+        self.iscsiadm = connect(module, timeout=60)
+        self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], removed_nodes=[], luns=[],
+                           devices=[])
+        self.created_records = []
+        self.created_sessions = []
+        self._records = None
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def validate(self):
+        try:
+            target = validate_name(self.params['target'], 'target')
+            texts = self.params['portals'] if self.params['portals'] is not None else (
+                [self.params['portal']] if self.params['portal'] else [])
+            portals = [parse_portal(text) for text in texts]
+        except InvalidName as error:
+            self.module.fail_json(msg=str(error))
+        if self.params['portals'] is not None and not portals:
+            self.module.fail_json(msg='portals is empty: leave it out to use every portal of the node records')
+        if self.params['timeout'] <= 0:
+            self.module.fail_json(msg='timeout must be greater than 0 (got %d)' % self.params['timeout'])
+        bad = [lun for lun in self.params['luns'] or [] if not 0 <= lun <= MAX_LUN]
+        if bad:
+            self.module.fail_json(msg='luns: %s out of range 0-%d' % (', '.join(str(lun) for lun in bad), MAX_LUN))
+        return target, portals
+
+    # --- shared --------------------------------------------------------------------------------
+
+    def records(self):
+        if self._records is None:
+            self._records = self.iscsiadm.node_records()
+        return self._records
+
+    def target_records(self):
+        return [r for r in self.records() if names_equal(r.target, self.target) and r.iface == self.iface]
+
+    def target_sessions(self, sessions):
+        mine = [s for s in sessions if names_equal(s.target, self.target) and s.iface == self.iface]
+        if not self.portals:
+            return mine
+        return [s for s in mine if any(s.persistent_portal.same_as(portal) for portal in self.portals)]
+
+    def run(self):
+        sessions = self.iscsiadm.sessions()
+        if self.params['state'] == 'logged_out':
+            self.ensure_logged_out(sessions)
+        else:
+            self.ensure_logged_in(sessions)
+        return self.result
+
+    # --- logged_in -----------------------------------------------------------------------------
+
+    def wanted_portals(self):
+        if self.portals:
+            return self.portals
+        records = self.target_records()
+        if not records:
+            raise SessionError('no node record for target %s (iface %s): give portal/portals, or create records '
+                               'with san.iscsi.discovery or san.iscsi.node' % (self.target, self.iface))
+        return [record.portal for record in records]
+
+    def ensure_logged_in(self, sessions):
+        missing = [portal for portal in self.wanted_portals()
+                   if not any(s.matches(self.target, portal, self.iface) for s in sessions)]
+        self.result['logged_in'] = [portal.address for portal in missing]
+        records = dict((portal, self.record_for(portal)) for portal in missing)
+        if missing:
+            self.result['changed'] = True
+        if self.module.check_mode:
+            self.report(self.target_sessions(sessions), sessions_devices(self.target_sessions(sessions)))
+            return
+        for portal in missing:
+            self.login(portal, records[portal])
+        if missing:
+            sessions = self.iscsiadm.sessions()
+        mine = [s for s in sessions if any(s.matches(self.target, p, self.iface) for p in self.wanted_portals())]
+        changed_devices = self.rescan(mine, sessions_devices(mine)) if self.params['rescan'] else False
+        new_sids = set(s.sid for s in mine if any(s.persistent_portal.same_as(p) for p in missing))
+        devices = self.wait_for_devices(mine, new_sids, waited=bool(missing) or changed_devices)
+        self.result['changed'] = self.result['changed'] or changed_devices
+        self.report(mine, devices)
+
+    def record_for(self, portal):
+        for record in self.target_records():
+            if record.portal.same_as(portal):
+                return record
+        if not self.params['create_node'] or not self.portals:
+            raise SessionError('no node record for %s at %s (iface %s) and create_node is false'
+                               % (self.target, portal.address, self.iface))
+        return None
+
+    def login(self, portal, record):
+        try:
+            if record is None:
+                record = self.iscsiadm.node_new(self.target, portal, self.iface)
+                self.created_records.append(record)
+            self.iscsiadm.login(record)
+            self.created_sessions.append(record)
+        except IscsiadmError as error:
+            self.undo()
+            raise error
+
+    def rescan(self, sessions, before):
+        for session in sessions:
+            self.iscsiadm.rescan_session(session.sid)
+        after = sessions_devices(sessions)
+        return [d.name for d in before] != [d.name for d in after]
+
+    def wait_for_devices(self, sessions, new_sids, waited):
+        if not self.params['wait']:
+            return sessions_devices(sessions)
+        for sid in sorted(new_sids) if self.params['luns'] is None else []:
+            _devices.scan_session(sid, SYSFS)
+        need_multipath = self.params['multipath'] == 'yes' or (
+            self.params['multipath'] == 'auto' and _devices.multipathd_running(PROC))
+        predicate = DevicePredicate(sessions, self.params['luns'], need_multipath, self.initiator_hint())
+        try:
+            if not waited:
+                devices, missing = predicate()
+                if not missing:
+                    return devices
+                if not predicate.recovering:
+                    raise _devices.DeviceWaitTimeout(missing, devices, 0)
+                waited = True  # a session is reconnecting (target restarted): give it the timeout
+            return _devices.wait_for_devices(predicate, self.params['timeout'], module=self.module)
+        except _devices.DeviceWaitTimeout as error:
+            self.undo()
+            hint = '' if waited else ' (the sessions already existed: set rescan=true to find LUNs mapped since)'
+            raise SessionError('%s%s; %s' % (error, hint, predicate.explain(error.devices)))
+
+    def initiator_hint(self):
+        try:
+            with open('/etc/iscsi/initiatorname.iscsi') as handle:
+                for line in handle:
+                    if line.startswith('InitiatorName='):
+                        return line.split('=', 1)[1].strip()
+        except (IOError, OSError):
+            pass
+        return 'this host'
+
+    def undo(self):
+        """Log out of the sessions and delete the records this run created; the caller re-raises its error."""
+        try:
+            sessions = self.iscsiadm.sessions() if self.created_sessions else []
+            for record in self.created_sessions:
+                for session in sessions:
+                    if session.matches(record.target, record.portal, record.iface):
+                        self.iscsiadm.logout_session(session.sid, record.target, record.portal.address)
+            for record in self.created_records:
+                self.iscsiadm.node_delete(record)
+        except IscsiadmError as error:
+            self.module.warn('clean-up after the failure was incomplete: %s' % error)
+        self.result.update(logged_in=[], changed=False)
+        self.created_sessions, self.created_records = [], []
+
+    # --- logged_out ----------------------------------------------------------------------------
+
+    def ensure_logged_out(self, sessions):
+        mine = self.target_sessions(sessions)
+        devices = sessions_devices(mine)
+        self.refuse_if_busy(devices)
+        self.result['logged_out'] = [s.persistent_portal.address for s in mine]
+        doomed = []
+        if self.params['remove_node']:
+            doomed = [r for r in self.target_records()
+                      if not self.portals or any(r.portal.same_as(p) for p in self.portals)]
+            self.result['removed_nodes'] = [r.portal.address for r in doomed]
+        self.result['changed'] = bool(mine or doomed)
+        if self.module.check_mode:
+            self.result['sessions'] = [session_dict(s) for s in mine]
+            self.result['devices'] = [d.to_dict() for d in devices]
+            return
+        self.release_devices(devices)
+        for session in mine:
+            self.iscsiadm.logout_session(session.sid, session.target, session.persistent_portal.address)
+        for record in doomed:
+            self.iscsiadm.node_delete(record)
+
+    def refuse_if_busy(self, devices):
+        swaps = set(_devices.swap_devices(os.path.join(PROC, 'swaps')))
+        busy = []
+        for device in devices:
+            if '/' in device.mountpoints:
+                raise SessionError('refusing to log out: %s (LUN %d) backs the root file system /'
+                                   % (device.path, device.lun))
+            reasons = ['mounted at %s' % ', '.join(device.mountpoints)] if device.mountpoints else []
+            names = [device.name] + device.partitions + device.holders
+            if swaps.intersection(names):
+                reasons.append('used as swap')
+            lvm = [h for h in device.holders if _devices.dm_uuid(h, SYSFS).startswith('LVM-')]
+            if lvm:
+                reasons.append('holds active LVM volume(s) %s' % ', '.join(
+                    _devices.dm_name(h, SYSFS) or h for h in lvm))
+            if reasons:
+                busy.append('%s (LUN %d) %s' % (device.path, device.lun, ' and '.join(reasons)))
+        if busy and not self.params['force']:
+            raise SessionError('refusing to log out of %s: %s; unmount/deactivate first or set force=true'
+                               % (self.target, '; '.join(busy)))
+
+    def release_devices(self, devices):
+        """Flush multipath maps built only on these paths, then flush and delete each SCSI disk."""
+        names = set(d.name for d in devices)
+        maps = sorted(set(d.multipath for d in devices if d.multipath))
+        multipath = self.module.get_bin_path('multipath')
+        for mapped in maps:
+            slaves = map_slaves(mapped)
+            if multipath and slaves and set(slaves) <= names:
+                cmd = bounded(self.module, [multipath, '-f', os.path.basename(mapped)])
+                rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
+                if rc != 0 and not self.params['force']:
+                    self.module.fail_json(msg='could not flush multipath map %s before logout' % mapped,
+                                          cmd=cmd, rc=rc, stdout=out, stderr=err)
+        for device in devices:
+            if os.path.exists(device.path):
+                try:
+                    _devices.flush_device(device.path)
+                except OSError as error:
+                    self.module.warn('could not flush %s: %s' % (device.path, error))
+            _devices.delete_device(device.name, SYSFS)
+
+    # --- result --------------------------------------------------------------------------------
+
+    def report(self, sessions, devices):
+        self.result['sessions'] = [session_dict(s) for s in sessions]
+        self.result['devices'] = [d.to_dict() for d in devices]
+        self.result['luns'] = group_luns(devices)
+
+
+class DevicePredicate(object):
+    """predicate() for wait_for_devices: (devices, missing descriptions)."""
+
+    def __init__(self, sessions, luns, need_multipath, initiator):
+        self.sessions = sessions
+        self.luns = luns
+        self.need_multipath = need_multipath
+        self.initiator = initiator
+        self.recovering = False
+
+    def __call__(self):
+        devices, missing = [], []
+        self.recovering = False
+        for session in self.sessions:
+            found = _devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO)
+            devices.extend(found)
+            where = '%s at %s (session %s)' % (session.target, session.persistent_portal.address, session.sid)
+            state = _devices.session_info(session.sid, SYSFS).get('state')
+            if state and state != 'LOGGED_IN':
+                self.recovering = True
+                missing.append('session %s to be logged in again (state %s)' % (where, state))
+            present = set(d.lun for d in found)
+            if self.luns is None and not found:
+                missing.append('any LUN on %s' % where)
+            for lun in sorted(set(self.luns or []) - present):
+                missing.append('LUN %d on %s' % (lun, where))
+            for device in found:
+                if self.luns is not None and device.lun not in self.luns:
+                    continue
+                if not device.by_path:
+                    missing.append('udev links of %s (LUN %d)' % (device.path, device.lun))
+                if self.need_multipath and not device.multipath and _devices.multipath_claimed(
+                        device.name, SYSFS, UDEV_DB):
+                    missing.append('multipath map of %s (LUN %d, %s)' % (device.path, device.lun, device.wwid))
+        return devices, missing
+
+    def explain(self, devices):
+        if not devices:
+            return ('the login worked but the target presents no LUN to initiator %s: the likely cause is the '
+                    "target's ACL (no LUN mapped to this initiator)" % self.initiator)
+        if self.luns:
+            return 'LUNs seen: %s; check the LUN mapping of the ACL for %s' % (
+                ', '.join(str(lun) for lun in sorted(set(d.lun for d in devices))), self.initiator)
+        return 'devices seen: %s' % ', '.join(d.path for d in devices)
+
+
+def sessions_devices(sessions):
+    devices = []
+    for session in sessions:
+        devices.extend(_devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO))
+    return devices
+
+
+def map_slaves(mapper_path):
+    for name in sorted(os.listdir(os.path.join(SYSFS, 'class', 'block'))):
+        if name.startswith('dm-') and '/dev/mapper/%s' % _devices.dm_name(name, SYSFS) == mapper_path:
+            return sorted(os.listdir(os.path.join(SYSFS, 'class', 'block', name, 'slaves')))
+    return []
+
+
+def session_dict(session):
+    return dict(sid=session.sid, target=session.target, portal=session.persistent_portal.address,
+                tpgt=session.persistent_portal.tpgt, iface=session.iface, session_state=session.session_state)
+
+
+def group_luns(devices):
+    luns = {}
+    for device in devices:
+        entry = luns.setdefault(device.lun, dict(
+            lun=device.lun, wwid=device.wwid, size_bytes=device.size_bytes, vendor=device.vendor,
+            model=device.model, multipath=None, devices=[], by_path=[], by_id=[], holders=[], mountpoints=[]))
+        entry['devices'].append(device.path)
+        entry['multipath'] = entry['multipath'] or device.multipath
+        for field in ('by_path', 'by_id', 'holders', 'mountpoints'):
+            entry[field].extend(item for item in getattr(device, field) if item not in entry[field])
+    return [luns[lun] for lun in sorted(luns)]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            target=dict(type='str', required=True),
+            portal=dict(type='str'),
+            portals=dict(type='list', elements='str'),
+            iface=dict(type='str', default='default'),
+            state=dict(type='str', default='logged_in', choices=['logged_in', 'logged_out']),
+            luns=dict(type='list', elements='int'),
+            wait=dict(type='bool', default=True),
+            timeout=dict(type='int', default=120),
+            multipath=dict(type='str', default='auto', choices=['auto', 'yes', 'no']),
+            create_node=dict(type='bool', default=True),
+            rescan=dict(type='bool', default=False),
+            force=dict(type='bool', default=False),
+            remove_node=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[('portal', 'portals')],
+        supports_check_mode=True,
+    )
+    manager = SessionManager(module)
+    try:
+        result = manager.run()
+    except IscsiadmError as error:
+        fail(module, error, **manager.result)
+    except (SessionError, OSError) as error:
+        module.fail_json(msg=str(error), **manager.result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

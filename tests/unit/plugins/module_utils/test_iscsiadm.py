@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.san.iscsi.plugins.module_utils import _iscsiadm
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import Portal, parse_portal
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'iscsiadm')
+ISCSIADM = '/usr/sbin/iscsiadm'
+TIMEOUT = '/usr/bin/timeout'
+BINARIES = {'iscsiadm': ISCSIADM, 'timeout': TIMEOUT, 'udevadm': '/usr/bin/udevadm'}
+LAB_TARGET = 'iqn.2026-11.lab.san-iscsi:helperc-capture'
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def iscsiadm(*args, **kwargs):
+    """The exact argv the seam runs for `iscsiadm ARGS` (bounded by coreutils timeout)."""
+    seconds = kwargs.get('timeout', _iscsiadm.DEFAULT_TIMEOUT)
+    return [TIMEOUT, '-k', '10', str(seconds), ISCSIADM] + list(args)
+
+
+class FakeCommands(object):
+    """Stands in for run_command/get_bin_path: expects exact argv lists in order, answers each one.
+
+    expect(argv, rc, out, err) queues one answer; `calls` lists every argv run; done() checks that
+    every expected command ran.
+    """
+
+    def __init__(self, monkeypatch, binaries=None):
+        self.expected = []
+        self.allowed = {}
+        self.calls = []
+        self.environ = []
+        self.binaries = dict(BINARIES if binaries is None else binaries)
+        fake = self
+
+        def run_command(module, args, **kwargs):
+            return fake.run(args, **kwargs)
+
+        def get_bin_path(module, name, required=False, opt_dirs=None):
+            return fake.binaries.get(name)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+
+    def expect(self, argv, rc=0, out='', err=''):
+        self.expected.append((list(argv), (rc, out, err)))
+        return self
+
+    def allow(self, argv, rc=0, out='', err='', effect=None):
+        """A command that may run any number of times, anywhere in the order (a bounded wait).
+
+        effect() runs each time, standing for what happens meanwhile (udev finishing, a session recovering).
+        """
+        self.allowed[tuple(argv)] = (rc, out, err, effect)
+        return self
+
+    def run(self, args, environ_update=None, **kwargs):
+        self.calls.append(list(args))
+        self.environ.append(environ_update)
+        if tuple(args) in self.allowed:
+            assert environ_update and environ_update.get('LC_ALL') == 'C'
+            rc, out, err, effect = self.allowed[tuple(args)]
+            if effect:
+                effect()
+            return rc, out, err
+        assert self.expected, 'unexpected command: %r' % (args,)
+        argv, answer = self.expected.pop(0)
+        assert list(args) == argv
+        assert environ_update and environ_update.get('LC_ALL') == 'C'
+        return answer
+
+    def done(self):
+        assert self.expected == [], 'commands expected but not run: %r' % [argv for argv, _a in self.expected]
+
+    def iscsiadm_calls(self):
+        return [call for call in self.calls if ISCSIADM in call]
+
+
+class Module(object):
+    """The smallest module the seam needs (get_bin_path, run_command, fail_json)."""
+
+    check_mode = False
+
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get_bin_path(self, name, required=False):
+        return self.fake.binaries.get(name)
+
+    def run_command(self, args, **kwargs):
+        return self.fake.run(args, **kwargs)
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return FakeCommands(monkeypatch)
+
+
+# --- parsers -----------------------------------------------------------------------------------
+
+def test_parse_node_tree_from_real_output():
+    records = _iscsiadm.parse_node_tree(fixture('node_P1.txt'))
+    assert records == [
+        _iscsiadm.NodeRecord('iqn.2026-11.lab.san-iscsi:t2', Portal('10.10.2.1', 3260, 1), 'default'),
+        _iscsiadm.NodeRecord('iqn.2026-11.lab.test:a', Portal('10.10.1.1', 3260, 1), 'default'),
+        _iscsiadm.NodeRecord('iqn.2026-11.lab.test:a', Portal('fd5a:1::1', 3260, None), 'default'),
+    ]
+
+
+def test_parse_flat_nodes_maps_unsigned_minus_one_tpgt_to_none():
+    records = _iscsiadm.parse_flat_nodes(fixture('node_flat.txt'))
+    assert [(r.target, r.portal) for r in records] == [
+        ('iqn.2026-11.lab.san-iscsi:t2', Portal('10.10.2.1', 3260, 1)),
+        ('iqn.2026-11.lab.test:a', Portal('10.10.1.1', 3260, 1)),
+        ('iqn.2026-11.lab.test:a', Portal('fd5a:1::1', 3260, None)),
+    ]
+
+
+def test_parse_show_from_real_output():
+    shown = _iscsiadm.parse_show(fixture('node_show.txt'))
+    assert len(shown) == 1
+    record = shown[0]
+    assert record['node.name'] == 'iqn.2026-11.lab.test:a'
+    assert record['node.tpgt'] == '1'
+    assert record['node.session.auth.password'] == '********'
+    assert record['node.session.auth.username'] == ''
+    assert record['node.conn[0].address'] == '10.10.1.1'
+    assert len(record) > 60
+    ipv6 = _iscsiadm.parse_show(fixture('node_show_ipv6.txt'))[0]
+    assert ipv6['node.conn[0].address'] == 'fd5a:1::1'
+    assert ipv6['node.tpgt'] == '-1'
+
+
+def test_parse_show_many_records():
+    text = fixture('node_show.txt') + '\n' + fixture('node_show_ipv6.txt')
+    assert [r['node.conn[0].address'] for r in _iscsiadm.parse_show(text)] == ['10.10.1.1', 'fd5a:1::1']
+
+
+def test_parse_flat_sessions():
+    out = ('tcp: [1] 10.10.1.1:3260,1 iqn.2026-11.lab.san-iscsi:a (non-flash)\n'
+           'tcp: [12] [fd5a:1::1]:3260,1 iqn.2026-11.lab.san-iscsi:b (non-flash)\n')
+    sessions = _iscsiadm.parse_flat_sessions(out)
+    assert [(s.sid, s.target, s.portal) for s in sessions] == [
+        (1, 'iqn.2026-11.lab.san-iscsi:a', Portal('10.10.1.1', 3260, 1)),
+        (12, 'iqn.2026-11.lab.san-iscsi:b', Portal('fd5a:1::1', 3260, 1)),
+    ]
+
+
+def test_describe_rc_names_iscsiadm_codes():
+    assert 'already exists' in _iscsiadm.describe_rc(15)
+    assert 'no records' in _iscsiadm.describe_rc(21)
+    assert 'authorization failure' in _iscsiadm.describe_rc(24)
+    assert 'iscsid' in _iscsiadm.describe_rc(20)
+    assert 'in time' in _iscsiadm.describe_rc(124)
+    assert _iscsiadm.describe_rc(99) == 'unknown error'
+
+
+# --- runner ------------------------------------------------------------------------------------
+
+def test_missing_iscsiadm_names_the_package(fake):
+    fake.binaries.pop('iscsiadm')
+    with pytest.raises(_iscsiadm.IscsiadmError) as caught:
+        _iscsiadm.Iscsiadm(Module(fake))
+    assert 'open-iscsi' in str(caught.value)
+    assert 'iscsi-initiator-utils' in str(caught.value)
+
+
+def test_run_maps_exit_code_and_keeps_cmd_rc_stderr(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1'), 'default')
+    fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'default', '--login',
+                         timeout=300),
+                rc=24, out='Logging in to [iface: default, target: %s, portal: 10.10.1.1,3260]\n' % LAB_TARGET,
+                err='iscsiadm: Could not login to [iface: default].\n'
+                    'iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n')
+    with pytest.raises(_iscsiadm.IscsiadmError) as caught:
+        runner.login(record)
+    error = caught.value.as_fail_kwargs()
+    assert error['rc'] == 24
+    assert error['cmd'] == fake.calls[0]
+    assert error['msg'].startswith('login to %s at 10.10.1.1:3260: iscsiadm exited with 24 (authorization failure' % LAB_TARGET)
+    assert error['msg'].endswith('(24 - iSCSI login failed due to authorization failure)')
+    assert 'authorization failure' in error['stderr']
+    fake.done()
+
+
+def test_timeout_is_reported_as_such(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake), timeout=5)
+    fake.expect(iscsiadm('-m', 'session', '-P', '1', timeout=5), rc=124)
+    with pytest.raises(_iscsiadm.IscsiadmError) as caught:
+        runner.sessions()
+    assert str(caught.value) == 'iscsiadm -m session -P 1: iscsiadm did not finish within 5s and was stopped'
+
+
+def test_without_coreutils_timeout_runs_iscsiadm_directly(fake):
+    fake.binaries.pop('timeout')
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    fake.expect([ISCSIADM, '-m', 'session', '-P', '1'], rc=21, err='iscsiadm: No active sessions.\n')
+    assert runner.sessions() == []
+    fake.done()
+
+
+def test_node_commands_are_exact(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    portal = parse_portal('[fd5a:1::1]:3260,1')
+    fake.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260,1', '-I', 'default'))
+    record = runner.node_new(LAB_TARGET, portal)
+    fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '-o', 'update',
+                         '-n', 'node.startup', '-v', 'automatic'))
+    runner.node_update(record, 'node.startup', 'automatic')
+    fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '-o', 'delete'))
+    runner.node_delete(record)
+    fake.expect(iscsiadm('-m', 'session', '-r', '7', '--logout'))
+    runner.logout_session(7)
+    fake.expect(iscsiadm('-m', 'session', '-r', '7', '--rescan'))
+    runner.rescan_session(7)
+    fake.done()
+    with pytest.raises(ValueError):
+        runner.node_update(record, 'node.session.auth.password', 'secret')
+    assert len(fake.calls) == 5
+
+
+def test_find_record_matches_exactly_and_case_insensitively(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=fixture('node_P1.txt'))
+    records = runner.node_records()
+    found = runner.find_record('IQN.2026-11.LAB.TEST:A', parse_portal('[fd5a:0001::1]'), records=records)
+    assert found.target == 'iqn.2026-11.lab.test:a'
+    assert found.portal.host == 'fd5a:1::1'
+    assert runner.find_record('iqn.2026-11.lab.test:a', parse_portal('10.10.1.1:3261'), records=records) is None
+    assert runner.find_record('iqn.2026-11.lab.test:a', parse_portal('10.10.1.1'), 'iser', records=records) is None
+    assert runner.find_record('iqn.2026-11.lab.test', parse_portal('10.10.1.1'), records=records) is None
+    fake.done()
+
+
+def test_discover_is_nonpersistent(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    fake.expect(iscsiadm('-m', 'discovery', '-t', 'sendtargets', '-p', '10.10.1.1:3260', '-o', 'nonpersistent',
+                         timeout=300),
+                out='10.10.1.1:3260,1 %s\n[fd5a:1::1]:3260,1 %s\n' % (LAB_TARGET, LAB_TARGET))
+    found = runner.discover('sendtargets', parse_portal('10.10.1.1'))
+    assert [r.portal for r in found] == [Portal('10.10.1.1', 3260, 1), Portal('fd5a:1::1', 3260, 1)]
+    fake.done()
+
+
+# --- record files -------------------------------------------------------------------------------
+
+def make_db(tmp_path):
+    db = tmp_path / 'nodes'
+    new_style = db / 'iqn.2026-11.lab.test:a' / '10.10.1.1,3260,1'
+    new_style.mkdir(parents=True)
+    (new_style / 'default').write_text(fixture('node_record_file.txt'))
+    old_style = db / 'iqn.2026-11.lab.test:a' / 'fd5a:1::1,3260'
+    old_style.write_text('# BEGIN RECORD 2.1.8\nnode.tpgt = -1\n# END RECORD')
+    return str(db)
+
+
+def test_node_record_file_both_layouts(tmp_path):
+    db = make_db(tmp_path)
+    first = _iscsiadm.NodeRecord('iqn.2026-11.lab.test:a', parse_portal('10.10.1.1:3260'), 'default')
+    second = _iscsiadm.NodeRecord('iqn.2026-11.lab.test:a', parse_portal('[fd5a:1:0:0::1]'), 'default')
+    expected = os.path.join(db, 'iqn.2026-11.lab.test:a', '10.10.1.1,3260,1', 'default')
+    assert _iscsiadm.node_record_file(first, [db]) == expected
+    assert _iscsiadm.node_record_file(second, [db]).endswith('fd5a:1::1,3260')
+    assert _iscsiadm.node_record_file(second._replace(portal=parse_portal('fd5a::1')), [db]) is None
+    assert _iscsiadm.node_record_file(second._replace(portal=parse_portal('fd5a:1::1')), [db]).endswith(
+        'fd5a:1::1,3260')
+    assert _iscsiadm.node_record_file(first._replace(iface='iser'), [db]) is None
+
+
+def test_write_record_secret_replaces_or_inserts_and_keeps_0600(tmp_path):
+    db = make_db(tmp_path)
+    path = os.path.join(db, 'iqn.2026-11.lab.test:a', '10.10.1.1,3260,1', 'default')
+    before = open(path).read().splitlines()
+    _iscsiadm.write_record_secret(path, 'node.session.auth.password', 'first')
+    _iscsiadm.write_record_secret(path, 'node.session.auth.password', 's3cr et')
+    _iscsiadm.write_record_secret(path, 'node.session.auth.password_in', 'in-secret')
+    after = open(path).read().splitlines()
+    assert _iscsiadm.read_record_value(path, 'node.session.auth.password') == 's3cr et'
+    assert _iscsiadm.read_record_value(path, 'node.session.auth.password_in') == 'in-secret'
+    assert after[-1] == '# END RECORD'
+    assert len(after) == len(before) + 2
+    assert [line for line in after if not line.startswith('node.session.auth.password')] == \
+        [line for line in before if not line.startswith('node.session.auth.password')]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sorted(os.listdir(os.path.dirname(path))) == ['default']
+
+
+def test_setting_comparison():
+    assert _iscsiadm.setting_text(True) == 'Yes'
+    assert _iscsiadm.setting_text(15) == '15'
+    assert _iscsiadm.same_setting('015', '15')
+    assert _iscsiadm.same_setting('None', 'none')
+    assert not _iscsiadm.same_setting('manual', 'automatic')
+    assert not _iscsiadm.same_setting(None, '')
+
+
+# --- parsers fed with the lab's real output (host1, open-iscsi 2.1.8) ------------------------------
+
+def test_parse_sessions_p1_lab_multipath_and_ipv6():
+    sessions = _iscsiadm.parse_sessions(fixture('session_P1_multipath.txt'))
+    assert [(s.sid, s.target, s.persistent_portal, s.iface) for s in sessions] == [
+        (1, 'iqn.2026-11.lab.san-iscsi:lmx', Portal('10.10.1.1', 3260, 1), 'default'),
+        (2, LAB_TARGET, Portal('10.10.1.1', 3260, 1), 'default'),
+        (3, LAB_TARGET, Portal('10.10.2.1', 3260, 1), 'default'),
+        (4, LAB_TARGET, Portal('fd5a:1::1', 3260, 1), 'default'),
+    ]
+    ipv6 = sessions[3]
+    assert ipv6.portal == Portal('fd5a:0001:0000:0000:0000:0000:0000:0001', 3260, 1)
+    assert ipv6.matches(LAB_TARGET.upper(), parse_portal('[fd5a:1::1]'))
+    assert not ipv6.matches(LAB_TARGET, parse_portal('[fd5a:1::1]'), 'iser')
+    assert not sessions[1].matches(LAB_TARGET[:-1], parse_portal('10.10.1.1'))
+    assert ipv6.to_dict()['initiator_address'] == '[fd5a:0001:0000:0000:0000:0000:0000:0011]'
+    assert ipv6.session_state == 'LOGGED_IN'
+    assert ipv6.connection_state == 'LOGGED IN'
+
+
+def test_parse_sessions_p3_lab_lists_attached_disks():
+    sessions = _iscsiadm.parse_sessions(fixture('session_P3.txt'))
+    assert [s.sid for s in sessions] == [1, 2, 3, 4]
+    assert sessions[0].disks == [
+        {'host': 2, 'channel': 0, 'id': 0, 'lun': 0, 'name': 'sda', 'state': 'running'},
+        {'host': 2, 'channel': 0, 'id': 0, 'lun': 100, 'name': 'sdb', 'state': 'running'},
+    ]
+    assert [(d['lun'], d['name']) for d in sessions[3].disks] == [(0, 'sdg'), (1, 'sdh')]
+    assert sessions[1].values['Recovery Timeout'] == '120'
+    assert sessions[1].values['Iface Initiatorname'] == 'iqn.2026-11.lab.san-iscsi:host1'
+
+
+def test_parse_node_tree_lab_records_without_tpgt():
+    records = _iscsiadm.parse_node_tree(fixture('lab_node_P1.txt'))
+    assert [(r.target, r.portal) for r in records] == [
+        ('iqn.2003-01.org.linux-iscsi.san:lab-smoke', Portal('10.10.1.1', 3260, None)),
+        ('iqn.2003-01.org.linux-iscsi.san:lab-smoke', Portal('10.10.2.1', 3260, None)),
+        (LAB_TARGET, Portal('10.10.1.1', 3260, 1)),
+        (LAB_TARGET, Portal('10.10.2.1', 3260, 1)),
+        (LAB_TARGET, Portal('fd5a:1::1', 3260, 1)),
+        ('iqn.2026-11.lab.san-iscsi:lmx', Portal('10.10.1.1', 3260, None)),
+    ]
+
+
+def test_parse_show_lab_all_records():
+    shown = _iscsiadm.parse_show(fixture('lab_node_show_all.txt'))
+    assert len(shown) == 6
+    assert sorted(set(r['node.name'] for r in shown)) == [
+        'iqn.2003-01.org.linux-iscsi.san:lab-smoke', LAB_TARGET, 'iqn.2026-11.lab.san-iscsi:lmx']
+    ipv6 = _iscsiadm.parse_show(fixture('lab_node_show_ipv6.txt'))
+    assert len(ipv6) == 1
+    assert ipv6[0]['node.conn[0].address'] == 'fd5a:1::1'
+    assert ipv6[0]['node.tpgt'] == '1'
+
+
+def test_parse_discovery_lab_many_targets():
+    records = _iscsiadm.parse_flat_nodes(fixture('discovery_sendtargets.txt'))
+    assert len(records) == 6
+    assert records[3] == _iscsiadm.NodeRecord(LAB_TARGET, Portal('fd5a:1::1', 3260, 1), None)

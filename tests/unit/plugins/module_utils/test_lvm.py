@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _lvm as lvm
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeModule, fixture, tool
+
+REPORT = ['--reportformat', 'json', '--units', 'b', '--nosuffix', '-o']
+
+
+def lvm_tool(*args):
+    return tool('lvm', *args, timeout=120)
+
+
+def make(replies, tmpdir=None):
+    module = FakeModule(replies)
+    kwargs = {}
+    if tmpdir is not None:
+        kwargs = dict(devices_dir=str(tmpdir.join('devices')), online_dir=str(tmpdir.join('run')),
+                      backup_dir=str(tmpdir.join('backup')), archive_dir=str(tmpdir.join('archive')))
+    return module, lvm.Lvm(blockdev.Runner(module), **kwargs)
+
+
+# --- parsers ------------------------------------------------------------------------------------------
+
+def test_parse_report_of_real_lvs_output():
+    rows = lvm.parse_report(fixture('lvm_lvs.json'), 'lv')
+    assert [(row['lv_name'], row['segtype'], row['lv_active']) for row in rows] == [
+        ('fx_lmlorig', 'thin', 'active'), ('lml_snap', 'thin', 'active'), ('pool', 'thin-pool', 'active')]
+    assert [row['lv_name'] for row in rows if lvm.mountable(row)] == ['fx_lmlorig', 'lml_snap']
+
+
+def test_parse_report_rejects_non_json():
+    with pytest.raises(blockdev.ToolError) as failed:
+        lvm.parse_report('  Volume group "x" not found\n', 'vg')
+    assert failed.value.msg == 'LVM printed a report that is not JSON'
+
+
+@pytest.mark.parametrize('dm_name, expected', [
+    ('labvg-pool', ('labvg', 'pool')),
+    ('my--vg-my--lv', ('my-vg', 'my-lv')),
+    ('lmxvg_clone_c423dd-data', ('lmxvg_clone_c423dd', 'data')),
+    ('mpatha', None),
+    ('san_iscsi_ovl_vg', None),
+])
+def test_dm_lv_name_undoes_lvm_dash_escaping(dm_name, expected):
+    assert lvm.dm_lv_name(dm_name) == expected
+
+
+@pytest.mark.parametrize('name, valid', [('vg_clone_1', True), ('a.b+c-d', True), ('-x', False), ('a b', False),
+                                         ('..', False), ('', False), ('x' * 128, False)])
+def test_valid_vg_name(name, valid):
+    assert lvm.valid_vg_name(name) is valid
+
+
+def test_parse_online_file():
+    assert lvm.parse_online_file(fixture('lvm_pvs_online_record.txt')) == {
+        'majmin': '8:16', 'vg': 'lmxvg', 'dev': '/dev/sdb'}
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+def test_reports_scope_to_devices_and_read_only():
+    module, seam = make([(['/sbin/lvm', 'pvs'], (0, fixture('lvm_pvs.json'), ''))])
+    rows = seam.pvs(devices=['/dev/sdc'], readonly=True)
+    expected = REPORT + ['pv_name,pv_uuid,vg_name,vg_uuid', '--readonly', '--devices', '/dev/sdc']
+    assert module.commands == [lvm_tool('pvs', *expected)]
+    assert rows == [{'pv_name': '/dev/vdb', 'pv_uuid': 'hbv2xh-ZdNC-Xa6W-lF3T-2EXe-nbNx-1YjarB',
+                     'vg_name': 'labvg', 'vg_uuid': 'K0BTSv-30fB-kiiv-ylQp-kDWd-V0Dt-Neor59'}]
+
+
+def test_vgs_report():
+    module, seam = make([(['/sbin/lvm', 'vgs'], (0, fixture('lvm_vgs.json'), ''))])
+    rows = seam.vgs()
+    assert module.commands == [lvm_tool('vgs', *REPORT + ['vg_name,vg_uuid,pv_count,lv_count,vg_attr'])]
+    assert [(row['vg_name'], row['pv_count']) for row in rows] == [('labvg', '1')]
+
+
+def test_host_view_keeps_duplicate_warnings():
+    warning = '  WARNING: Not using device /dev/sdb for PV WAdoaF-XqIY-jf8F-RCAD-dNf9-O2o9-yWAQfd.\n'
+    module, seam = make([(['/sbin/lvm', 'pvs'], (0, fixture('lvm_pvs.json'), warning))])
+    rows, stderr = seam.host_view()
+    assert module.commands == [lvm_tool('pvs', '--reportformat', 'json', '-o', 'pv_name,pv_uuid,vg_name,vg_uuid')]
+    assert rows[0]['pv_name'] == '/dev/vdb'
+    assert 'WAdoaF-XqIY' in stderr
+
+
+def test_devices_file_off_is_none(tmpdir):
+    module, seam = make([(['/sbin/lvm', 'lvmconfig'], (0, fixture('lvmconfig_devicesfile_off.txt'), ''))], tmpdir)
+    assert seam.devices_file() is None
+    assert module.commands == [lvm_tool('lvmconfig', '--typeconfig', 'full', 'devices/use_devicesfile',
+                                        'devices/devicesfile')]
+
+
+def test_devices_file_on_needs_the_file(tmpdir):
+    config = 'use_devicesfile=1\ndevicesfile="system.devices"\n'
+    _module, seam = make([(['/sbin/lvm', 'lvmconfig'], (0, config, ''))], tmpdir)
+    assert seam.devices_file() is None  # enabled but no file: LVM uses every device
+    tmpdir.join('devices', 'system.devices').write(fixture('lvm_system.devices'), ensure=True)
+    assert seam.devices_file() == str(tmpdir.join('devices', 'system.devices'))
+
+
+def test_devices_file_lists_overlays_by_name(tmpdir):
+    path = tmpdir.join('system.devices')
+    path.write(fixture('lvm_system.devices'))
+    _module, seam = make([])
+    assert seam.devices_file_lists('/dev/mapper/san_iscsi_ovl_lmxvg_clone_c423dd', str(path))
+    assert not seam.devices_file_lists('/dev/mapper/san_iscsi_ovl_other', str(path))
+    assert not seam.devices_file_lists('/dev/mapper/san_iscsi_ovl_lmxvg_clone_c423dd', None)
+
+
+def test_import_clone_the_vgimportclone_way():
+    module, seam = make([(['/sbin/lvm'], (0, '', ''))])
+    seam.import_clone(['/dev/mapper/ovl'], 'vg_clone', add_to_devices_file=True)
+    seam.disable_autoactivation('vg_clone', ['/dev/mapper/ovl'])
+    assert module.commands == [
+        lvm_tool('vgimportclone', '--basevgname', 'vg_clone', '--config', 'backup { backup = 0 archive = 0 }',
+                 '--importdevices', '/dev/mapper/ovl'),
+        lvm_tool('vgchange', '--setautoactivation', 'n', '--config', 'backup { backup = 0 archive = 0 }',
+                 '--devices', '/dev/mapper/ovl', 'vg_clone'),
+    ]
+
+
+def test_activation_of_one_lv_read_only_and_back():
+    module, seam = make([(['/sbin/lvm'], (0, '', ''))])
+    seam.activate_lv('vg_clone', 'data', devices=['/dev/mapper/ovl'], read_only=True)
+    seam.deactivate_lv('vg_clone', 'data', devices=['/dev/mapper/ovl'])
+    seam.deactivate_vg('vg_clone', devices=['/dev/mapper/ovl'])
+    seam.deldev('/dev/mapper/ovl')
+    assert module.commands == [
+        lvm_tool('lvchange', '--activate', 'y', '--ignoreactivationskip', '--config',
+                 'activation { read_only_volume_list = [ "vg_clone/data" ] }', '--devices', '/dev/mapper/ovl',
+                 'vg_clone/data'),
+        lvm_tool('lvchange', '--activate', 'n', '--devices', '/dev/mapper/ovl', 'vg_clone/data'),
+        lvm_tool('vgchange', '--activate', 'n', '--devices', '/dev/mapper/ovl', 'vg_clone'),
+        lvm_tool('lvmdevices', '--deldev', '/dev/mapper/ovl'),
+    ]
+
+
+def test_failed_lvm_command_carries_its_output():
+    module, seam = make([(['/sbin/lvm'], (5, '', '  Volume group "vg_clone" not found\n'))])
+    with pytest.raises(blockdev.ToolError) as failed:
+        seam.activate_lv('vg_clone', 'data')
+    assert failed.value.msg == ('activating vg_clone/data failed with exit code 5: '
+                                'Volume group "vg_clone" not found')
+    assert failed.value.cmd == module.commands[0]
+
+
+# --- what a clone leaves behind ---------------------------------------------------------------------
+
+def test_online_records_and_metadata_copies_of_a_clone_only(tmpdir):
+    _module, seam = make([], tmpdir)
+    run = tmpdir.join('run')
+    run.join('pvs_online', 'newpvid').write('253:2\nvg:vg_clone\ndev:/dev/dm-2\n', ensure=True)
+    run.join('pvs_online', 'WAdoaFXqIYjf8FRCADdNf9O2o9yWAQfd').write(fixture('lvm_pvs_online_record.txt'))
+    run.join('vgs_online', 'vg_clone').write('', ensure=True)
+    run.join('vgs_online', 'lmxvg').write('')
+    tmpdir.join('backup', 'vg_clone').write('x', ensure=True)
+    tmpdir.join('backup', 'vg_clone2').write('x')
+    tmpdir.join('archive', 'vg_clone_00000-386717652.vg').write('x', ensure=True)
+    tmpdir.join('archive', 'vg_clone2_00000-1.vg').write('x')
+    assert seam.online_records(majmins=['253:2'], vg_names=['vg_clone']) == [
+        str(run.join('pvs_online', 'newpvid')), str(run.join('vgs_online', 'vg_clone'))]
+    assert seam.metadata_copies('vg_clone') == [str(tmpdir.join('backup', 'vg_clone')),
+                                                str(tmpdir.join('archive', 'vg_clone_00000-386717652.vg'))]
+    assert os.path.exists(str(run.join('pvs_online', 'WAdoaFXqIYjf8FRCADdNf9O2o9yWAQfd')))

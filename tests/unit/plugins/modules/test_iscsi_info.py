@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.san.iscsi.plugins.modules import iscsi_info
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import (
+    FakeCommands, fixture, iscsiadm)
+
+TARGET = 'iqn.2026-11.lab.san-iscsi:helperc-capture'
+SHOW = iscsiadm('-m', 'node', '-o', 'show')
+SESSIONS = iscsiadm('-m', 'session', '-P', '3')
+
+
+@pytest.fixture
+def host(monkeypatch, tmp_path):
+    fake = FakeSysfs(tmp_path)
+    monkeypatch.setattr(iscsi_info, 'SYSFS', fake.sys)
+    monkeypatch.setattr(iscsi_info, 'DEV', fake.dev)
+    monkeypatch.setattr(iscsi_info, 'MOUNTINFO', fake.mountinfo)
+    initiator = tmp_path / 'initiatorname.iscsi'
+    initiator.write_text('## comment\nInitiatorName=iqn.2026-11.lab.san-iscsi:host1\n')
+    monkeypatch.setattr(iscsi_info, 'INITIATOR_FILE', str(initiator))
+    fake.commands = FakeCommands(monkeypatch)
+    return fake
+
+
+def test_reports_everything_with_two_iscsiadm_calls(run_module, host):
+    host.add_session(2, 3, target=TARGET)
+    host.add_session(3, 4, target=TARGET, address='10.10.2.1')
+    host.add_disk(2, 3, 0, 'sdc', target=TARGET)
+    host.add_disk(3, 4, 0, 'sde', target=TARGET, portal='10.10.2.1:3260')
+    host.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
+    host.mount(host.majors['dm-0'], '/dev/mapper/mpatha', '/srv/data')
+    host.commands.expect(SHOW, out=fixture('lab_node_show_all.txt'))
+    host.commands.expect(SESSIONS, out=fixture('session_P3.txt'))
+    result = run_module(iscsi_info, {}, check_mode=True)
+    assert result['changed'] is False
+    assert result['initiator'] == {'name': 'iqn.2026-11.lab.san-iscsi:host1', 'alias': None}
+    assert len(result['nodes']) == 6
+    ipv6 = [n for n in result['nodes'] if n['portal'] == '[fd5a:1::1]:3260']
+    assert ipv6 == [{'target': TARGET, 'portal': '[fd5a:1::1]:3260', 'tpgt': 1, 'iface': 'default',
+                     'startup': 'manual'}]
+    assert [s['sid'] for s in result['sessions']] == [1, 2, 3, 4]
+    assert [d['name'] for d in result['devices']] == ['sdc', 'sde']
+    assert result['devices'][0]['mountpoints'] == ['/srv/data']
+    assert result['multipath'] == [{
+        'name': 'mpatha', 'path': '/dev/mapper/mpatha', 'dm': 'dm-0', 'wwid': '36001405c0ffee',
+        'paths': ['sdc', 'sde'], 'holders': [], 'mountpoints': ['/srv/data']}]
+    host.commands.done()
+
+
+def test_node_settings_mask_passwords(run_module, host):
+    host.commands.expect(SHOW, out=fixture('node_show.txt'))
+    host.commands.expect(SESSIONS, rc=21, err='iscsiadm: No active sessions.\n')
+    result = run_module(iscsi_info, {'node_settings': True})
+    settings = result['nodes'][0]['settings']
+    assert settings['node.session.auth.password'] == '********'
+    assert settings['node.session.auth.password_in'] == ''
+    assert settings['node.startup'] == 'manual'
+    assert result['sessions'] == []
+
+
+def test_iscsiadm_error_is_reported(run_module, host):
+    host.commands.expect(SHOW, rc=6, err='iscsiadm: could not read db\n')
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(iscsi_info, {})
+    assert failed.value.result['rc'] == 6
+    assert failed.value.result['cmd'] == SHOW

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""san.iscsi.lun_map against a scripted ONTAP REST seam."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
+from ansible_collections.san.iscsi.plugins.modules import lun_map
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+
+MAP_URL = (BASE + '/api/protocols/san/lun-maps?fields=logical_unit_number%2Clun.name%2Clun.uuid%2Cigroup.name%2C'
+           'igroup.uuid%2Csvm.name&igroup.name=host1&lun.name=%2Fvol%2Fvol1%2Fdata01&svm.name=svm1')
+LUN_URL = (BASE + '/api/storage/luns?fields=name%2Cuuid%2Clocation.volume.name%2Cspace.size%2Cos_type%2C'
+           'serial_number%2Ccomment%2Clun_maps.logical_unit_number%2Clun_maps.igroup.name%2Csvm.name'
+           '&name=%2Fvol%2Fvol1%2Fdata01&svm.name=svm1')
+IG_URL = (BASE + '/api/protocols/san/igroups?fields=name%2Cuuid%2Cprotocol%2Cos_type%2Cinitiators.name%2C'
+          'lun_maps.logical_unit_number%2Clun_maps.lun.name%2Csvm.name&name=host1&svm.name=svm1')
+SVM_URL = BASE + '/api/svm/svms?fields=name%2Cuuid&name=svm1'
+MAP = {'logical_unit_number': 3, 'lun': {'name': '/vol/vol1/data01', 'uuid': 'l-1'},
+       'igroup': {'name': 'host1', 'uuid': 'ig-1'}, 'svm': {'name': 'svm1'}}
+LUN = {'name': '/vol/vol1/data01', 'uuid': 'l-1', 'location': {'volume': {'name': 'vol1'}}, 'space': {'size': 4096},
+       'os_type': 'linux', 'serial_number': 'wEmAbCdEfGhI', 'comment': '', 'svm': {'name': 'svm1'}, 'lun_maps': []}
+IGROUP = {'name': 'host1', 'uuid': 'ig-1', 'protocol': 'iscsi', 'os_type': 'linux', 'svm': {'name': 'svm1'},
+          'initiators': [], 'lun_maps': [{'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/other'}}]}
+CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
+
+
+@pytest.fixture
+def http(monkeypatch):
+    fake = FakeRest()
+    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    yield fake
+    fake.done()
+
+
+def args(**extra):
+    return dict(CONNECTION, volume='vol1', lun='data01', igroup='host1', **extra)
+
+
+def test_existing_map_is_two_requests(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records(MAP))
+    result = run_module(lun_map, args(lun_id=3))
+    assert (result['changed'], result['lun_id']) == (False, 3)
+    assert len(http.calls) == 2
+
+
+def test_lun_id_out_of_range_fails_before_any_lookup(http, run_module):
+    http.probe()
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args(lun_id=4096))
+    assert failed.value.result['msg'] == 'lun_id 4096 is out of range 0-4095'
+    assert len(http.calls) == 1
+
+
+def test_other_id_needs_remap(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records(MAP))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args(lun_id=5))
+    assert 'as LUN 3, not 5; set remap=true' in failed.value.result['msg']
+
+
+def test_remap(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records(MAP))
+    http.expect('GET', MAP_URL, reply=records(MAP))
+    http.expect('DELETE', BASE + '/api/protocols/san/lun-maps/l-1/ig-1', reply={})
+    http.expect('POST', BASE + '/api/protocols/san/lun-maps', body={
+        'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/data01'}, 'igroup': {'name': 'host1'},
+        'logical_unit_number': 5}, status=201, reply={})
+    http.expect('GET', MAP_URL, reply=records(dict(MAP, logical_unit_number=5)))
+    assert run_module(lun_map, args(lun_id=5, remap=True))['lun_id'] == 5
+
+
+def test_new_map_check_mode_validates_lun_and_igroup(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records(IGROUP))
+    result = run_module(lun_map, args(lun_id=1), check_mode=True)
+    assert result['changed'] is True and result['map']['lun_id'] == 1
+    assert http.writes() == []
+
+
+def test_new_map_lets_ontap_pick_the_id(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records(IGROUP))
+    http.expect('POST', BASE + '/api/protocols/san/lun-maps', body={
+        'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/data01'}, 'igroup': {'name': 'host1'}},
+        status=201, reply={})
+    http.expect('GET', MAP_URL, reply=records(dict(MAP, logical_unit_number=1)))
+    assert run_module(lun_map, args())['lun_id'] == 1
+
+
+def test_lun_id_used_by_another_lun_fails_before_any_write(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records(IGROUP))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args(lun_id=0))
+    assert failed.value.result['msg'] == "LUN id 0 is already used in igroup 'host1' by /vol/vol1/other"
+
+
+def test_unknown_igroup(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records())
+    http.expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args())
+    assert failed.value.result['msg'] == "igroup 'host1' does not exist"
+    assert http.writes() == []
+
+
+def test_absent_unmaps(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records(MAP)).expect('GET', MAP_URL, reply=records(MAP))
+    http.expect('DELETE', BASE + '/api/protocols/san/lun-maps/l-1/ig-1', reply={})
+    result = run_module(lun_map, dict(CONNECTION, path='/vol/vol1/data01', igroup='host1', state='absent'))
+    assert result['changed'] is True and result['map'] is None

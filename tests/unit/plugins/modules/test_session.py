@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.san.iscsi.plugins.modules import session
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import (
+    FakeCommands, fixture, iscsiadm)
+
+TARGET = 'iqn.2026-11.lab.san-iscsi:helperc-capture'
+MULTIPATH = 'session_P1_multipath.txt'
+SESSIONS = iscsiadm('-m', 'session', '-P', '1')
+NODES = iscsiadm('-m', 'node', '-P', '1')
+NODE_TREE = ('Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: default\n'
+             '\tPortal: 10.10.2.1:3260,1\n\t\tIface Name: default\n'
+             'Target: %s0\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: default\n') % (TARGET, TARGET)
+
+
+def session_blocks(text):
+    """Split P1 output into (target line, [session block]) keeping every real line."""
+    targets = []
+    for line in text.splitlines(True):
+        if line.startswith('Target: '):
+            targets.append([line, []])
+        elif line.startswith('\tCurrent Portal: '):
+            targets[-1][1].append(line)
+        else:
+            targets[-1][1][-1] += line
+    return targets
+
+
+def only_sessions(text, sids):
+    """The real P1 output cut down to the sessions with these ids."""
+    out = ''
+    for target_line, blocks in session_blocks(text):
+        kept = [block for block in blocks if any('SID: %d\n' % sid in block for sid in sids)]
+        if kept:
+            out += target_line + ''.join(kept)
+    return out
+
+
+def login(portal):
+    return iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default', '--login', timeout=300)
+
+
+@pytest.fixture
+def lab(monkeypatch, tmp_path):
+    fake = FakeSysfs(tmp_path)
+    monkeypatch.setattr(session, 'SYSFS', fake.sys)
+    monkeypatch.setattr(session, 'DEV', fake.dev)
+    monkeypatch.setattr(session, 'MOUNTINFO', fake.mountinfo)
+    proc = tmp_path / 'proc'
+    proc.mkdir()
+    (proc / 'swaps').write_text('Filename\tType\tSize\tUsed\tPriority\n')
+    monkeypatch.setattr(session, 'PROC', str(proc))
+    fake.proc = proc
+    fake.udev_db = str(tmp_path / 'udev')
+    os.mkdir(fake.udev_db)
+    monkeypatch.setattr(session, 'UDEV_DB', fake.udev_db)
+    fake.commands = FakeCommands(monkeypatch)
+    return fake
+
+
+def two_paths(lab, luns=(0, 1)):
+    """Sessions 2 (host3, 10.10.1.1) and 3 (host4, 10.10.2.1) as in the captured P1 output."""
+    lab.add_session(2, 3, target=TARGET)
+    lab.add_session(3, 4, target=TARGET, address='10.10.2.1')
+    for lun in luns:
+        wwid = 'naa.6001405c0ffee00000000000000000%02d' % lun
+        lab.add_disk(2, 3, lun, 'sd%s' % 'cd'[lun], wwid=wwid, target=TARGET)
+        lab.add_disk(3, 4, lun, 'sd%s' % 'ef'[lun], wwid=wwid, portal='10.10.2.1:3260', target=TARGET)
+
+
+def test_no_change_multipath_one_iscsiadm_process(run_module, lab):
+    two_paths(lab)
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET.upper(), 'portals': ['10.10.1.1', '10.10.2.1:3260'],
+                                  'luns': [0, 1], 'multipath': 'no'})
+    assert result['changed'] is False
+    assert result['logged_in'] == []
+    assert [(s['sid'], s['portal']) for s in result['sessions']] == [(2, '10.10.1.1:3260'), (3, '10.10.2.1:3260')]
+    assert [(lun['lun'], lun['devices']) for lun in result['luns']] == [
+        (0, [os.path.join(lab.dev, 'sdc'), os.path.join(lab.dev, 'sde')]),
+        (1, [os.path.join(lab.dev, 'sdd'), os.path.join(lab.dev, 'sdf')])]
+    assert result['luns'][1]['wwid'] == 'naa.6001405c0ffee0000000000000000001'
+    assert len(result['devices']) == 4
+    assert len(lab.commands.iscsiadm_calls()) == 1
+    lab.commands.done()
+
+
+def test_ipv6_session_matches_in_any_notation(run_module, lab):
+    lab.add_session(4, 5, target=TARGET, address='fd5a:1::1')
+    lab.add_disk(4, 5, 0, 'sdg', target=TARGET, portal='[fd5a:1::1]:3260')
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET, 'portal': '[fd5a:0001:0::1]:3260', 'multipath': 'no'})
+    assert result['changed'] is False
+    assert [(s['sid'], s['portal']) for s in result['sessions']] == [(4, '[fd5a:1::1]:3260')]
+    assert result['devices'][0]['portal'] == '[fd5a:1::1]:3260'
+    lab.commands.done()
+
+
+def test_all_portals_of_the_records_uses_two_processes(run_module, lab):
+    two_paths(lab)
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    result = run_module(session, {'target': TARGET, 'multipath': 'no'})
+    assert result['changed'] is False
+    assert len(result['sessions']) == 2
+    assert len(lab.commands.iscsiadm_calls()) == 2
+    lab.commands.done()
+
+
+def test_login_missing_portal_then_scan_and_wait(run_module, lab):
+    two_paths(lab)
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [1, 2]))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(login('10.10.2.1'))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'multipath': 'no'})
+    assert result['changed'] is True
+    assert result['logged_in'] == ['10.10.2.1:3260']
+    assert len(result['luns']) == 2
+    with open(os.path.join(lab.sys, 'class/scsi_host/host4/scan')) as handle:
+        assert handle.read() == '- - -'
+    with open(os.path.join(lab.sys, 'class/scsi_host/host3/scan')) as handle:
+        assert handle.read() == ''  # the session that already existed is not rescanned
+    lab.commands.done()
+
+
+def test_check_mode_predicts_and_runs_nothing_else(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21, err='iscsiadm: No active sessions.\n')
+    lab.commands.expect(NODES, out=NODE_TREE)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '[fd5a:1::1]']}, check_mode=True)
+    assert result['changed'] is True
+    assert result['logged_in'] == ['10.10.1.1:3260', '[fd5a:1::1]:3260']
+    assert result['sessions'] == []
+    lab.commands.done()
+
+
+def test_failed_login_removes_the_record_it_created(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default'))
+    lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '--login',
+                                 timeout=300),
+                        rc=24, err='iscsiadm: initiator reported error (24 - iSCSI login failed due to '
+                                   'authorization failure)\n')
+    lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default',
+                                 '-o', 'delete'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portal': '[fd5a:1::1]'})
+    result = failed.value.result
+    assert result['rc'] == 24
+    assert 'authorization failure' in result['msg']
+    assert result['logged_in'] == []
+    lab.commands.done()
+
+
+def test_second_login_failure_logs_out_the_first_session(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(login('10.10.1.1'))
+    lab.commands.expect(login('10.10.2.1'), rc=8, err='iscsiadm: connection login retries (reopen_max) 5 exceeded\n')
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [2]))
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1']})
+    assert failed.value.result['msg'].startswith(
+        'login to %s at 10.10.2.1:3260: iscsiadm exited with 8 (connection timed out' % TARGET)
+    lab.commands.done()
+
+
+def test_no_lun_presented_logs_out_again_and_names_the_acl(run_module, lab):
+    lab.add_session(2, 3, target=TARGET)
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(login('10.10.1.1'))
+    p1 = only_sessions(fixture(MULTIPATH), [2])
+    lab.commands.expect(SESSIONS, out=p1)
+    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'])
+    lab.commands.expect(SESSIONS, out=p1)
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portal': '10.10.1.1', 'timeout': 1})
+    msg = failed.value.result['msg']
+    assert msg.startswith('timed out after 1s waiting for: any LUN on %s at 10.10.1.1:3260 (session 2)' % TARGET)
+    assert 'presents no LUN to initiator' in msg
+    assert 'ACL' in msg
+    assert ['/usr/bin/udevadm', 'settle', '--timeout=1'] in lab.commands.calls
+    with open(os.path.join(lab.sys, 'class/scsi_host/host3/scan')) as handle:
+        assert handle.read() == '- - -'
+    lab.commands.done()
+
+
+def test_logout_refused_while_mounted(run_module, lab):
+    two_paths(lab, luns=(0,))
+    lab.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
+    lab.mount(lab.majors['dm-0'], '/dev/mapper/mpatha', '/srv/restore')
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
+    assert failed.value.result['msg'] == (
+        'refusing to log out of %s: %s (LUN 0) mounted at /srv/restore; %s (LUN 0) mounted at /srv/restore; '
+        'unmount/deactivate first or set force=true' % (TARGET, os.path.join(lab.dev, 'sdc'),
+                                                        os.path.join(lab.dev, 'sde')))
+    lab.commands.done()
+
+
+def test_logout_refused_for_root_even_with_force(run_module, lab):
+    two_paths(lab, luns=(0,))
+    lab.mount(lab.majors['sdc'], '/dev/sdc', '/')
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'state': 'logged_out', 'force': True})
+    assert 'backs the root file system /' in failed.value.result['msg']
+
+
+def test_logout_refused_for_active_lvm_and_swap(run_module, lab):
+    two_paths(lab, luns=(0,))
+    lab.add_dm('dm-3', 'restore-data', 'LVM-abcdef0123', ['sdc'])
+    (lab.proc / 'swaps').write_text('Filename\tType\tSize\tUsed\tPriority\n/dev/sde  partition\t1\t0\t-2\n')
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
+    assert 'sdc (LUN 0) holds active LVM volume(s) restore-data' in failed.value.result['msg']
+    assert 'sde (LUN 0) used as swap' in failed.value.result['msg']
+
+
+def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, lab, monkeypatch):
+    two_paths(lab, luns=(0,))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--logout'))
+    for portal in ('10.10.1.1', '10.10.2.1'):
+        lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default',
+                                     '-o', 'delete'))
+    flushed = []
+    monkeypatch.setattr(session._devices, 'flush_device', flushed.append)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
+                                  'remove_node': True})
+    assert result['changed'] is True
+    assert result['logged_out'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    assert result['removed_nodes'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    assert flushed == [os.path.join(lab.dev, 'sdc'), os.path.join(lab.dev, 'sde')]
+    for hctl in ('3:0:0:0', '4:0:0:0'):
+        with open(os.path.join(lab.sys, 'bus/scsi/devices', hctl, 'delete')) as handle:
+            assert handle.read() == '1'
+    lab.commands.done()
+
+
+def test_logout_flushes_a_multipath_map_built_only_on_these_paths(run_module, lab, monkeypatch):
+    two_paths(lab, luns=(0,))
+    lab.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
+    lab.commands.binaries['multipath'] = '/usr/sbin/multipath'
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(['/usr/bin/timeout', '-k', '10', '60', '/usr/sbin/multipath', '-f', 'mpatha'])
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--logout'))
+    monkeypatch.setattr(session._devices, 'flush_device', lambda path: None)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
+    assert result['changed'] is True
+    lab.commands.done()
+
+
+def test_logged_out_no_change_and_check_mode(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    assert run_module(session, {'target': TARGET, 'state': 'logged_out'})['changed'] is False
+    lab.commands.done()
+    two_paths(lab, luns=(0,))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET, 'state': 'logged_out'}, check_mode=True)
+    assert result['changed'] is True
+    assert result['logged_out'] == ['10.10.1.1:3260', '10.10.2.1:3260', '[fd5a:1::1]:3260']
+    assert not os.path.exists(os.path.join(lab.sys, 'bus/scsi/devices/3:0:0:0/delete'))
+    lab.commands.done()
+
+
+def claim_for_multipath(lab, names, value='1'):
+    for name in names:
+        with open(os.path.join(lab.udev_db, 'b%s' % lab.majors[name]), 'w') as handle:
+            handle.write('S:disk/by-path/x\nE:ID_SERIAL=x\nE:DM_MULTIPATH_DEVICE_PATH=%s\n' % value)
+
+
+def test_waits_for_multipath_maps_of_claimed_paths_only(run_module, lab):
+    two_paths(lab, luns=(0,))
+    (lab.proc / '99').mkdir()
+    (lab.proc / '99' / 'comm').write_text('multipathd\n')
+    args = {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'luns': [0]}
+    claim_for_multipath(lab, ['sdc', 'sde'], value='0')  # find_multipaths strict, WWID unknown: no map coming
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    assert run_module(session, args)['luns'][0]['multipath'] is None
+    claim_for_multipath(lab, ['sdc', 'sde'])
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, args)
+    assert 'multipath map of %s (LUN 0' % os.path.join(lab.dev, 'sdc') in failed.value.result['msg']
+    lab.commands.done()
+    lab.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, args)
+    assert result['luns'][0]['multipath'] == '/dev/mapper/mpatha'
+    assert result['luns'][0]['holders'] == ['dm-0']
+
+
+def test_existing_session_recovering_after_target_restart_is_waited_for(run_module, lab):
+    two_paths(lab, luns=(0,))
+    state = os.path.join(lab.sys, 'class/iscsi_session/session3/state')
+    with open(state, 'w') as handle:
+        handle.write('FAILED\n')
+
+    def recovered():
+        with open(state, 'w') as handle:
+            handle.write('LOGGED_IN\n')
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'], effect=recovered)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'multipath': 'no'})
+    assert result['changed'] is False
+    assert len(result['devices']) == 2
+    assert ['/usr/bin/udevadm', 'settle', '--timeout=1'] in lab.commands.calls
+    lab.commands.done()
+
+
+def test_missing_lun_on_existing_sessions_fails_fast_with_rescan_hint(run_module, lab):
+    two_paths(lab, luns=(0,))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'luns': [0, 5],
+                             'multipath': 'no'})
+    msg = failed.value.result['msg']
+    assert 'LUN 5 on %s at 10.10.1.1:3260 (session 2)' % TARGET in msg
+    assert 'set rescan=true' in msg
+    lab.commands.done()
+
+
+def test_rescan_runs_only_in_real_runs(run_module, lab):
+    two_paths(lab, luns=(0,))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--rescan'))
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--rescan'))
+    args = {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'rescan': True, 'multipath': 'no'}
+    assert run_module(session, args)['changed'] is False  # nothing new appeared
+    lab.commands.done()
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    assert run_module(session, args, check_mode=True)['changed'] is False
+    lab.commands.done()
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'target': 'iqn.2026-11.localhost:x'}, 'naming authority'),
+    ({'portal': '[fd5a:1::1'}, 'without a closing'),
+    ({'portal': ':3260'}, 'has no host'),
+    ({'portals': []}, 'portals is empty'),
+    ({'luns': [0, 16384, -1]}, 'luns: 16384, -1 out of range 0-16383'),
+    ({'timeout': 0}, 'timeout must be greater than 0'),
+])
+def test_bad_input_fails_before_any_command(run_module, lab, args, message):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict({'target': TARGET, 'portal': '10.10.1.1'} if 'portals' not in args
+                                 else {'target': TARGET}, **args))
+    assert message in failed.value.result['msg']
+    assert lab.commands.calls == []
+
+
+def test_no_records_and_no_portal(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, rc=21)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET})
+    assert failed.value.result['msg'].startswith('no node record for target %s (iface default)' % TARGET)
