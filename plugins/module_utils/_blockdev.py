@@ -18,6 +18,9 @@ __metaclass__ = type
 import os
 import re
 
+# The sysfs seam's readers: a missing or vanished sysfs file reads as the default, never as an error.
+from ansible_collections.san.iscsi.plugins.module_utils._devices import _listdir, _read
+
 DEFAULT_TIMEOUT = 60
 TIMEOUT_RC = 124
 KILL_GRACE = 5
@@ -104,21 +107,6 @@ class Runner(object):
 
 
 # --- sysfs ----------------------------------------------------------------------------------------
-
-def _read(path, default=None):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace').strip()
-    except (IOError, OSError):
-        return default
-
-
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except (IOError, OSError):
-        return []
-
 
 def class_dir(name, sysfs_root='/sys'):
     return os.path.join(sysfs_root, 'class', 'block', name)

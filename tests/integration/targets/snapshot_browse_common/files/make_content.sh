@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Run on host1, logged in to the LUN: put the test content on DEVICE.
+#   make_content.sh NAME KIND DEVICE   (KIND: ext4 | xfs | lvm | blank)
+# The tree: data/tree/{a.txt (1234:1234 0640, ACL u:4321:r, xattr user.origin=ledger), sub/b.bin (64 KiB),
+# link-in -> a.txt}, data/escape -> /etc/passwd (a symlink leaving the snapshot), data/big.bin (1 MiB).
+set -euo pipefail
+lv=$3
+kind=$2
+lvmcfg='devices { scan_lvs = 1 }'
+mnt=$(mktemp -d)
+dev=$lv
+case $kind in
+  blank) exit 0 ;;
+  lvm)
+    vg=sbt_$1
+    pvcreate -q --config "$lvmcfg" "$lv" >/dev/null
+    vgcreate -q --config "$lvmcfg" "$vg" "$lv" >/dev/null
+    lvcreate -q -y --config "$lvmcfg" -L 48M -n data "$vg" >/dev/null
+    dev=/dev/$vg/data
+    mkfs.ext4 -q "$dev" >/dev/null ;;
+  *) mkfs."$kind" -q "$dev" >/dev/null 2>&1 ;;
+esac
+mount "$dev" "$mnt"
+mkdir -p "$mnt/data/tree/sub"
+printf 'quarterly figures: 42\n' > "$mnt/data/tree/a.txt"
+head -c 65536 /dev/urandom > "$mnt/data/tree/sub/b.bin"
+head -c 1048576 /dev/urandom > "$mnt/data/big.bin"
+ln -s a.txt "$mnt/data/tree/link-in"
+ln -s /etc/passwd "$mnt/data/escape"
+chown 1234:1234 "$mnt/data/tree/a.txt"
+chmod 0640 "$mnt/data/tree/a.txt"
+setfacl -m u:4321:r "$mnt/data/tree/a.txt"
+setfattr -n user.origin -v ledger "$mnt/data/tree/a.txt"
+touch -h -d '2026-01-02 03:04:05' "$mnt/data/tree/a.txt" "$mnt/data/tree/sub/b.bin" "$mnt/data/tree/link-in"
+(cd "$mnt/data" && find tree -print0 | sort -z | xargs -0 stat -c '%n %F %u:%g %a %Y' && sha256sum tree/a.txt tree/sub/b.bin && getfacl -cp tree/a.txt && getfattr -d tree/a.txt) > "/var/tmp/$1.manifest"
+umount "$mnt"
+rmdir "$mnt"
+if [ "$kind" = lvm ]; then vgchange -q --config "$lvmcfg" -an "$vg" >/dev/null; fi
+cat "/var/tmp/$1.manifest"
+rm -f "/var/tmp/$1.manifest"
