@@ -190,11 +190,24 @@ def _zapi_backend(module):
     return OntapZapiBackend(module)
 
 
-class OntapRestBackend(SanBackend):
+class OntapBackendBase(SanBackend):
+    """What the REST and ZAPI backends share: ONTAP's limits and its LUN path naming."""
+
     provider = 'ontap'
     max_lun_id = 4095
     size_granularity = 4096
     default_os_type = 'linux'
+
+    def lun_path(self, volume, name):
+        check_ontap_name('volume', volume)
+        check_ontap_name('LUN', name)
+        return '/vol/%s/%s' % (volume, name)
+
+    def split_lun_path(self, path):
+        return split_ontap_lun_path(path)
+
+
+class OntapRestBackend(OntapBackendBase):
 
     def __init__(self, module, client, version):
         super(OntapRestBackend, self).__init__(module)
@@ -240,14 +253,6 @@ class OntapRestBackend(SanBackend):
         if self.client.get_one('/api/svm/svms', {'name': self.vserver, 'fields': 'name,uuid'}) is None:
             raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
                               '2621462')
-
-    def lun_path(self, volume, name):
-        check_ontap_name('volume', volume)
-        check_ontap_name('LUN', name)
-        return '/vol/%s/%s' % (volume, name)
-
-    def split_lun_path(self, path):
-        return split_ontap_lun_path(path)
 
     def _volume(self, volume):
         record = self.client.get_one('/api/storage/volumes', self._svm_query(name=volume, fields='name,uuid'))

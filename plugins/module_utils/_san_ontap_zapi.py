@@ -21,9 +21,9 @@ from ansible.module_utils.basic import missing_required_lib
 from urllib.request import HTTPBasicAuthHandler, HTTPPasswordMgrWithPriorAuth, HTTPSHandler, build_opener
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_rest import (
-    CLONE_COMMENT_PREFIX, check_ontap_name, clone_comment, parse_clone_comment, split_ontap_lun_path)
+    CLONE_COMMENT_PREFIX, OntapBackendBase, clone_comment, parse_clone_comment, split_ontap_lun_path)
 
 try:
     from netapp_lib.api.zapi.zapi import NaApiError, NaElement, NaServer
@@ -86,11 +86,7 @@ def iter_request(api, info_name, query):
     return element(api, [element('query', [element(info_name, query)]), ('max-records', PAGE_SIZE)])
 
 
-class OntapZapiBackend(SanBackend):
-    provider = 'ontap'
-    max_lun_id = 4095
-    size_granularity = 4096
-    default_os_type = 'linux'
+class OntapZapiBackend(OntapBackendBase):
 
     def __init__(self, module):
         super(OntapZapiBackend, self).__init__(module)
@@ -163,14 +159,6 @@ class OntapZapiBackend(SanBackend):
         if self.get_one('vserver-get-iter', 'vserver-info', [('vserver-name', self.vserver)], tunnel=False) is None:
             raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
                               '15698')
-
-    def lun_path(self, volume, name):
-        check_ontap_name('volume', volume)
-        check_ontap_name('LUN', name)
-        return '/vol/%s/%s' % (volume, name)
-
-    def split_lun_path(self, path):
-        return split_ontap_lun_path(path)
 
     def check_volume(self, volume):
         query = [element('volume-id-attributes', [('name', volume), ('owning-vserver-name', self.vserver)])]
