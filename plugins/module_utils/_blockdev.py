@@ -18,6 +18,8 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
+
 # The sysfs seam's readers: a missing or vanished sysfs file reads as the default, never as an error.
 from ansible_collections.san.iscsi.plugins.module_utils._devices import _listdir, _read
 
@@ -48,19 +50,8 @@ PACKAGES = {
 }
 
 
-class ToolError(Exception):
-    """A failed or missing external command; as_fail_kwargs() gives msg, cmd, rc, stdout, stderr."""
-
-    def __init__(self, msg, cmd=None, rc=None, stdout='', stderr=''):
-        super(ToolError, self).__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def as_fail_kwargs(self):
-        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
+class ToolError(CommandError):
+    """A failed or missing external command (block devices, LVM, cp, ...)."""
 
 
 class Runner(object):

@@ -21,6 +21,7 @@ import re
 import tempfile
 from collections import namedtuple
 
+from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, format_portal,
 )
@@ -80,19 +81,8 @@ RC_NO_OBJECTS = 21
 RC_AUTH = 24
 
 
-class IscsiadmError(Exception):
-    """A failed iscsiadm call; as_fail_kwargs() gives msg, cmd, rc, stdout, stderr for fail_json."""
-
-    def __init__(self, msg, cmd=None, rc=None, stdout='', stderr=''):
-        super(IscsiadmError, self).__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def as_fail_kwargs(self):
-        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
+class IscsiadmError(CommandError):
+    """A failed iscsiadm call."""
 
 
 def describe_rc(rc):
