@@ -1,0 +1,195 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Copy restore paths out of a mounted snapshot; the role runs it with the script module (python3).
+
+  copy_paths.py pack   ROOT ARCHIVE --timeout S -- PATH...
+  copy_paths.py unpack ARCHIVE STAGING DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
+  copy_paths.py local  ROOT DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
+
+Every path is checked first (relative, no '..', exists, resolves inside ROOT; inside a directory every
+symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a GNU tar archive of
+the paths (ACLs, xattrs, numeric owners, sparse files, POSIX format; mode 0600). unpack extracts ARCHIVE
+into STAGING and rsyncs the paths from there into DEST, then removes ARCHIVE and STAGING whatever happened.
+local rsyncs the paths from ROOT into DEST. rsync -aAXHS --numeric-ids keeps owner, mode, times, ACLs,
+xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to them
+(--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only itemizes.
+
+Prints one JSON object: {"paths": [{"path", "type", "size"}], "refused": [{"path", "reason"}],
+"changes": [itemized rsync lines]} or, when a command fails, {"msg", "cmd", "rc", "stderr"}; a refused path
+or a failure is also told in one line on stderr. Exits 0 on success, 1 otherwise. Every command runs with
+LC_ALL=C and the timeout.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+TAR_ATTRS = ['--acls', '--xattrs', '--xattrs-include=*', '--numeric-owner']
+
+
+class CopyError(Exception):
+    def __init__(self, msg, **details):
+        super(CopyError, self).__init__(msg)
+        self.result = dict(details, msg=msg)
+
+
+def inside(root, real):
+    return real == root or real.startswith(root.rstrip('/') + '/')
+
+
+def link_escapes(root, link):
+    target = os.readlink(link)
+    resolved = os.path.realpath(os.path.join(os.path.dirname(link), target))
+    return None if inside(root, resolved) else 'symlink %s -> %s points outside the snapshot' % (
+        os.path.relpath(link, root), target)
+
+
+def check_tree(root, top):
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            full = os.path.join(directory, name)
+            if os.path.islink(full):
+                reason = link_escapes(root, full)
+                if reason:
+                    return reason
+    return None
+
+
+def check(root, path):
+    """(entry, None) for a path that may be copied, (None, reason) for one that is refused."""
+    if not path or path.startswith('/') or '\0' in path:
+        return None, 'must be a non-empty path relative to the snapshot root'
+    if '..' in path.split('/'):
+        return None, "may not contain '..'"
+    full = os.path.join(root, path)
+    if not os.path.lexists(full):
+        return None, 'does not exist in the snapshot'
+    parent_real = os.path.realpath(os.path.dirname(full.rstrip('/')))
+    if not inside(root, parent_real):
+        return None, 'a directory on the way is a symlink that leaves the snapshot'
+    info = os.lstat(full)
+    if stat.S_ISLNK(info.st_mode):
+        reason = link_escapes(root, full)
+        return (None, reason) if reason else (dict(path=path, type='symlink', size=0), None)
+    if stat.S_ISDIR(info.st_mode):
+        reason = check_tree(root, full)
+        return (None, reason) if reason else (dict(path=path, type='directory', size=0), None)
+    kind = 'file' if stat.S_ISREG(info.st_mode) else 'special'
+    return dict(path=path, type=kind, size=info.st_size), None
+
+
+def check_paths(root, paths):
+    root = os.path.realpath(root)
+    found, refused = [], []
+    for path in paths:
+        entry, reason = check(root, path)
+        if reason:
+            refused.append(dict(path=path, reason=reason))
+        else:
+            found.append(entry)
+    return found, refused
+
+
+def run(argv, timeout):
+    env = dict(os.environ, LC_ALL='C')
+    try:
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise CopyError('%s did not finish within %d seconds' % (argv[0], timeout), cmd=argv, rc=None, stderr='')
+    if proc.returncode != 0:
+        raise CopyError('%s failed (rc %d): %s' % (argv[0], proc.returncode, proc.stderr.strip()),
+                        cmd=argv, rc=proc.returncode, stderr=proc.stderr)
+    return proc.stdout
+
+
+def rsync(source_root, dest, paths, args):
+    argv = ['rsync', '-aAXHS', '--numeric-ids', '--relative', '--itemize-changes']
+    if args.backup_suffix:
+        argv += ['--backup', '--backup-dir=' + dest, '--suffix=' + args.backup_suffix]
+    if args.dry_run:
+        argv.append('--dry-run')
+    argv += [os.path.join(source_root, '.', path) for path in paths]
+    argv.append(dest.rstrip('/') + '/')
+    return [line for line in run(argv, args.timeout).splitlines() if line]
+
+
+def remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def pack(args):
+    found, refused = check_paths(args.root, args.paths)
+    if refused:
+        return dict(paths=found, refused=refused, changes=[])
+    argv = (['tar', '--create', '--file', args.archive, '--directory', args.root] + TAR_ATTRS
+            + ['--sparse', '--format=posix', '--'] + args.paths)
+    os.umask(0o077)
+    try:
+        run(argv, args.timeout)
+    except CopyError:
+        remove(args.archive)
+        raise
+    return dict(paths=found, refused=[], changes=[])
+
+
+def unpack(args):
+    try:
+        remove(args.staging)  # a killed run of the same label may have left a partial one
+        os.mkdir(args.staging, 0o700)
+        run(['tar', '--extract', '--file', args.archive, '--directory', args.staging] + TAR_ATTRS
+            + ['--same-owner', '--same-permissions'], args.timeout)
+        changes = rsync(args.staging, args.dest, args.paths, args)
+    finally:
+        remove(args.archive)
+        remove(args.staging)
+    return dict(paths=[], refused=[], changes=changes)
+
+
+def local(args):
+    found, refused = check_paths(args.root, args.paths)
+    if refused:
+        return dict(paths=found, refused=refused, changes=[])
+    return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args))
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog='copy_paths.py')
+    sub = parser.add_subparsers(dest='action')
+    sub.required = True
+    for name, positional in (('pack', ['root', 'archive']), ('unpack', ['archive', 'staging', 'dest']),
+                             ('local', ['root', 'dest'])):
+        action = sub.add_parser(name)
+        for arg in positional:
+            action.add_argument(arg)
+        action.add_argument('--timeout', type=int, required=True)
+        if name != 'pack':
+            action.add_argument('--backup-suffix')
+            action.add_argument('--dry-run', action='store_true')
+        action.add_argument('paths', nargs='+')
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    args = parse(argv)
+    try:
+        result = dict(pack=pack, unpack=unpack, local=local)[args.action](args)
+    except (CopyError, OSError) as exc:
+        failure = getattr(exc, 'result', None) or dict(msg=str(exc))
+        print(json.dumps(failure))
+        sys.stderr.write(failure['msg'] + '\n')
+        return 1
+    print(json.dumps(result))
+    for entry in result['refused']:
+        sys.stderr.write('refused %s: %s; nothing was copied\n' % (entry['path'], entry['reason']))
+    return 1 if result['refused'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""roles/snapshot_browse/files/copy_paths.py with the real tar and rsync on a temporary tree."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'snapshot_browse', 'files',
+                      'copy_paths.py')
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('copy_paths', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+copy_paths = load_script()
+
+
+def run_script(*args):
+    proc = subprocess.run([sys.executable, SCRIPT] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    run_script.stderr = proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture
+def snapshot(tmp_path):
+    """A snapshot root with a file, a tree with a relative symlink, and a symlink that leaves the root."""
+    root = tmp_path / 'snap'
+    tree = root / 'data' / 'tree'
+    tree.mkdir(parents=True)
+    (tree / 'a.txt').write_text('original\n')
+    os.chmod(str(tree / 'a.txt'), 0o640)
+    os.utime(str(tree / 'a.txt'), (1700000000, 1700000000))
+    os.setxattr(str(tree / 'a.txt'), 'user.origin', b'ledger')
+    (tree / 'link').symlink_to('a.txt')
+    (root / 'data' / 'escape').symlink_to('/etc')
+    (root / 'data' / 'dir_escape').mkdir()
+    (root / 'data' / 'dir_escape' / 'out').symlink_to('../../../outside')
+    return root
+
+
+@pytest.mark.parametrize('path, reason', [
+    ('/etc/passwd', 'must be a non-empty path relative to the snapshot root'),
+    ('data/../data/tree', "may not contain '..'"),
+    ('data/missing', 'does not exist in the snapshot'),
+    ('data/escape', 'symlink data/escape -> /etc points outside the snapshot'),
+    ('data/escape/passwd', 'a directory on the way is a symlink that leaves the snapshot'),
+    ('data/dir_escape', 'symlink data/dir_escape/out -> ../../../outside points outside the snapshot'),
+])
+def test_refused_path_copies_nothing(snapshot, tmp_path, path, reason):
+    archive = tmp_path / 'a.tar'
+    rc, result = run_script('pack', str(snapshot), str(archive), '--timeout=30', '--', 'data/tree', path)
+    assert rc == 1
+    assert result['refused'] == [dict(path=path, reason=reason)]
+    assert result['paths'] == [dict(path='data/tree', type='directory', size=0)]
+    assert run_script.stderr == 'refused %s: %s; nothing was copied\n' % (path, reason)
+    assert not archive.exists()
+
+
+def test_local_copy_keeps_mode_times_xattrs_and_backs_up_what_it_replaces(snapshot, tmp_path):
+    dest = tmp_path / 'dest'
+    (dest / 'data' / 'tree').mkdir(parents=True)
+    (dest / 'data' / 'tree' / 'a.txt').write_text('changed since\n')
+    rc, result = run_script('local', str(snapshot), str(dest), '--timeout=30', '--backup-suffix=.~run1~',
+                            '--', 'data/tree/a.txt')
+    assert rc == 0
+    assert result['paths'] == [dict(path='data/tree/a.txt', type='file', size=9)]
+    assert '>f' in result['changes'][-1] and result['changes'][-1].endswith('data/tree/a.txt')
+    restored = dest / 'data' / 'tree' / 'a.txt'
+    assert restored.read_text() == 'original\n'
+    assert oct(os.stat(str(restored)).st_mode & 0o7777) == oct(0o640)
+    assert os.stat(str(restored)).st_mtime == 1700000000
+    assert os.getxattr(str(restored), 'user.origin') == b'ledger'
+    assert (dest / 'data' / 'tree' / 'a.txt.~run1~').read_text() == 'changed since\n'
+
+
+def test_dry_run_lists_changes_and_writes_nothing(snapshot, tmp_path):
+    dest = tmp_path / 'dest'
+    dest.mkdir()
+    rc, result = run_script('local', str(snapshot), str(dest), '--timeout=30', '--dry-run', '--', 'data/tree')
+    assert rc == 0
+    assert any(line.endswith('data/tree/a.txt') for line in result['changes'])
+    assert os.listdir(str(dest)) == []
+
+
+def test_pack_then_unpack_restores_the_tree_and_removes_the_relay_files(snapshot, tmp_path):
+    archive, staging, dest = tmp_path / 'relay.tar', tmp_path / 'relay.staging', tmp_path / 'dest'
+    dest.mkdir()
+    rc, packed = run_script('pack', str(snapshot), str(archive), '--timeout=30', '--', 'data/tree')
+    assert (rc, packed['refused']) == (0, [])
+    assert oct(os.stat(str(archive)).st_mode & 0o777) == oct(0o600)
+    rc, unpacked = run_script('unpack', str(archive), str(staging), str(dest), '--timeout=30', '--', 'data/tree')
+    assert rc == 0
+    assert os.readlink(str(dest / 'data' / 'tree' / 'link')) == 'a.txt'
+    assert (dest / 'data' / 'tree' / 'a.txt').read_text() == 'original\n'
+    assert os.getxattr(str(dest / 'data' / 'tree' / 'a.txt'), 'user.origin') == b'ledger'
+    assert any(line.endswith('data/tree/a.txt') for line in unpacked['changes'])
+    assert not archive.exists() and not staging.exists()
+
+
+def test_failed_unpack_reports_the_command_and_still_removes_the_relay_files(tmp_path):
+    archive, staging = tmp_path / 'relay.tar', tmp_path / 'relay.staging'
+    archive.write_bytes(b'not a tar archive' * 64)
+    rc, result = run_script('unpack', str(archive), str(staging), str(tmp_path / 'dest'), '--timeout=30', '--',
+                            'data/tree')
+    assert rc == 1
+    assert result['cmd'][:4] == ['tar', '--extract', '--file', str(archive)]
+    assert result['rc'] == 2 and result['msg'].startswith('tar failed (rc 2): ')
+    assert run_script.stderr == result['msg'] + '\n'
+    assert not archive.exists() and not staging.exists()
+
+
+def test_a_command_over_its_timeout_is_stopped():
+    with pytest.raises(copy_paths.CopyError) as failed:
+        copy_paths.run(['sleep', '5'], 1)
+    assert failed.value.result == dict(msg='sleep did not finish within 1 seconds', cmd=['sleep', '5'], rc=None,
+                                       stderr='')
