@@ -67,6 +67,10 @@ Contract for every backend:
 
 * Reads never change anything. Writes are only called by modules after reads showed a change is
   needed, and never in check mode (modules compute the would-be object themselves in check mode).
+* Check mode predicts the real run: before the check-mode return, modules pass the planned change to
+  ``validate_igroup``/``validate_lun``/``validate_snapshot``, which raise what the writes would raise
+  for input this array refuses (read-only; the default accepts). A backend shares one code path
+  between a write's own checks and its validation hook.
 * Writes are not required to be idempotent themselves but must leave the array consistent on error.
   Every write returns the object as read back from the array after the change (async work awaited
   with a bounded wait; ``SanError`` when the wait runs out).
@@ -132,6 +136,14 @@ class SanConflict(SanError):
 
 class SanInvalid(SanError):
     """Input the backend cannot accept (bad name for this array type, unsupported option)."""
+
+
+def mapped_removal_conflict(igroup, initiators, maps):
+    """The SanConflict for removing initiators from an igroup that has LUN maps (without force):
+    the hosts would lose those LUNs, an unmap in effect."""
+    luns = ', '.join('%s (LUN %d)' % (entry['path'], entry['lun_id']) for entry in maps)
+    return SanConflict('refusing to remove initiator(s) %s from igroup %r: it is mapped to %s and those hosts would '
+                       'lose access to them; unmap first or set force=true' % (', '.join(initiators), igroup, luns))
 
 
 def normalize_initiator(name):
@@ -257,8 +269,12 @@ class SanBackend(object):
         """
         raise NotImplementedError
 
-    def remove_initiators(self, name, initiators):
-        """Remove each initiator in ``initiators`` (all present). Returns IGROUP."""
+    def remove_initiators(self, name, initiators, force=False):
+        """Remove each initiator in ``initiators`` (all present). Returns IGROUP.
+
+        While LUNs are mapped to the igroup those hosts lose them: without ``force`` the backend refuses
+        (``mapped_removal_conflict``, or the array's own refusal) before removing any initiator.
+        """
         raise NotImplementedError
 
     def delete_igroup(self, name, force=False):
@@ -344,6 +360,19 @@ class SanBackend(object):
         """Delete the snapshot. SanConflict naming the clone LUN paths while clones depend on it.
         Returns None."""
         raise NotImplementedError
+
+    # -- validation (check mode predicts the real run) -----------------------------------------
+    def validate_igroup(self, current, planned):
+        """Raise the SanError the writes turning IGROUP ``current`` (None: create) into IGROUP
+        ``planned`` would raise for input this array refuses. Read-only. Default: accept."""
+
+    def validate_lun(self, current, planned):
+        """Same for a LUN: ``current`` None creates LUN ``planned`` (a clone when its ``clone_parent``
+        is set), else ``planned['size']`` grows ``current``. Read-only. Default: accept."""
+
+    def validate_snapshot(self, volume, name, lun):
+        """Same for creating snapshot ``name`` of ``volume`` (``lun`` may be None). Read-only.
+        Default: accept."""
 
 
 def get_backend(module):

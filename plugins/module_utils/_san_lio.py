@@ -73,7 +73,8 @@ from ansible_collections.san.iscsi.plugins.module_utils._blockdev import Runner,
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, parse_portal, validate_name
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, parse_report, valid_vg_name
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_lio, normalize_initiator)
+    SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict, naa_lio,
+    normalize_initiator)
 
 RTSLIB_IMPORT_ERROR = None
 try:
@@ -686,12 +687,16 @@ class LioBackend(SanBackend):
                 return _Volume('%s/%s' % (key[1], row['pool_lv'])), key[2]
         return None
 
-    def _check_new_name(self, volume, name):
+    def _check_free_data_name(self, volume, name):
+        """LUNs, snapshots and clones share the VG (directory) namespace."""
         if volume.kind == 'dir':
             if self.files.exists(volume.data_path(name)):
                 raise SanConflict('%s exists already' % volume.data_path(name))
         elif name in self.lvs.rows(volume.vg):
             raise SanConflict('logical volume %s/%s exists already' % (volume.vg, name))
+
+    def _check_new_name(self, volume, name):
+        self._check_free_data_name(volume, name)
         existing = self._so_named(name)
         if existing is not None:
             raise SanConflict('a LIO backstore named %r exists already (%s on %s); LIO backstore names are global, '
@@ -764,16 +769,30 @@ class LioBackend(SanBackend):
         else:
             self.lvs.remove(volume, name)
 
+    def validate_lun(self, current, planned):
+        parsed = _Volume(planned['volume'])
+        if current is not None:
+            self._check_growable(parsed, current, planned['size'])
+            return
+        self._check_os_type(planned['os_type'])
+        if planned['clone_parent']:
+            self._source_snapshot(parsed, planned['clone_parent'])
+        self._check_new_name(parsed, planned['name'])
+
+    @staticmethod
+    def _check_growable(volume, current, size):
+        if size < current['size']:
+            raise SanInvalid('LUN %s is %d bytes; LIO LUNs never shrink' % (current['path'], current['size']))
+        if volume.kind == 'dir':
+            raise SanInvalid('LUN %s is a fileio LUN: LIO cannot grow a fileio backstore; use a thin pool volume for '
+                             'LUNs that grow' % current['path'])
+
     def resize_lun(self, volume, name, size):
         parsed = _Volume(volume)
         current = self.get_lun(volume, name)
         if current is None:
             raise SanNotFound('LUN %s does not exist' % self.lun_path(volume, name))
-        if size < current['size']:
-            raise SanInvalid('LUN %s is %d bytes; LIO LUNs never shrink' % (current['path'], current['size']))
-        if parsed.kind == 'dir':
-            raise SanInvalid('LUN %s is a fileio LUN: LIO cannot grow a fileio backstore; use a thin pool volume for '
-                             'LUNs that grow' % current['path'])
+        self._check_growable(parsed, current, size)
         with self._locked():
             self.lvs.extend(parsed, name, _round_up(size, SECTOR))
         return self._read_lun(parsed, name)
@@ -876,21 +895,26 @@ class LioBackend(SanBackend):
             return [entry for entry in self.files.listdir(volume.directory) if NAME_RE.match(entry)]
         return sorted(self.lvs.rows(volume.vg))
 
-    def create_snapshot(self, volume, name, lun=None):
-        parsed = _Volume(volume)
+    @staticmethod
+    def _check_snapshot_request(name, lun):
         _check_name(name, 'snapshot name')
         if lun is None:
             raise SanInvalid('lun is required to create a snapshot on LIO: a snapshot copies one LUN')
+
+    def validate_snapshot(self, volume, name, lun):
+        self._check_snapshot_request(name, lun)
+        self._check_free_data_name(_Volume(volume), name)
+
+    def create_snapshot(self, volume, name, lun=None):
+        parsed = _Volume(volume)
+        self._check_snapshot_request(name, lun)
         if self.get_lun(volume, lun) is None:
             raise SanNotFound('LUN %r does not exist in volume %r' % (lun, parsed.text))
         with self._locked():
+            self._check_free_data_name(parsed, name)
             if parsed.kind == 'dir':
-                if self.files.exists(parsed.data_path(name)):
-                    raise SanConflict('%s exists already' % parsed.data_path(name))
                 self.files.reflink(parsed.data_path(lun), parsed.data_path(name), {XATTR_SNAPSHOT_OF: lun})
             else:
-                if name in self.lvs.rows(parsed.vg):
-                    raise SanConflict('logical volume %s/%s exists already' % (parsed.vg, name))
                 self.lvs.snapshot(parsed, lun, name)
         return self._read_snapshot(parsed, name)
 
@@ -948,12 +972,32 @@ class LioBackend(SanBackend):
         if os_type != 'linux':
             raise SanInvalid('LIO igroups have no os_type: omit os_type or use linux, not %r' % (os_type,))
 
+    @staticmethod
+    def _check_keeps_initiators(name, remaining, removing=()):
+        """A LIO igroup is a set of node ACLs: it can neither be created nor left without initiators."""
+        if remaining:
+            return
+        if removing:
+            raise SanInvalid('removing %s would leave igroup %r empty; a LIO igroup cannot be empty, delete it '
+                             'with state=absent instead' % (', '.join(sorted(removing)), name))
+        raise SanInvalid('igroup %r has no initiators: a LIO igroup is a set of node ACLs and cannot be empty' % name)
+
+    def validate_igroup(self, current, planned):
+        name, present = planned['name'], current['initiators'] if current else []
+        if current is None:
+            self._check_igroup_fields(name, planned['protocol'], planned['os_type'])
+        elif planned['os_type'] != current['os_type']:
+            self._check_igroup_fields(name, 'iscsi', planned['os_type'])
+        self._check_keeps_initiators(name, planned['initiators'], set(present) - set(planned['initiators']))
+        added = sorted(set(planned['initiators']) - set(present))
+        tpg = self._tpg() if added else None
+        if tpg is not None:
+            self._check_initiators_free(tpg, added)
+
     def create_igroup(self, name, protocol, os_type, initiators):
         self._check_igroup_fields(name, protocol, os_type)
         keys = [normalize_initiator(initiator) for initiator in initiators]
-        if not keys:
-            raise SanInvalid('igroup %r has no initiators: a LIO igroup is a set of node ACLs and cannot be empty'
-                             % name)
+        self._check_keeps_initiators(name, keys)
         with self._changing_config():
             tpg = self._ensure_tpg()
             if self._igroup_acls(tpg, name):
@@ -984,14 +1028,17 @@ class LioBackend(SanBackend):
                               % (self.target_iqn, self.params.get('tpg', 1)))
         return tpg
 
-    def _add_acls(self, tpg, name, keys, maps):
-        """One tagged ACL per initiator with the igroup's maps; all or none."""
+    def _check_initiators_free(self, tpg, keys):
         owners = dict((acl.node_wwn.lower(), acl.tag) for acl in tpg.node_acls)
         taken = ['%s (%s)' % (key, 'igroup %s' % owners[key] if owners[key] else 'an untagged ACL')
                  for key in keys if key in owners]
         if taken:
             raise SanConflict('initiator(s) already have an ACL in %s TPG %d: %s'
                               % (self.target_iqn, tpg.tag, ', '.join(taken)))
+
+    def _add_acls(self, tpg, name, keys, maps):
+        """One tagged ACL per initiator with the igroup's maps; all or none."""
+        self._check_initiators_free(tpg, keys)
         tpg_luns = dict((self._so_identity(lun.storage_object), lun) for lun in tpg.luns)
         created = []
         try:
@@ -1006,14 +1053,16 @@ class LioBackend(SanBackend):
                 acl.delete()
             raise SanError('cannot create the ACLs of igroup %r: %s' % (name, exc))
 
-    def remove_initiators(self, name, initiators):
+    def remove_initiators(self, name, initiators, force=False):
         keys = set(normalize_initiator(initiator) for initiator in initiators)
         with self._changing_config():
             tpg = self._existing_tpg()
             acls = self._igroup_acls(tpg, name)
-            if acls and all(acl.node_wwn.lower() in keys for acl in acls):
-                raise SanInvalid('removing %s would leave igroup %r empty; a LIO igroup cannot be empty, delete it '
-                                 'with state=absent instead' % (', '.join(sorted(keys)), name))
+            if acls:
+                self._check_keeps_initiators(name, [acl for acl in acls if acl.node_wwn.lower() not in keys], keys)
+                maps = self._igroup_dict(name, acls)['maps']
+                if maps and not force:
+                    raise mapped_removal_conflict(name, sorted(keys), maps)
             for acl in acls:
                 if acl.node_wwn.lower() in keys:
                     acl.delete()

@@ -24,7 +24,8 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
+    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict,
+    naa_ontap)
 
 # The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
 # map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
@@ -206,6 +207,16 @@ class OntapBackendBase(SanBackend):
     def split_lun_path(self, path):
         return split_ontap_lun_path(path)
 
+    @staticmethod
+    def check_clone_source(volume, source):
+        if source['volume'] != volume:
+            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
+                             '%r differs from volume %r' % (source['volume'], volume))
+
+    def validate_lun(self, current, planned):
+        if current is None and planned['clone_parent']:
+            self.check_clone_source(planned['volume'], planned['clone_parent'])
+
 
 class OntapRestBackend(OntapBackendBase):
 
@@ -315,9 +326,14 @@ class OntapRestBackend(OntapBackendBase):
                             body={'records': [{'name': initiator} for initiator in initiators]})
         return self.get_igroup(name)
 
-    def remove_initiators(self, name, initiators):
+    def remove_initiators(self, name, initiators, force=False):
         record = self._require_igroup(name)
-        query = {'allow_delete_while_mapped': 'true'} if record.get('lun_maps') else None
+        query = None
+        if record.get('lun_maps'):
+            if not force:
+                raise mapped_removal_conflict(name, initiators, self._igroup_dict(record)['maps'])
+            # In the REST reference of both DELETE endpoints since 9.6, the oldest REST this backend uses.
+            query = {'allow_delete_while_mapped': 'true'}
         for initiator in initiators:
             self.client.request('DELETE', '/api/protocols/san/igroups/%s/initiators/%s'
                                 % (record['uuid'], quote(initiator, safe='')), query)
@@ -381,9 +397,7 @@ class OntapRestBackend(OntapBackendBase):
 
     def clone_lun(self, volume, name, source, os_type):
         path = self.lun_path(volume, name)
-        if source['volume'] != volume:
-            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
-                             '%r differs from volume %r' % (source['volume'], volume))
+        self.check_clone_source(volume, source)
         volume_record = self._volume(volume)
         if self._snapshot_record(volume_record, source['snapshot']) is None:
             raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '4')

@@ -217,10 +217,11 @@ class OntapZapiBackend(OntapBackendBase):
             self.invoke(element('igroup-add', [('initiator-group-name', name), ('initiator', initiator)]))
         return self.get_igroup(name)
 
-    def remove_initiators(self, name, initiators):
+    def remove_initiators(self, name, initiators, force=False):
+        # Without force ONTAP itself refuses to remove an initiator from a mapped igroup.
         for initiator in initiators:
             self.invoke(element('igroup-remove', [('initiator-group-name', name), ('initiator', initiator),
-                                                  ('force', 'true')]))
+                                                  ('force', 'true' if force else 'false')]))
         return self.get_igroup(name)
 
     def delete_igroup(self, name, force=False):
@@ -281,9 +282,7 @@ class OntapZapiBackend(OntapBackendBase):
 
     def clone_lun(self, volume, name, source, os_type):
         path = self.lun_path(volume, name)
-        if source['volume'] != volume:
-            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
-                             '%r differs from volume %r' % (source['volume'], volume))
+        self.check_clone_source(volume, source)
         if self._snapshot_record(volume, source['snapshot']) is None:
             self.check_volume(volume)
             raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '15661')

@@ -61,7 +61,12 @@ options:
     default: replace
     choices: [replace, add, remove]
   force:
-    description: With O(state=absent), delete the igroup even while LUNs are mapped to it (the maps go too).
+    description:
+      - With O(state=absent), delete the igroup even while LUNs are mapped to it (the maps go too).
+      - With O(state=present), remove initiators (O(initiators_mode=remove), or O(initiators_mode=replace)
+        dropping some) from an igroup that has LUN maps. Those hosts lose access to the LUNs, an unmap in
+        effect, so without O(force=true) the module refuses before changing anything, also in check mode,
+        naming the igroup, the initiators and the mapped LUNs.
     type: bool
     default: false
 '''
@@ -83,6 +88,13 @@ EXAMPLES = r'''
     name: host1
     initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
     initiators_mode: add
+
+- name: Retire an initiator of a mapped igroup; its host loses the igroup's LUNs
+  san.iscsi.igroup:
+    name: host1
+    initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
+    initiators_mode: remove
+    force: true
 
 - name: Remove the igroup
   san.iscsi.igroup:
@@ -142,7 +154,8 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, fail_san, get_backend, normalize_initiator, san_argument_spec)
+    SanConflict, SanError, SanInvalid, fail_san, get_backend, mapped_removal_conflict, normalize_initiator,
+    san_argument_spec)
 
 
 class IgroupManager(object):
@@ -180,6 +193,7 @@ class IgroupManager(object):
         os_type = self.params['os_type'] or self.backend.default_os_type
         planned = dict(name=self.params['name'], protocol=self.params['protocol'], os_type=os_type,
                        initiators=initiators, maps=[], vserver=self.params.get('vserver'), uuid=None)
+        self.backend.validate_igroup(None, planned)
         self.result.update(changed=True, added=initiators, igroup=planned,
                            diff=dict(before='', after=self.describe(planned)))
         if not self.module.check_mode:
@@ -191,11 +205,15 @@ class IgroupManager(object):
             raise SanInvalid('igroup %r uses protocol %r, not %r; the protocol of an existing igroup cannot change'
                              % (current['name'], current['protocol'], self.params['protocol']))
         to_add, to_remove = self.plan_initiators(current['initiators'])
+        if to_remove and current['maps'] and not self.params['force']:
+            raise mapped_removal_conflict(current['name'], to_remove, current['maps'])
         os_change = self.params['os_type'] and self.params['os_type'] != current['os_type']
         planned = dict(current, initiators=sorted(set(current['initiators']) - set(to_remove) | set(to_add)))
         if os_change:
             planned['os_type'] = self.params['os_type']
         changed = bool(to_add or to_remove or os_change)
+        if changed:
+            self.backend.validate_igroup(current, planned)
         self.result.update(changed=changed, added=to_add, removed=to_remove, igroup=planned)
         if changed:
             self.result['diff'] = dict(before=self.describe(current), after=self.describe(planned))
@@ -209,7 +227,8 @@ class IgroupManager(object):
         if to_add:
             self.result['igroup'] = self.backend.add_initiators(current['name'], to_add)
         if to_remove:
-            self.result['igroup'] = self.backend.remove_initiators(current['name'], to_remove)
+            self.result['igroup'] = self.backend.remove_initiators(current['name'], to_remove,
+                                                                   force=self.params['force'])
 
     def plan_initiators(self, present):
         present, wanted = set(present), set(self.initiators)

@@ -208,10 +208,11 @@ class LunManager(object):
             raise SanInvalid('size is required to create LUN %s' % self.path)
         else:
             planned_size = self.size
-        self.result.update(changed=True, lun=dict(
-            name=self.name, volume=self.volume, path=self.path, size=planned_size, os_type=os_type, serial=None,
-            wwid=None, clone_parent=dict(source) if source else None, maps=[], vserver=self.params.get('vserver'),
-            uuid=None))
+        planned = dict(name=self.name, volume=self.volume, path=self.path, size=planned_size, os_type=os_type,
+                       serial=None, wwid=None, clone_parent=dict(source) if source else None, maps=[],
+                       vserver=self.params.get('vserver'), uuid=None)
+        self.backend.validate_lun(None, planned)
+        self.result.update(changed=True, lun=planned)
         if self.module.check_mode:
             return
         if source:
@@ -238,7 +239,9 @@ class LunManager(object):
                              % (self.path, current['size'], self.size))
         if self.size <= current['size'] + slack:
             return
-        self.result.update(changed=True, lun=dict(current, size=self.size))
+        planned = dict(current, size=self.size)
+        self.backend.validate_lun(current, planned)
+        self.result.update(changed=True, lun=planned)
         if not self.module.check_mode:
             self.result['lun'] = self.backend.resize_lun(self.volume, self.name, self.size)
 

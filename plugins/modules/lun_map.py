@@ -47,7 +47,9 @@ options:
       - LUN id the hosts of the igroup see (ONTAP 0-4095, LIO 0-255). Default the lowest free id.
     type: int
   remap:
-    description: When the LUN is mapped to the igroup with another id, unmap it and map it with O(lun_id).
+    description:
+      - When the LUN is mapped to the igroup with another id, unmap it and map it with O(lun_id).
+      - An O(lun_id) that another LUN uses in the igroup fails before the unmap (and in check mode).
     type: bool
     default: false
   state:
@@ -139,8 +141,7 @@ class LunMapManager(object):
         if current is not None and not self.params['remap']:
             raise SanConflict('LUN %s is mapped to igroup %r as LUN %d, not %d; set remap=true to change it'
                               % (self.path, self.igroup, current['lun_id'], wanted_id))
-        if current is None:
-            self.check_can_map(wanted_id)
+        self.check_can_map(wanted_id, mapped=current is not None)
         planned = dict(igroup=self.igroup, path=self.path, lun_id=wanted_id, vserver=self.params.get('vserver'))
         self.result.update(changed=True, map=planned, lun_id=wanted_id)
         if self.module.check_mode:
@@ -151,18 +152,20 @@ class LunMapManager(object):
         self.result.update(map=created, lun_id=created['lun_id'])
         return self.result
 
-    def check_can_map(self, wanted_id):
-        """Unknown LUN, unknown igroup and a LUN id used by another LUN fail before any change."""
-        if self.backend.get_lun(self.volume, self.lun) is None:
+    def check_can_map(self, wanted_id, mapped):
+        """Unknown LUN, unknown igroup, a LUN id used by another LUN and an igroup without a free id fail
+        before any change (a remap to a used id would otherwise unmap the LUN and then fail)."""
+        if not mapped and self.backend.get_lun(self.volume, self.lun) is None:
             raise SanNotFound('LUN %s does not exist' % self.path)
         igroup = self.backend.get_igroup(self.igroup)
         if igroup is None:
             self.backend.check_connection()
             raise SanNotFound('igroup %r does not exist' % self.igroup)
-        for entry in igroup['maps']:
-            if wanted_id is not None and entry['lun_id'] == wanted_id:
-                raise SanConflict('LUN id %d is already used in igroup %r by %s'
-                                  % (wanted_id, self.igroup, entry['path']))
+        others = dict((entry['lun_id'], entry['path']) for entry in igroup['maps'] if entry['path'] != self.path)
+        if wanted_id in others:
+            raise SanConflict('LUN id %d is already used in igroup %r by %s' % (wanted_id, self.igroup, others[wanted_id]))
+        if wanted_id is None and len(others) > self.backend.max_lun_id:
+            raise SanConflict('igroup %r uses every LUN id 0-%d' % (self.igroup, self.backend.max_lun_id))
 
 
 def main():

@@ -132,6 +132,7 @@ class SnapshotManager(object):
     def create(self):
         if self.lun is not None and self.backend.get_lun(self.volume, self.lun) is None:
             raise SanNotFound('LUN %r does not exist in volume %r' % (self.lun, self.volume))
+        self.backend.validate_snapshot(self.volume, self.name, self.lun)
         self.result.update(changed=True, snapshot=dict(name=self.name, volume=self.volume, lun=self.lun,
                                                        create_time=None, clones=[],
                                                        vserver=self.params.get('vserver'), uuid=None))

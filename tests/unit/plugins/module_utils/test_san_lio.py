@@ -749,6 +749,18 @@ def test_remove_initiators_never_empties_an_igroup(backend):
     assert backend.get_igroup('hosts')['initiators'] == [HOST1]
 
 
+def test_remove_initiators_of_a_mapped_igroup_needs_force(backend, lio):
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('hosts', 'iscsi', 'linux', [HOST1, HOST2])
+    backend.create_lun_map('labvg/pool/lio_a', 'hosts', 2)
+    with pytest.raises(SanConflict, match=r"remove initiator\(s\) %s from igroup 'hosts': it is mapped to "
+                                          r"labvg/pool/lio_a \(LUN 2\)" % HOST2):
+        backend.remove_initiators('hosts', [HOST2])
+    assert sorted(lio.targets[IQN].tpg_map[1].acl_map) == [HOST1, HOST2]
+    assert backend.remove_initiators('hosts', [HOST2], force=True)['maps'] == [dict(path='labvg/pool/lio_a', lun_id=2)]
+    assert sorted(lio.targets[IQN].tpg_map[1].acl_map) == [HOST1]
+
+
 def test_delete_igroup(backend, lio):
     backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
     backend.create_igroup('hosts', 'iscsi', 'linux', [HOST1, HOST2])

@@ -102,3 +102,23 @@ def test_zapi_needs_vserver_tunnelling_and_reports_errno(emulator):
     status, body = call(emulator, 'POST', '/servlets/netapp.servlets.admin.XMLrequest_filer',
                         raw=request % b' vfiler="svm1"')
     assert b'status="passed"' in body and b'<num-records>1</num-records>' in body
+
+
+def test_removing_an_initiator_of_a_mapped_igroup_needs_force(emulator):
+    """What san.iscsi.igroup force=true sends: REST allow_delete_while_mapped, ZAPI igroup-remove force."""
+    rest(emulator, 'POST', '/api/protocols/san/lun-maps', {
+        'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/bulk_lun00002'}, 'igroup': {'name': 'bulk_ig0000'}})
+    igroup = rest(emulator, 'GET', '/api/protocols/san/igroups?name=bulk_ig0000')[1]['records'][0]
+    path = '/api/protocols/san/igroups/%s/initiators/iqn.2026-11.emulator.bulk%%3Ahost0000' % igroup['uuid']
+    status, body = rest(emulator, 'DELETE', path)
+    assert (status, body['error']['code']) == (409, '1254213')
+    request = (b'<?xml version="1.0" encoding="UTF-8"?><netapp xmlns="http://www.netapp.com/filer/admin" '
+               b'version="1.201" vfiler="svm1"><igroup-remove><initiator-group-name>bulk_ig0000</initiator-group-name>'
+               b'<initiator>iqn.2026-11.emulator.bulk:host0000</initiator><force>%s</force></igroup-remove></netapp>')
+    zapi = '/servlets/netapp.servlets.admin.XMLrequest_filer'
+    status, body = call(emulator, 'POST', zapi, raw=request % b'false')
+    assert b'status="failed"' in body and b'errno="9035"' in body
+    status, body = call(emulator, 'POST', zapi, raw=request % b'true')
+    assert b'status="passed"' in body
+    assert rest(emulator, 'GET', '/api/protocols/san/igroups?name=bulk_ig0000&fields=initiators.name'
+                )[1]['records'][0].get('initiators', []) == []

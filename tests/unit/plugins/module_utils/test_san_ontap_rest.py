@@ -151,11 +151,37 @@ def test_add_and_remove_initiators(http):
                 body={'records': [{'name': 'iqn.2026-11.lab.san-iscsi:host1-b'}]}, status=201, reply={})
     http.expect('GET', IG_URL, reply=records(IGROUP))
     api.add_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1-b'])
+    http.expect('GET', IG_URL, reply=records(IGROUP))
+    http.expect('DELETE', BASE + '/api/protocols/san/igroups/ig-1/initiators/iqn.2026-11.lab.san-iscsi%3Ahost1',
+                reply={})
+    http.expect('GET', IG_URL, reply=records(dict(IGROUP, initiators=[])))
+    assert api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1'], force=True)['initiators'] == []
+
+
+def test_remove_initiators_from_a_mapped_igroup_needs_force(http):
+    api = backend(http)
+    http.expect('GET', IG_URL, reply=records(MAPPED_IGROUP))
+    with pytest.raises(SanConflict) as refused:
+        api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1'])
+    assert refused.value.message == (
+        "refusing to remove initiator(s) iqn.2026-11.lab.san-iscsi:host1 from igroup 'host1': it is mapped to "
+        "/vol/vol1/data01 (LUN 3) and those hosts would lose access to them; unmap first or set force=true")
+    assert http.writes() == []
+
+
+@pytest.mark.parametrize('version', [(9, 6, 0), (9, 12, 1)])
+def test_forced_removal_from_a_mapped_igroup_allows_it_while_mapped(http, version):
+    """allow_delete_while_mapped is in the 9.6 REST reference of DELETE .../initiators/{name}: no version gate."""
+    http.expect('GET', BASE + '/api/cluster?fields=version',
+                reply={'version': dict(zip(('generation', 'major', 'minor'), version))})
+    api = _san_ontap_rest.ontap_backend(FakeModule())
+    assert api.version == version
     http.expect('GET', IG_URL, reply=records(MAPPED_IGROUP))
     http.expect('DELETE', BASE + '/api/protocols/san/igroups/ig-1/initiators/iqn.2026-11.lab.san-iscsi%3Ahost1'
                 '?allow_delete_while_mapped=true', reply={})
     http.expect('GET', IG_URL, reply=records(dict(MAPPED_IGROUP, initiators=[])))
-    assert api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1'])['initiators'] == []
+    assert api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1'], force=True)['maps'] == [
+        {'path': '/vol/vol1/data01', 'lun_id': 3}]
 
 
 def test_set_igroup_os_type_patches(http):

@@ -140,10 +140,15 @@ def test_igroup_create_failure_carries_errno(zapi):
 def test_remove_initiator_and_set_os_type(zapi):
     api = backend(zapi)
     expect(zapi, '<igroup-remove><initiator-group-name>host1</initiator-group-name><initiator>'
-                 'iqn.2026-11.lab.san-iscsi:host1</initiator><force>true</force></igroup-remove>')
+                 'iqn.2026-11.lab.san-iscsi:host1</initiator><force>false</force></igroup-remove>')
     expect(zapi, IG_GET, IG_INFO)
     expect(zapi, IG_MAPS, NONE)
     api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1'])
+    expect(zapi, '<igroup-remove><initiator-group-name>host1</initiator-group-name><initiator>'
+                 'iqn.2026-11.lab.san-iscsi:host1-b</initiator><force>true</force></igroup-remove>')
+    expect(zapi, IG_GET, IG_INFO)
+    expect(zapi, IG_MAPS, NONE)
+    api.remove_initiators('host1', ['iqn.2026-11.lab.san-iscsi:host1-b'], force=True)
     expect(zapi, '<igroup-set-os-type><initiator-group-name>host1</initiator-group-name><os-type>vmware</os-type>'
                  '</igroup-set-os-type>')
     expect(zapi, IG_GET, IG_INFO)

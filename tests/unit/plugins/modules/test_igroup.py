@@ -143,6 +143,9 @@ def test_refused_os_type_leaves_the_initiators_untouched(monkeypatch, run_module
         def get_igroup(self, name):
             return dict(IGROUP, name=name, initiators=[HOST1], maps=[], vserver='svm1')
 
+        def validate_igroup(self, current, planned):
+            calls.append(('validate_igroup', planned['os_type']))
+
         def set_igroup_os_type(self, name, os_type):
             calls.append(('set_igroup_os_type', os_type))
             raise igroup.SanInvalid('os_type %r is not supported' % os_type)
@@ -154,4 +157,38 @@ def test_refused_os_type_leaves_the_initiators_untouched(monkeypatch, run_module
     with pytest.raises(ModuleFailed) as failed:
         run_module(igroup, args(initiators=[HOST1, HOST1B], initiators_mode='add', os_type='windows'))
     assert "os_type 'windows' is not supported" in failed.value.result['msg']
-    assert calls == [('set_igroup_os_type', 'windows')]
+    assert calls == [('validate_igroup', 'windows'), ('set_igroup_os_type', 'windows')]
+
+
+MAPPED = dict(IGROUP, initiators=[{'name': HOST1}, {'name': HOST1B}],
+              lun_maps=[{'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/data01'}}])
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+@pytest.mark.parametrize('extra', [dict(initiators=[HOST1B], initiators_mode='remove'), dict(initiators=[HOST1])])
+def test_removing_initiators_of_a_mapped_igroup_needs_force(http, run_module, check_mode, extra):
+    http.probe().expect('GET', IG_URL, reply=records(MAPPED))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(igroup, args(**extra), check_mode=check_mode)
+    assert failed.value.result['msg'] == (
+        "refusing to remove initiator(s) %s from igroup 'host1': it is mapped to /vol/vol1/data01 (LUN 0) and those "
+        "hosts would lose access to them; unmap first or set force=true" % HOST1B)
+    assert http.writes() == []
+
+
+def test_forced_removal_from_a_mapped_igroup_allows_it_while_mapped(http, run_module):
+    http.probe().expect('GET', IG_URL, reply=records(MAPPED)).expect('GET', IG_URL, reply=records(MAPPED))
+    http.expect('DELETE', BASE + '/api/protocols/san/igroups/ig-1/initiators/iqn.2026-11.lab.san-iscsi%3Ahost1-b'
+                '?allow_delete_while_mapped=true', reply={})
+    http.expect('GET', IG_URL, reply=records(dict(MAPPED, initiators=[{'name': HOST1}])))
+    result = run_module(igroup, args(initiators=[HOST1B], initiators_mode='remove', force=True))
+    assert (result['changed'], result['removed'], result['igroup']['initiators']) == (True, [HOST1B], [HOST1])
+    assert result['igroup']['maps'] == [{'path': '/vol/vol1/data01', 'lun_id': 0}]
+
+
+def test_adding_to_a_mapped_igroup_needs_no_force(http, run_module):
+    http.probe().expect('GET', IG_URL, reply=records(MAPPED))
+    result = run_module(igroup, args(initiators=['iqn.2026-11.lab.san-iscsi:host1-c'], initiators_mode='add'),
+                        check_mode=True)
+    assert result['changed'] is True and result['removed'] == []
+    assert http.writes() == []

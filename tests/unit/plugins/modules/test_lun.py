@@ -117,6 +117,19 @@ def test_clone_unknown_snapshot_fails_before_any_write(http, run_module):
     assert http.writes() == []
 
 
+def test_clone_into_another_volume_fails_in_check_mode_as_for_real(http, run_module):
+    """ONTAP clones inside the volume of the snapshot; check mode must not predict a clone it cannot make."""
+    http.probe().expect('GET', LUN_URL.replace('vol1%2Fdata01&', 'vol2%2Fdata01_c&'), reply=records())
+    http.expect('GET', VOL_URL.replace('vol1', 'vol2'), reply=records({'name': 'vol2', 'uuid': 'v-2'}))
+    http.expect('GET', VOL_URL, reply=records({'name': 'vol1', 'uuid': 'v-1'}))
+    http.expect('GET', SNAP_URL, reply=records({'name': 's1', 'uuid': 's-1'})).expect('GET', CLONES_URL, reply=records())
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun, dict(CONNECTION, volume='vol2', name='data01_c', clone_from=SOURCE), check_mode=True)
+    assert failed.value.result['msg'] == ("ONTAP clones a LUN from a Snapshot copy inside the same volume: "
+                                          "clone_from.volume 'vol1' differs from volume 'vol2'")
+    assert http.writes() == []
+
+
 def test_existing_clone_with_same_parent_is_unchanged(http, run_module):
     clone = dict(LUN, name='/vol/vol1/data01_c', comment=CLONE_COMMENT)
     http.probe().expect('GET', LUN_URL.replace('data01&', 'data01_c&'), reply=records(clone))

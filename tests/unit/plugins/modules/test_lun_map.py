@@ -67,6 +67,8 @@ def test_other_id_needs_remap(http, run_module):
 
 def test_remap(http, run_module):
     http.probe().expect('GET', MAP_URL, reply=records(MAP))
+    http.expect('GET', IG_URL, reply=records(dict(IGROUP, lun_maps=IGROUP['lun_maps'] + [
+        {'logical_unit_number': 3, 'lun': {'name': '/vol/vol1/data01'}}])))
     http.expect('GET', MAP_URL, reply=records(MAP))
     http.expect('DELETE', BASE + '/api/protocols/san/lun-maps/l-1/ig-1', reply={})
     http.expect('POST', BASE + '/api/protocols/san/lun-maps', body={
@@ -74,6 +76,25 @@ def test_remap(http, run_module):
         'logical_unit_number': 5}, status=201, reply={})
     http.expect('GET', MAP_URL, reply=records(dict(MAP, logical_unit_number=5)))
     assert run_module(lun_map, args(lun_id=5, remap=True))['lun_id'] == 5
+
+
+def test_remap_to_an_id_used_by_another_lun_fails_before_the_unmap(http, run_module):
+    """The real run unmaps first: a map refused afterwards would leave the LUN unmapped."""
+    http.probe().expect('GET', MAP_URL, reply=records(MAP)).expect('GET', IG_URL, reply=records(IGROUP))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args(lun_id=0, remap=True), check_mode=True)
+    assert failed.value.result['msg'] == "LUN id 0 is already used in igroup 'host1' by /vol/vol1/other"
+    assert http.writes() == []
+
+
+def test_igroup_without_a_free_id_fails_in_check_mode(http, run_module):
+    full = dict(IGROUP, lun_maps=[{'logical_unit_number': number, 'lun': {'name': '/vol/vol1/l%d' % number}}
+                                  for number in range(4096)])
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records(full))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args(), check_mode=True)
+    assert failed.value.result['msg'] == "igroup 'host1' uses every LUN id 0-4095"
 
 
 def test_new_map_check_mode_validates_lun_and_igroup(http, run_module):

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check mode predicts the real run with provider lio: igroup, lun, lun_map and snapshot run in check mode
+and for real against the same fake LIO/LVM (the fakes of test_san_lio); input the LIO backend refuses fails
+in both with the same message, and neither changes anything."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
+from ansible_collections.san.iscsi.plugins.modules import igroup, lun, lun_map, snapshot
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import (
+    HOST1, HOST2, IQN, MIB, FakeCommands, FakeLio, FakeModule, Namespace)
+
+BINARIES = {'timeout': '/usr/bin/timeout', 'lvm': '/sbin/lvm', 'cp': '/bin/cp'}
+
+
+class Lab(object):
+    """Fake LIO + LVM seams shared by a setup backend and the modules under test."""
+
+    def __init__(self, monkeypatch, tmp_path):
+        self.lio = FakeLio()
+        self.commands = FakeCommands()
+        self.tmp_path = tmp_path
+        monkeypatch.setattr(_san_lio, 'rtslib_fb', Namespace(self.lio))
+        lock_dir = tmp_path / 'lock'
+        lock_dir.mkdir()
+        monkeypatch.setattr(_san_lio, 'LOCK_DIRS', (str(lock_dir),))
+        commands = self.commands
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: commands(argv, **kwargs))
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
+                            lambda module, name, required=False, opt_dirs=None: BINARIES[name])
+        self.files = tmp_path / 'luns'
+        self.files.mkdir()
+        self.connection = dict(provider='lio', target=IQN, portals=['10.10.1.1'],
+                               save_file=str(tmp_path / 'etc' / 'saveconfig.json'))
+        self.backend = _san_lio.LioBackend(FakeModule(dict(self.connection, tpg=1), self.commands))
+
+    def state(self):
+        """Everything a write would change: LIO objects, LVs, data files."""
+        return (_san_lio.rtslib_fb.RTSRoot().dump(), copy.deepcopy(self.commands.vgs), sorted(os.listdir(str(self.files))))
+
+    def writes(self):
+        return [argv for argv in self.commands.calls if argv[5] != 'lvs']
+
+
+@pytest.fixture
+def lab(monkeypatch, tmp_path):
+    lab = Lab(monkeypatch, tmp_path)
+    backend = lab.backend
+    backend.create_lun('labvg/pool', 'lio_a', 64 * MIB, 'linux')
+    backend.create_lun('labvg/pool', 'lio_b', 64 * MIB, 'linux')
+    backend.create_lun(str(lab.files), 'lio_f', MIB, 'linux')
+    backend.create_snapshot('labvg/pool', 'lio_s', 'lio_a')
+    backend.create_igroup('mapped', 'iscsi', 'linux', [HOST1, HOST2])
+    backend.create_lun_map('labvg/pool/lio_a', 'mapped', 0)
+    backend.create_lun_map('labvg/pool/lio_b', 'mapped', 1)
+    backend.create_igroup('plain', 'iscsi', 'linux', ['iqn.2026-11.lab.san-iscsi:plain'])
+    del lab.commands.calls[:]
+    return lab
+
+
+def check_and_real_fail_alike(lab, run_module, module, args):
+    """Return the message after asserting that check mode and the real run fail with it, changing nothing."""
+    before = lab.state()
+    with pytest.raises(ModuleFailed) as checked:
+        run_module(module, dict(lab.connection, **args), check_mode=True)
+    with pytest.raises(ModuleFailed) as real:
+        run_module(module, dict(lab.connection, **args))
+    assert checked.value.result['msg'] == real.value.result['msg']
+    assert lab.state() == before
+    assert lab.writes() == []
+    return real.value.result['msg']
+
+
+NEW_IGROUP = dict(name='new', initiators=['iqn.2026-11.lab.san-iscsi:new'])
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(NEW_IGROUP, initiators=[]), "igroup 'new' has no initiators: a LIO igroup is a set of node ACLs"),
+    (dict(NEW_IGROUP, initiators_mode='remove'), "igroup 'new' has no initiators"),
+    (dict(NEW_IGROUP, protocol='fcp'), "LIO igroups support protocol iscsi only, not 'fcp'"),
+    (dict(NEW_IGROUP, os_type='windows'), "LIO igroups have no os_type: omit os_type or use linux, not 'windows'"),
+    (dict(NEW_IGROUP, name='bad name'), "igroup name 'bad name' is not valid on LIO"),
+    (dict(NEW_IGROUP, initiators=[HOST1.upper().replace('IQN', 'iqn')]),
+     'initiator(s) already have an ACL in %s TPG 1: %s (igroup mapped)' % (IQN, HOST1)),
+    (dict(name='plain', initiators=[], initiators_mode='replace'),
+     "removing iqn.2026-11.lab.san-iscsi:plain would leave igroup 'plain' empty"),
+    (dict(name='plain', initiators=['iqn.2026-11.lab.san-iscsi:plain'], initiators_mode='remove'),
+     "removing iqn.2026-11.lab.san-iscsi:plain would leave igroup 'plain' empty"),
+    (dict(name='plain', os_type='windows'), "not 'windows'"),
+    (dict(name='plain', initiators=[HOST2], initiators_mode='add'), '%s (igroup mapped)' % HOST2),
+])
+def test_igroup_refusals(lab, run_module, args, message):
+    assert message in check_and_real_fail_alike(lab, run_module, igroup, args)
+
+
+@pytest.mark.parametrize('args', [
+    dict(name='mapped', initiators=[HOST2], initiators_mode='remove'),
+    dict(name='mapped', initiators=[HOST1], initiators_mode='replace'),
+])
+def test_removing_initiators_of_a_mapped_igroup_needs_force(lab, run_module, args):
+    assert check_and_real_fail_alike(lab, run_module, igroup, args) == (
+        "refusing to remove initiator(s) %s from igroup 'mapped': it is mapped to labvg/pool/lio_a (LUN 0), "
+        "labvg/pool/lio_b (LUN 1) and those hosts would lose access to them; unmap first or set force=true" % HOST2)
+
+
+def test_forced_removal_from_a_mapped_igroup(lab, run_module):
+    args = dict(lab.connection, name='mapped', initiators=[HOST2], initiators_mode='remove', force=True)
+    checked = run_module(igroup, args, check_mode=True)
+    result = run_module(igroup, args)
+    assert checked['changed'] is result['changed'] is True
+    assert checked['igroup']['initiators'] == result['igroup']['initiators'] == [HOST1]
+    assert result['igroup']['maps'] == [dict(path='labvg/pool/lio_a', lun_id=0), dict(path='labvg/pool/lio_b', lun_id=1)]
+    assert sorted(lab.lio.targets[IQN].tpg_map[1].acl_map) == sorted([HOST1, 'iqn.2026-11.lab.san-iscsi:plain'])
+
+
+def test_snapshot_refusals(lab, run_module):
+    assert check_and_real_fail_alike(lab, run_module, snapshot, dict(volume='labvg/pool', name='lio_t')) == (
+        'lun is required to create a snapshot on LIO: a snapshot copies one LUN')
+    assert check_and_real_fail_alike(lab, run_module, snapshot, dict(volume='labvg/pool', name='lio_b',
+                                                                     lun='lio_a')) == (
+        'logical volume labvg/lio_b exists already')
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(volume='labvg/pool', name='lio_n', size='1M', os_type='two words'),
+     "os_type 'two words' is not valid: use letters, digits and + _ . -"),
+    (dict(volume='labvg/pool', name='lio_f', size='1M'),
+     "a LIO backstore named 'lio_f' exists already"),
+    (dict(volume='labvg/pool', name='lio_c', clone_from=dict(volume='labvg/pool', snapshot='lio_s', lun='lio_b')),
+     "snapshot 'lio_s' of volume 'labvg/pool' holds LUN 'lio_a', not 'lio_b'"),
+    (dict(volume='FILES', name='lio_c', clone_from=dict(volume='labvg/pool', snapshot='lio_s', lun='lio_a')),
+     'LIO clones live in the volume of their snapshot'),
+    (dict(volume='FILES', name='lio_f', size='16M'), 'LIO cannot grow a fileio backstore'),
+])
+def test_lun_refusals(lab, run_module, args, message):
+    if args['volume'] == 'FILES':
+        args = dict(args, volume=str(lab.files))
+    assert message in check_and_real_fail_alike(lab, run_module, lun, args)
+
+
+def test_remap_to_a_used_id_keeps_the_map(lab, run_module):
+    """Remapping unmaps first: the id must be checked before, or the LUN would end up unmapped."""
+    args = dict(path='labvg/pool/lio_b', igroup='mapped', lun_id=0, remap=True)
+    message = check_and_real_fail_alike(lab, run_module, lun_map, args)
+    assert message == "LUN id 0 is already used in igroup 'mapped' by labvg/pool/lio_a"
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
