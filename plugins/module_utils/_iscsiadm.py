@@ -19,6 +19,7 @@ __metaclass__ = type
 import os
 import re
 import tempfile
+import time
 from collections import namedtuple
 
 from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
@@ -78,6 +79,12 @@ EXIT_CODES = {
 GENERIC_LINE = re.compile(r'Could not (log into|logout of) all portals|Could not login to \[iface')
 RC_SESSION_EXISTS = 15
 RC_NO_OBJECTS = 21
+RC_NODE_DB = 6
+# iscsiadm walks the whole node database even for one record and gives up when a record it listed vanishes
+# before it reads it: another iscsiadm (another run, another tool) deleted it. Not our failure: retry.
+NODE_DB_RACE = re.compile(r'could not stat /(etc|var/lib)/iscsi/nodes/')
+NODE_DB_ATTEMPTS = 4
+NODE_DB_RETRY_DELAY = 0.5
 RC_AUTH = 24
 
 
@@ -271,8 +278,12 @@ class Iscsiadm(object):
     def run(self, args, ok=(0,), timeout=None, what=None):
         """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError."""
         argv = self.command(args, timeout)
-        self.calls.append(argv)
-        rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        for attempt in range(1, NODE_DB_ATTEMPTS + 1):
+            self.calls.append(argv)
+            rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+            if rc != RC_NODE_DB or not NODE_DB_RACE.search(err or '') or attempt == NODE_DB_ATTEMPTS:
+                break
+            time.sleep(NODE_DB_RETRY_DELAY)
         if rc in ok:
             return rc, out, err
         detail = [line for line in (err or out or '').strip().splitlines() if not GENERIC_LINE.search(line)]
@@ -325,7 +336,8 @@ class Iscsiadm(object):
                  what='set %s on node record %s %s' % (name, record.target, record.portal.address))
 
     def node_delete(self, record):
-        self.run(self.node_args(record) + ['-o', 'delete'],
+        # no record (21) is what a retry after a node database race finds when the first try deleted ours
+        self.run(self.node_args(record) + ['-o', 'delete'], ok=(0, RC_NO_OBJECTS),
                  what='delete node record %s %s' % (record.target, record.portal.address))
 
     # sessions -------------------------------------------------------------------------------

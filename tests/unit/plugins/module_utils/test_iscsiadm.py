@@ -372,3 +372,46 @@ def test_parse_discovery_lab_many_targets():
     records = _iscsiadm.parse_flat_nodes(fixture('discovery_sendtargets.txt'))
     assert len(records) == 6
     assert records[3] == _iscsiadm.NodeRecord(LAB_TARGET, Portal('fd5a:1::1', 3260, 1), None)
+
+
+RACE = ('iscsiadm: iface iter could not stat /etc/iscsi/nodes/iqn.2026-11.lab.san-iscsi:other/10.10.1.1,3260.\n'
+        'iscsiadm: Could not execute operation on all records: encountered iSCSI database failure\n')
+
+
+def test_a_record_deleted_by_another_iscsiadm_meanwhile_is_retried(fake, monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', sleeps.append)
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'default')
+    delete = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'default', '-o', 'delete')
+    fake.expect(delete, rc=6, err=RACE)
+    fake.expect(delete, rc=21, err='iscsiadm: No records found\n')  # the first try had deleted ours
+    runner.node_delete(record)
+    fake.done()
+    assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY]
+
+
+def test_the_node_database_race_is_retried_a_bounded_number_of_times(fake, monkeypatch):
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', lambda seconds: None)
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'default')
+    login = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'default', '--login', timeout=300)
+    for _attempt in range(_iscsiadm.NODE_DB_ATTEMPTS):
+        fake.expect(login, rc=6, err=RACE)
+    with pytest.raises(_iscsiadm.IscsiadmError) as failed:
+        runner.login(record)
+    fake.done()
+    assert len(fake.calls) == _iscsiadm.NODE_DB_ATTEMPTS
+    assert failed.value.as_fail_kwargs()['rc'] == 6
+    assert 'encountered iSCSI database failure' in failed.value.as_fail_kwargs()['msg']
+
+
+def test_other_node_database_errors_are_not_retried(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'default')
+    delete = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'default', '-o', 'delete')
+    fake.expect(delete, rc=6, err='iscsiadm: Could not remove link /etc/iscsi/nodes/x: Permission denied\n')
+    with pytest.raises(_iscsiadm.IscsiadmError):
+        runner.node_delete(record)
+    fake.done()
+    assert len(fake.calls) == 1
