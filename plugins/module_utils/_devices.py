@@ -160,11 +160,20 @@ def multipath_map(holders, sysfs_root='/sys'):
 
 
 def _links(directory, name):
+    """The links in DIRECTORY (/dev/disk/by-*) that resolve to the kernel device NAME.
+
+    udev replaces a link by renaming a temporary '.#NAME...' link over it: those are skipped, and so is a
+    link that vanishes between the listing and its resolution."""
     links = []
     for entry in _listdir(directory):
         link = os.path.join(directory, entry)
-        if os.path.islink(link) and os.path.basename(os.path.realpath(link)) == name:
-            links.append(link)
+        if entry.startswith('.'):
+            continue
+        try:
+            if os.path.islink(link) and os.path.basename(os.path.realpath(link)) == name:
+                links.append(link)
+        except OSError:
+            continue
     return links
 
 

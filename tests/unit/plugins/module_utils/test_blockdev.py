@@ -257,6 +257,16 @@ def test_stable_identifier_prefers_wwn_and_never_lvm_links(fakesys):
         fakesys.dev, 'disk', 'by-path', 'ip-10.10.1.1:3260-iscsi-iqn.x-lun-0')
 
 
+def test_stable_identifier_never_a_udev_temp_link(fakesys):
+    # udev creates '.#wwn-0x...<id>' and renames it over the link: never a name for fstab
+    fakesys.add('sdg', '8:96')
+    fakesys.link('by-id', '.#wwn-0x6001405ccc8e1f2a', 'sdg')
+    fakesys.link('by-path', 'ip-10.10.1.1:3260-iscsi-iqn.x-lun-2', 'sdg')
+    assert blockdev.stable_links('sdg', fakesys.dev)['by-id'] == []
+    assert blockdev.stable_identifier('sdg', fakesys.dev) == os.path.join(
+        fakesys.dev, 'disk', 'by-path', 'ip-10.10.1.1:3260-iscsi-iqn.x-lun-2')
+
+
 # --- overlay ----------------------------------------------------------------------------------------------
 
 def test_create_overlay_sends_writes_to_a_scratch_loop(fakesys, tmpdir):

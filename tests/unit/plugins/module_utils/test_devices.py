@@ -314,3 +314,24 @@ def test_udev_settler_runs_bounded_settle_with_c_locale():
 def test_lun_device_rejects_unknown_fields():
     with pytest.raises(TypeError):
         _devices.LunDevice(name='sda', colour='red')
+
+
+def test_links_skip_udev_temp_links_and_links_that_vanish_while_read(fake, monkeypatch):
+    # udev replaces a link by renaming '.#NAME<id>' over it; a scan can see either, or lose one mid-read.
+    fake.add_session(1, 2)
+    fake.add_disk(1, 2, 1, 'sdb')
+    by_path = os.path.join(fake.dev, 'disk/by-path')
+    fake.link(os.path.join(by_path, '.#ip-10.10.1.1:3260-iscsi-%s-lun-178d628f4c35badf96' % IQN),
+              os.path.join(fake.dev, 'sdb'))
+    vanishing = os.path.join(by_path, 'ip-10.10.2.1:3260-iscsi-%s-lun-1' % IQN)
+    fake.link(vanishing, os.path.join(fake.dev, 'sdb'))
+    realpath = os.path.realpath
+
+    def realpath_losing_one_link(path, *args, **kwargs):
+        if path == vanishing:
+            raise FileNotFoundError(2, 'No such file or directory', path)
+        return realpath(path, *args, **kwargs)
+
+    monkeypatch.setattr(_devices.os.path, 'realpath', realpath_losing_one_link)
+    devices = _devices.session_devices(1, **fake.kwargs())
+    assert [d.by_path for d in devices] == [[os.path.join(by_path, 'ip-10.10.1.1:3260-iscsi-%s-lun-1' % IQN)]]
