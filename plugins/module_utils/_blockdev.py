@@ -160,6 +160,18 @@ def slaves(name, sysfs_root='/sys'):
     return _listdir(os.path.join(class_dir(name, sysfs_root), 'slaves'))
 
 
+def upper_devices(name, sysfs_root='/sys'):
+    """Every device stacked on NAME (its holders, theirs, ...), nearest first."""
+    found = []
+    pending = [name]
+    while pending:
+        for entry in holders(pending.pop(0), sysfs_root):
+            if entry not in found:
+                found.append(entry)
+                pending.append(entry)
+    return found
+
+
 def lower_devices(name, sysfs_root='/sys'):
     """Every device below NAME (its slaves, theirs, ...) plus the whole disk of any partition."""
     found = []
@@ -197,6 +209,31 @@ def partition_devices(name, sysfs_root='/sys'):
         match = re.match(r'^part(\d+)-', dm_uuid(holder, sysfs_root) or '')
         if match:
             found.setdefault(int(match.group(1)), holder)
+    return found
+
+
+def lun_wwid(name, sysfs_root='/sys'):
+    """The SCSI WWID of a disk ('naa.6001405...', lower case), or None."""
+    return (_read(os.path.join(class_dir(name, sysfs_root), 'device', 'wwid')) or '').lower() or None
+
+
+def same_lun_devices(name, sysfs_root='/sys'):
+    """NAME, then the same device on every other path to its LUN (without a multipath map, each iSCSI path is
+    a disk of its own): the disks with the same WWID or, for a partition, their partition of the same number."""
+    disk = whole_disk(name, sysfs_root)
+    wwid = lun_wwid(disk, sysfs_root)
+    if not wwid:
+        return [name]
+    number = _read(os.path.join(class_dir(name, sysfs_root), 'partition')) if disk != name else None
+    found = [name]
+    for entry in _listdir(os.path.join(sysfs_root, 'block')):
+        if entry == disk or lun_wwid(entry, sysfs_root) != wwid:
+            continue
+        if number is None:
+            found.append(entry)
+        else:
+            found.extend(part for nr, part in sorted(partition_devices(entry, sysfs_root).items())
+                         if str(nr) == number)
     return found
 
 

@@ -172,7 +172,9 @@ class Lvm(object):
                  what='deactivating %s/%s' % (vg, lv))
 
     def deactivate_vg(self, vg, devices=None):
-        self.run(['vgchange', '--activate', 'n'] + self._scope(devices) + [vg], what='deactivating %s' % vg)
+        """Deactivate every LV of VG (LVM refuses while one is open); writes no metadata and no backup."""
+        self.run(['vgchange', '--activate', 'n', '--config', NO_BACKUP] + self._scope(devices) + [vg],
+                 what='deactivating %s' % vg)
 
     # --- runtime state ----------------------------------------------------------------------------
 

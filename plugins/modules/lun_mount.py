@@ -26,6 +26,11 @@ description:
     copy-on-write overlay of the read-only LUN (a device-mapper snapshot whose changes stay in memory), so
     neither the LUN nor the original VG is touched. Only the LV to mount is activated. Unmounting
     deactivates it and removes what the import added (overlay, devices-file entry, LVM runtime records).
+  - When LVM autoactivated the snapshot LUN's VG on login (under its original name, on a host that does not
+    have that VG), that VG is deactivated first (C(vgchange -an), which writes no metadata) - but only when
+    every device stacked on the LUN is an LV of the VG stored on it (by VG UUID), the host's LVM shows that VG
+    (or its PV) on no other device, and none of its LVs is open or mounted. In every other case the module
+    fails and changes nothing.
   - fstab entries use stable identifiers (C(UUID=), C(/dev/disk/by-id), C(/dev/disk/by-path) or the LV path,
     never C(/dev/sdX)) with C(_netdev,nofail) and fsck pass 0.
 author: san.iscsi contributors (@san-iscsi)
@@ -144,8 +149,11 @@ notes:
   - The read-only flag set on a snapshot LUN stays set after unmount (until logout).
   - When LVM's devices file is not in use (Debian's default), LVM itself warns about duplicate PVs as soon as
     a snapshot of a local VG is logged in; the module adds no such warning, and removes its own overlay and
-    records on unmount. A snapshot LUN whose VG was autoactivated on login is refused until those LVs are
-    deactivated.
+    records on unmount.
+  - LVM's event-based autoactivation runs when the LUN appears, before this module can act, and activating
+    some LV types (thin pools, RAID) may write to the LUN. Where that matters, present a clone made for the
+    purpose rather than the snapshot itself, as the role C(san.iscsi.snapshot_browse) does. The records that
+    autoactivation keeps under C(/run/lvm) for the LUN's VG are LVM's own and are left alone.
 '''
 
 EXAMPLES = r'''
@@ -228,6 +236,12 @@ clone_vg:
   description: Name under which a snapshot's VG is (or would be) imported; null when not a clone.
   returned: for LVM content
   type: str
+deactivated_vg:
+  description: The snapshot LUN's VG (original name) that LVM had autoactivated and that was (or would be)
+    deactivated before the import.
+  returned: when an autoactivated VG was found on a snapshot LUN
+  type: str
+  sample: datavg
 fstab_line:
   description: The fstab entry written or kept (null when none).
   returned: for states mounted and present
@@ -365,6 +379,7 @@ class LunMount(object):
         self.snapshot = self.params['snapshot']
         self.result = {'changed': False, 'mountpoint': self.path, 'snapshot': self.snapshot}
         self.options = split_options(self.params['options'])
+        self._host_view = None
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -544,10 +559,11 @@ class LunMount(object):
         vg_row = self.single_row(self.lvm.vgs(devices=[pv_path], readonly=True), 'VG', pv_path)
         if int(vg_row.get('pv_count') or 1) != 1:
             raise ModuleError('VG %s spans %s PVs; only one LUN (%s) was given' % (vg, vg_row['pv_count'], pv_path))
-        lv = self.choose_lv(vg, self.lvm.lvs(vg, devices=[pv_path], readonly=True))
+        lv_rows = self.lvm.lvs(vg, devices=[pv_path], readonly=True)
+        lv = self.choose_lv(vg, lv_rows)
         self.result.update(vg=vg, lv=lv, clone_vg=None)
         if self.snapshot:
-            return self.prepare_clone(content, pv, lv, wwid, activate)
+            return self.prepare_clone(content, pv, lv_rows, lv, wwid, activate)
         self.refuse_clash(pv, pv_path)
         if not activate:
             active = [row for row in self.lvm.lvs(vg) if row['lv_name'] == lv and row.get('lv_active') == 'active']
@@ -591,20 +607,19 @@ class LunMount(object):
             raise ModuleError('LVM reports the PV on %s (%s) as a duplicate: it looks like a snapshot or clone; '
                               'set snapshot: true' % (pv_path, pv['pv_uuid']))
 
-    def prepare_clone(self, content, pv, lv, wwid, activate):
+    def prepare_clone(self, content, pv, lv_rows, lv, wwid, activate):
         clone = self.params['clone_vg'] or default_clone_name(pv['vg_name'], wwid)
         if not valid_vg_name(clone):
             raise ModuleError('clone_vg %r is not a valid VG name' % clone)
         self.result['clone_vg'] = clone
         dm_map = blockdev.overlay_name(clone)
         overlay_path = os.path.join(DEV_ROOT, 'mapper', dm_map)
-        held = blockdev.holders(content.name, SYSFS_ROOT)
-        ours = [name for name in held if blockdev.dm_name(name, SYSFS_ROOT) == dm_map]
-        others = [name for name in held if name not in ours]
+        lun_devices = blockdev.same_lun_devices(content.name, SYSFS_ROOT)
+        ours = [name for name in blockdev.holders(content.name, SYSFS_ROOT)
+                if blockdev.dm_name(name, SYSFS_ROOT) == dm_map]
+        others = self.lun_users(lun_devices, ours)
         if others:
-            users = ', '.join('%s (%s)' % (n, blockdev.dm_name(n, SYSFS_ROOT) or n) for n in others)
-            raise ModuleError('%s is in use by %s; a snapshot LUN must not be used directly (were its LVs '
-                              'autoactivated on login? deactivate them first)' % (content.path, users))
+            self.release_autoactivated(content, lun_devices, pv, lv_rows, others)
         if not activate:
             return self.planned(None)
         if not ours:
@@ -619,10 +634,90 @@ class LunMount(object):
         if self.check:
             return self.planned('/dev/%s/%s' % (clone, lv))
         self.lvm.activate_lv(clone, lv, devices=[overlay_path], read_only=True)
+        # LVM's autoactivation runs in a unit udev starts without waiting: it may land during the import
+        late = self.lun_users(lun_devices, [blockdev.kernel_name(overlay_path, SYSFS_ROOT)])
+        if late:
+            lv_rows = self.lvm.lvs(pv['vg_name'], devices=[content.path], readonly=True)
+            self.release_autoactivated(content, lun_devices, pv, lv_rows, late)
         return self.lv_target(clone, lv, [overlay_path])
 
+    @staticmethod
+    def lun_users(lun_devices, ours):
+        """Devices stacked directly on the LUN (any of its paths) other than OURS (the clone's overlay)."""
+        users = []
+        for device in lun_devices:
+            users.extend(name for name in blockdev.holders(device, SYSFS_ROOT) if name not in ours + users)
+        return users
+
+    def release_autoactivated(self, content, lun_devices, pv, lv_rows, others):
+        """Deactivate the LUN's own VG when LVM autoactivated it on login (under its original name).
+
+        Only when every device stacked on the LUN (on any of its paths, LUN_DEVICES) is an LV of the VG stored
+        on it (matched by VG UUID), that VG has no PV anywhere else on this host, and none of its LVs is open or
+        mounted. Deactivation writes no metadata. Anything else is refused: it may be in use, or another VG of
+        this host.
+        """
+        vg = pv['vg_name']
+        stacked = list(others)
+        for name in others:
+            stacked.extend(upper for upper in blockdev.upper_devices(name, SYSFS_ROOT) if upper not in stacked)
+        lv_prefix = 'LVM-' + (pv.get('vg_uuid') or '').replace('-', '')
+        foreign = [name for name in stacked if not pv.get('vg_uuid')
+                   or not (blockdev.dm_uuid(name, SYSFS_ROOT) or '').startswith(lv_prefix)]
+        if foreign:
+            raise ModuleError('%s is in use by %s, not by LVs of VG %s stored on it; a snapshot LUN must not be '
+                              'used directly: stop using it first' % (content.path, self.describe_devices(foreign), vg))
+        self.refuse_vg_elsewhere(pv, content.path, lun_devices)
+        # a pool is 'open' while its thin LVs are active: only LVs that can hold a filesystem count
+        busy = ['%s (open)' % row['lv_name'] for row in lv_rows
+                if mountable(row) and (row.get('lv_attr') or '')[5:6] == 'o']
+        entries = mounts.read_mountinfo(MOUNTINFO)
+        for name in stacked:
+            busy.extend('%s (mounted at %s)' % (blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT), entry.mountpoint)
+                        for entry in mounts.mounts_of(entries, blockdev.majmin(name, SYSFS_ROOT)))
+        if busy:
+            raise ModuleError('LVs of VG %s on the snapshot LUN %s are in use: %s; refusing to deactivate them '
+                              '(unmount and close them first)' % (vg, content.path, ', '.join(busy)))
+        self.result['deactivated_vg'] = vg
+        self.changed()
+        if self.check:
+            return
+        self.lvm.deactivate_vg(vg, devices=[content.path])
+        left = [name for device in lun_devices for name in blockdev.holders(device, SYSFS_ROOT) if name in stacked]
+        if left:
+            raise ModuleError('%s is still in use by %s after deactivating VG %s'
+                              % (content.path, self.describe_devices(left), vg))
+
+    @staticmethod
+    def describe_devices(names):
+        return ', '.join('%s (%s)' % (name, blockdev.dm_name(name, SYSFS_ROOT) or name) for name in names)
+
+    def refuse_vg_elsewhere(self, pv, pv_path, lun_devices):
+        """Fail when the host's LVM sees the VG (by name, VG UUID or PV UUID) on any device but this LUN: PV_PATH
+        or the same device on another path to it (LUN_DEVICES, kernel names). LVM may list the LUN under no
+        name at all: with two paths and no multipath map it drops both as multipath components (same WWID)."""
+        rows, stderr = self.host_view()
+        own = set(os.path.realpath(blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT)) for name in lun_devices)
+        elsewhere = set(row['pv_name'] for row in rows if os.path.realpath(row['pv_name']) not in own and (
+            row.get('vg_name') == pv['vg_name'] or row.get('vg_uuid') == pv['vg_uuid']
+            or row.get('pv_uuid') == pv['pv_uuid']))
+        for line in stderr.splitlines():  # duplicates LVM does not list: 'Not using device /dev/sdd for PV ...'
+            if pv['pv_uuid'] in line:
+                named = [token.rstrip('.,;:') for token in line.split() if token.startswith('/')]
+                elsewhere.update(path for path in named if os.path.realpath(path) not in own)
+        if elsewhere:
+            raise ModuleError('LVs of VG %s are active on the snapshot LUN %s, but this host also has that VG or '
+                              'its PV on %s; refusing to deactivate what may be this host\'s own VG'
+                              % (pv['vg_name'], pv_path, ', '.join(sorted(elsewhere))))
+
+    def host_view(self):
+        """The host's own `pvs` view, read once per run."""
+        if self._host_view is None:
+            self._host_view = self.lvm.host_view()
+        return self._host_view
+
     def refuse_taken_name(self, clone):
-        rows, _stderr = self.lvm.host_view()
+        rows, _stderr = self.host_view()
         if any(row.get('vg_name') == clone for row in rows):
             raise ModuleError('a VG named %s already exists on this host; choose another clone_vg' % clone)
 

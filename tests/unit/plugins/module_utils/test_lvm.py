@@ -141,7 +141,8 @@ def test_activation_of_one_lv_read_only_and_back():
                  'activation { read_only_volume_list = [ "vg_clone/data" ] }', '--devices', '/dev/mapper/ovl',
                  'vg_clone/data'),
         lvm_tool('lvchange', '--activate', 'n', '--devices', '/dev/mapper/ovl', 'vg_clone/data'),
-        lvm_tool('vgchange', '--activate', 'n', '--devices', '/dev/mapper/ovl', 'vg_clone'),
+        lvm_tool('vgchange', '--activate', 'n', '--config', 'backup { backup = 0 archive = 0 }', '--devices',
+                 '/dev/mapper/ovl', 'vg_clone'),
         lvm_tool('lvmdevices', '--deldev', '/dev/mapper/ovl'),
     ]
 

@@ -568,14 +568,200 @@ def test_lvm_several_lvs_need_a_choice(world, run_module):
     assert failed.value.result['msg'] == 'VG datavg has 2 LVs that can hold a filesystem (home, var); choose one with lv'
 
 
-def test_snapshot_lun_with_lvs_active_on_it_is_refused(world, run_module):
+def test_snapshot_lun_held_by_something_else_than_its_own_lvs_is_refused(world, run_module):
     sdc, _ovl = _lvm_world(world, [])
     world.sysfs.add('dm-2', '253:2', dm_name='datavg-data', dm_uuid='LVM-' + 'y' * 64)
     world.sysfs.hold('sdc', 'dm-2')
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_mount, args(world, device=sdc, snapshot=True))
-    assert failed.value.result['msg'].startswith('%s is in use by dm-2 (datavg-data)' % sdc)
-    assert not [cmd for cmd in world.tools() if cmd[0] in ('losetup', 'dmsetup', 'mount')]
+    assert failed.value.result['msg'] == (
+        '%s is in use by dm-2 (datavg-data), not by LVs of VG datavg stored on it; a snapshot LUN must not be '
+        'used directly: stop using it first' % sdc)
+    assert failed.value.result['changed'] is False
+    assert not [cmd for cmd in world.tools() if cmd[0] in ('losetup', 'dmsetup', 'mount', 'blockdev')
+                or cmd[:2] == ['lvm', 'vgchange']]
+
+
+# --- a snapshot LUN whose VG LVM autoactivated on login (under its original name) ---------------------------
+
+AUTO_LV_UUID = 'Kq3vOe-w8aB-0J1k-Yt2c-6mTs-VXhd-ZlNbQe'
+ON_THE_LUN_ONLY = [{'pv_name': '/dev/sdc', 'pv_uuid': PV_UUID, 'vg_name': 'datavg', 'vg_uuid': VG_UUID}]
+LINEAR_DATA = [{'lv_name': 'data', 'vg_name': 'datavg', 'lv_uuid': AUTO_LV_UUID, 'lv_attr': '-wi-a-----',
+                'segtype': 'linear', 'lv_path': '/dev/datavg/data', 'lv_dm_path': '/dev/mapper/datavg-data',
+                'lv_active': 'active'}]
+
+
+def _autoactivated(world, host_rows, lvs_rows=None, upper_uuid=None, on='sdc'):
+    """_lvm_world where LVM's autoactivation put datavg/data (dm-2) on ON; UPPER_UUID stacks dm-3 on dm-2."""
+    host_rows = [dict(row, pv_name=world.dev('sdc')) if row['pv_name'] == '/dev/sdc' else row for row in host_rows]
+    sdc, ovl = _lvm_world(world, host_rows, lvs_rows=lvs_rows or LINEAR_DATA)
+    lv_dm_uuid = 'LVM-' + VG_UUID.replace('-', '') + AUTO_LV_UUID.replace('-', '')
+    world.sysfs.add('dm-2', '253:2', dm_name='datavg-data', dm_uuid=lv_dm_uuid)
+    world.sysfs.hold(on, 'dm-2')
+    if upper_uuid:
+        world.sysfs.add('dm-3', '253:3', dm_name='upper', dm_uuid=upper_uuid)
+        world.sysfs.hold('dm-2', 'dm-3')
+
+    def on_deactivate(tail):
+        for name in ('dm-3', 'dm-2'):
+            if os.path.exists(os.path.join(world.sysfs.sys, 'class', 'block', name)):
+                for lower in os.listdir(os.path.join(world.sysfs.sys, 'class', 'block', name, 'slaves')):
+                    os.unlink(os.path.join(world.sysfs.sys, 'class', 'block', lower, 'holders', name))
+        return 0, '', ''
+    world.replies.insert(0, (['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc,
+                              'datavg'], on_deactivate))
+    return sdc, ovl
+
+
+def test_autoactivated_vg_of_the_lun_is_deactivated_then_imported(world, run_module):
+    sdc, ovl = _autoactivated(world, ON_THE_LUN_ONLY)
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    tools = world.tools()
+    deactivate = ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc, 'datavg']
+    assert tools[4:7] == [
+        ['lvm', 'pvs', '--reportformat', 'json', '-o', 'pv_name,pv_uuid,vg_name,vg_uuid'],
+        deactivate,
+        ['blockdev', '--setro', sdc],
+    ]
+    assert tools.count(['lvm', 'pvs', '--reportformat', 'json', '-o', 'pv_name,pv_uuid,vg_name,vg_uuid']) == 1
+    assert ['lvm', 'vgimportclone', '--basevgname', CLONE, '--config', NO_BACKUP, ovl] in tools
+    assert tools[-1][0] == 'mount'
+    assert result['deactivated_vg'] == 'datavg'
+    assert (result['vg'], result['lv'], result['clone_vg']) == ('datavg', 'data', CLONE)
+    assert os.listdir(os.path.join(world.sysfs.sys, 'class', 'block', 'sdc', 'holders')) == ['dm-5']
+
+
+def test_autoactivated_vg_in_check_mode_is_reported_not_deactivated(world, run_module):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY)
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True), check_mode=True)
+    assert result['changed'] is True
+    assert result['deactivated_vg'] == 'datavg'
+    assert [cmd[:2] for cmd in world.tools()] == [['blkid', '-p'], ['lvm', 'pvs'], ['lvm', 'vgs'], ['lvm', 'lvs'],
+                                                  ['lvm', 'pvs']]
+
+
+def test_autoactivated_thin_stack_of_the_same_vg_is_deactivated(world, run_module):
+    thin_uuid = 'LVM-' + VG_UUID.replace('-', '') + 'T' * 32 + '-tpool'
+    rows = [  # the pool is open (its thin LV is active): not a user of the LUN
+        {'lv_name': 'data', 'vg_name': 'datavg', 'lv_uuid': 'a', 'lv_attr': 'Vwi-a-tz--', 'segtype': 'thin',
+         'lv_path': '/dev/datavg/data', 'lv_dm_path': '/dev/mapper/datavg-data', 'lv_active': 'active'},
+        {'lv_name': 'pool', 'vg_name': 'datavg', 'lv_uuid': 'b', 'lv_attr': 'twi-aotz--', 'segtype': 'thin-pool',
+         'lv_path': '', 'lv_dm_path': '/dev/mapper/datavg-pool', 'lv_active': 'active'}]
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY, lvs_rows=rows, upper_uuid=thin_uuid)
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert result['deactivated_vg'] == 'datavg'
+    assert ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc, 'datavg'] in world.tools()
+
+
+def test_autoactivated_lv_with_a_foreign_device_on_top_is_refused(world, run_module):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY, upper_uuid='CRYPT-LUKS2-' + 'c' * 32 + '-upper')
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert failed.value.result['msg'].startswith('%s is in use by dm-3 (upper), not by LVs of VG datavg' % sdc)
+    assert not [cmd for cmd in world.tools() if cmd[:2] == ['lvm', 'vgchange'] or cmd[0] == 'blockdev']
+
+
+@pytest.mark.parametrize('lv_attr,mounted,what', [
+    ('-wi-ao----', False, 'data (open)'),
+    ('-wi-a-----', True, 'datavg-data (mounted at /srv/other)'),
+])
+def test_autoactivated_lv_in_use_is_never_deactivated(world, run_module, lv_attr, mounted, what):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY, lvs_rows=[dict(LINEAR_DATA[0], lv_attr=lv_attr)])
+    if mounted:
+        world.add_mount('253:2', '/srv/other', 'ext4', world.mapper('datavg-data'), 'rw')
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert failed.value.result['msg'] == (
+        'LVs of VG datavg on the snapshot LUN %s are in use: %s; refusing to deactivate them (unmount and close '
+        'them first)' % (sdc, what.replace('datavg-data', world.mapper('datavg-data'))))
+    assert not [cmd for cmd in world.tools() if cmd[:2] == ['lvm', 'vgchange'] or cmd[0] == 'blockdev']
+
+
+def test_active_vg_that_the_host_also_has_elsewhere_is_never_deactivated(world, run_module):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY + ORIGINAL_ON_HOST)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert failed.value.result['msg'] == (
+        "LVs of VG datavg are active on the snapshot LUN %s, but this host also has that VG or its PV on /dev/sdb; "
+        "refusing to deactivate what may be this host's own VG" % sdc)
+    assert not [cmd for cmd in world.tools() if cmd[:2] == ['lvm', 'vgchange'] or cmd[0] == 'blockdev']
+
+
+@pytest.mark.parametrize('warning,where', [
+    ('  WARNING: Not using device /dev/sdb for PV %s.', '/dev/sdb'),
+    ('  WARNING: PV %s prefers device /dev/sdb because device is used by LV.', '/dev/sdb'),
+])
+def test_active_vg_on_a_duplicate_pv_is_never_deactivated(world, run_module, warning, where):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY)
+    world.replies.insert(0, (['lvm', 'pvs', '--reportformat', 'json', '-o'], (
+        0, lvm_json('pv', [dict(ON_THE_LUN_ONLY[0], pv_name=sdc)]), warning % PV_UUID + '\n')))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert "this host also has that VG or its PV on %s; refusing" % where in failed.value.result['msg']
+    assert not [cmd for cmd in world.tools() if cmd[:2] == ['lvm', 'vgchange']]
+
+
+def test_autoactivated_on_another_path_to_the_same_lun_is_deactivated(world, run_module):
+    """Without a multipath map each path is a disk: LVM may have activated the VG on the other one (sdd)."""
+    world.sysfs.add('sdd', '8:48')
+    world.sysfs.write(os.path.join(world.sysfs.sys, 'class', 'block', 'sdd', 'device', 'wwid'), WWID + '\n')
+    world.sysfs.add('sde', '8:64')
+    world.sysfs.write(os.path.join(world.sysfs.sys, 'class', 'block', 'sde', 'device', 'wwid'), 'naa.600140599\n')
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY, on='sdd')
+    sdd = world.dev('sdd')
+    world.replies.insert(0, (['lvm', 'pvs', '--reportformat', 'json', '-o'], (
+        0, lvm_json('pv', [dict(ON_THE_LUN_ONLY[0], pv_name=sdd)]),
+        '  WARNING: Not using device %s for PV %s.\n  WARNING: PV %s prefers device %s because device is used by '
+        'LV.\n' % (sdc, PV_UUID, PV_UUID, sdd))))
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert result['deactivated_vg'] == 'datavg'
+    assert ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc, 'datavg'] in world.tools()
+    assert os.listdir(os.path.join(world.sysfs.sys, 'class', 'block', 'sdd', 'holders')) == []
+
+
+def test_autoactivated_lun_the_host_lvm_lists_under_no_name_is_deactivated(world, run_module):
+    """Two paths, no multipath map: LVM drops both as multipath components (same WWID); pvscan had activated one."""
+    sdc, _ovl = _autoactivated(world, [{'pv_name': '/dev/vda2', 'pv_uuid': 'o', 'vg_name': 'sysvg', 'vg_uuid': 's'}])
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert result['deactivated_vg'] == 'datavg'
+    assert ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc, 'datavg'] in world.tools()
+
+
+def test_autoactivation_landing_during_the_import_is_undone(world, run_module):
+    """udev starts LVM's autoactivation without waiting for it: here it activates datavg while the clone is imported."""
+    sdc, ovl = _autoactivated(world, ON_THE_LUN_ONLY)
+    os.unlink(os.path.join(world.sysfs.sys, 'class', 'block', 'sdc', 'holders', 'dm-2'))
+    os.unlink(os.path.join(world.sysfs.sys, 'class', 'block', 'dm-2', 'slaves', 'sdc'))
+    activate_clone = [reply for prefix, reply in world.replies if prefix == ['lvm', 'lvchange', '--activate', 'y']][0]
+
+    def on_activate(tail):
+        world.sysfs.hold('sdc', 'dm-2')
+        return activate_clone(tail)
+    world.replies.insert(0, (['lvm', 'lvchange', '--activate', 'y'], on_activate))
+    result = run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    report = ['--reportformat', 'json', '--units', 'b', '--nosuffix', '-o']
+    tools = world.tools()
+    activated = tools.index(['lvm', 'lvchange', '--activate', 'y', '--ignoreactivationskip', '--config',
+                             'activation { read_only_volume_list = [ "%s/data" ] }' % CLONE, '--devices', ovl,
+                             '%s/data' % CLONE])
+    assert tools[activated + 1:activated + 3] == [
+        ['lvm', 'lvs'] + report + ['lv_name,vg_name,lv_uuid,lv_attr,segtype,lv_path,lv_dm_path,lv_active',
+                                   '--readonly', '--devices', sdc, 'datavg'],
+        ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', sdc, 'datavg'],
+    ]
+    assert result['deactivated_vg'] == 'datavg'
+    assert tools[-1][0] == 'mount'
+    assert os.listdir(os.path.join(world.sysfs.sys, 'class', 'block', 'sdc', 'holders')) == ['dm-5']
+
+
+def test_lv_still_active_after_deactivation_stops_the_import(world, run_module):
+    sdc, _ovl = _autoactivated(world, ON_THE_LUN_ONLY)
+    world.replies.insert(0, (['lvm', 'vgchange', '--activate', 'n'], (0, '', '')))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=sdc, snapshot=True))
+    assert failed.value.result['msg'] == '%s is still in use by dm-2 (datavg-data) after deactivating VG datavg' % sdc
+    assert failed.value.result['changed'] is True
+    assert not [cmd for cmd in world.tools() if cmd[0] in ('blockdev', 'losetup', 'dmsetup')]
 
 
 def test_clone_import_failure_removes_the_overlay(world, run_module):
@@ -632,7 +818,7 @@ def test_unmount_of_a_clone_removes_every_trace(world, run_module):
         ['lvm', 'lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',
          'lv_name,vg_name,lv_uuid,lv_attr,segtype,lv_path,lv_dm_path,lv_active', '--devices', ovl, CLONE],
         ['lvm', 'lvmconfig', '--typeconfig', 'full', 'devices/use_devicesfile', 'devices/devicesfile'],
-        ['lvm', 'vgchange', '--activate', 'n', '--devices', ovl, CLONE],
+        ['lvm', 'vgchange', '--activate', 'n', '--config', NO_BACKUP, '--devices', ovl, CLONE],
         ['dmsetup', 'remove', '--retry', 'san_iscsi_ovl_' + CLONE],
         ['losetup', '--detach', '/dev/loop0'],
     ]
@@ -649,3 +835,17 @@ def test_clone_cannot_be_persistent(world, run_module):
         run_module(lun_mount, args(world, device=sdc, snapshot=True, persistent=True))
     assert 'cannot go to fstab' in failed.value.result['msg']
     assert [cmd[0] for cmd in world.tools()] == ['blkid']
+
+
+def test_same_lun_devices_are_the_other_paths_or_their_same_partition(world):
+    sysfs = world.sysfs
+    for name, majmin, wwid in (('sdc', '8:32', WWID), ('sdd', '8:48', WWID.upper()), ('sde', '8:64', 'naa.600140599')):
+        sysfs.add(name, majmin)
+        sysfs.write(os.path.join(sysfs.sys, 'class', 'block', name, 'device', 'wwid'), wwid + '\n')
+        for number in (1, 2):
+            sysfs.add('%s%d' % (name, number), '8:%d' % (int(majmin[2:]) + number), parent=name, partition=number)
+    assert blockdev.same_lun_devices('sdc', sysfs.sys) == ['sdc', 'sdd']
+    assert blockdev.same_lun_devices('sdd2', sysfs.sys) == ['sdd2', 'sdc2']
+    sysfs.add('dm-7', '253:7', dm_name='mpatha', dm_uuid='mpath-' + WWID)
+    assert blockdev.same_lun_devices('dm-7', sysfs.sys) == ['dm-7']
+    assert blockdev.upper_devices('sdc', sysfs.sys) == []
