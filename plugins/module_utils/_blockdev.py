@@ -21,7 +21,7 @@ import re
 from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
 
 # The sysfs seam's readers: a missing or vanished sysfs file reads as the default, never as an error.
-from ansible_collections.san.iscsi.plugins.module_utils._devices import _listdir, _read
+from ansible_collections.san.iscsi.plugins.module_utils._devices import _links, _listdir, _read
 
 DEFAULT_TIMEOUT = 60
 TIMEOUT_RC = 124
@@ -258,8 +258,7 @@ def stable_links(name, dev_root='/dev'):
     links = {}
     for kind in ('by-id', 'by-path', 'by-uuid'):
         directory = os.path.join(dev_root, 'disk', kind)
-        links[kind] = [os.path.join(directory, entry) for entry in _listdir(directory)
-                       if os.path.basename(os.path.realpath(os.path.join(directory, entry))) == name]
+        links[kind] = _links(directory, name)
     return links
 
 
