@@ -40,25 +40,21 @@ def iface_new(args, result):
                                      rc=proc.returncode, stderr=proc.stderr))
 
 
-def remove_path(path, result):
-    try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-        result['done'].append('removed %s' % path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            result['errors'].append(dict(msg='cannot remove %s: %s' % (path, exc.strerror)))
+def remove_tree_or_file(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
-def remove_mount_point(path, result):
+def remove(path, remover, what, result):
+    """Remove PATH with REMOVER; a PATH that is gone already counts as done, not as changed."""
     try:
-        os.rmdir(path)
-        result['done'].append('removed mount point %s' % path)
+        remover(path)
+        result['done'].append('removed %s%s' % (what, path))
     except OSError as exc:
         if exc.errno != errno.ENOENT:
-            result['errors'].append(dict(msg='cannot remove mount point %s: %s' % (path, exc.strerror)))
+            result['errors'].append(dict(msg='cannot remove %s%s: %s' % (what, path, exc.strerror)))
 
 
 def delete_iface(iface, timeout, result):
@@ -72,9 +68,9 @@ def delete_iface(iface, timeout, result):
 
 def cleanup(args, result):
     for path in args.remove:
-        remove_path(path, result)
+        remove(path, remove_tree_or_file, '', result)
     if args.rmdir:
-        remove_mount_point(args.rmdir, result)
+        remove(args.rmdir, os.rmdir, 'mount point ', result)
     if args.iface:
         delete_iface(args.iface, args.timeout, result)
 
