@@ -86,6 +86,13 @@ NODE_DB_RACE = re.compile(r'could not stat /(etc|var/lib)/iscsi/nodes/')
 NODE_DB_ATTEMPTS = 4
 NODE_DB_RETRY_DELAY = 0.5
 RC_AUTH = 24
+RC_INVALID_ARGUMENT = 7
+# `iscsiadm -m iface -I NAME -o delete` of an interface that is not there (rc 7, open-iscsi 2.1.8)
+IFACE_MISSING = 'Could not read iface info'
+# interfaces iscsiadm provides itself (built in, not files under ifaces/): never created or deleted
+BUILTIN_IFACES = ('default', 'iser')
+# settings that name the record itself (target, portal, tpgt, iface): changed through the record's key only
+IDENTITY_SETTINGS = ('node.name', 'node.tpgt', 'node.conn[0].address', 'node.conn[0].port', 'iface.iscsi_ifacename')
 
 
 class IscsiadmError(CommandError):
@@ -286,6 +293,11 @@ class Iscsiadm(object):
             time.sleep(NODE_DB_RETRY_DELAY)
         if rc in ok:
             return rc, out, err
+        self.run_failed(args, rc, out, err, what, timeout)
+
+    def run_failed(self, args, rc, out, err, what=None, timeout=None):
+        """Raise the IscsiadmError for a failed `iscsiadm ARGS` (the last meaningful line says why)."""
+        argv = self.command(args, timeout)
         detail = [line for line in (err or out or '').strip().splitlines() if not GENERIC_LINE.search(line)]
         what = what or 'iscsiadm ' + ' '.join(args)
         if rc == TIMEOUT_RC:
@@ -335,10 +347,50 @@ class Iscsiadm(object):
         self.run(self.node_args(record) + ['-o', 'update', '-n', name, '-v', value],
                  what='set %s on node record %s %s' % (name, record.target, record.portal.address))
 
+    def node_apply_settings(self, record, wanted, check_mode=False):
+        """Write the settings of WANTED ({name: text}) that differ in the record; -> {name: text} written.
+
+        Reads the record first (`-o show`); a name the record does not have is refused before any write.
+        Returns None when the record does not exist (any more).
+        """
+        shown = self.node_show(record)
+        if shown is None:
+            return None
+        unknown = unknown_settings(shown, wanted)
+        if unknown:
+            raise ValueError(unknown_settings_message(unknown))
+        updates = settings_to_update(shown, wanted)
+        if not check_mode:
+            for name, value in updates:
+                self.node_update(record, name, value)
+        return dict(updates)
+
     def node_delete(self, record):
         # no record (21) is what a retry after a node database race finds when the first try deleted ours
         self.run(self.node_args(record) + ['-o', 'delete'], ok=(0, RC_NO_OBJECTS),
                  what='delete node record %s %s' % (record.target, record.portal.address))
+
+    # interfaces -----------------------------------------------------------------------------
+
+    def iface_names(self):
+        """Names of the interfaces (`iscsiadm -m iface`: "NAME transport,hwaddress,ip,netdev,initiator")."""
+        rc, out, _err = self.run(['-m', 'iface'], ok=(0, RC_NO_OBJECTS))
+        return [] if rc == RC_NO_OBJECTS else [line.split()[0] for line in out.splitlines() if line.strip()]
+
+    def iface_new(self, name):
+        """Create interface NAME (tcp transport defaults); rc 15 (it exists) is accepted."""
+        self.run(['-m', 'iface', '-I', name, '-o', 'new'], ok=(0, RC_SESSION_EXISTS),
+                 what='create iface %s' % name)
+
+    def iface_delete(self, name):
+        """Delete interface NAME; -> False when it was not there (iscsiadm: rc 7, "Could not read iface info")."""
+        rc, out, err = self.run(['-m', 'iface', '-I', name, '-o', 'delete'], ok=(0, RC_INVALID_ARGUMENT),
+                                what='delete iface %s' % name)
+        if rc == 0:
+            return True
+        if IFACE_MISSING in (err or '') + (out or ''):
+            return False
+        self.run_failed(['-m', 'iface', '-I', name, '-o', 'delete'], rc, out, err, 'delete iface %s' % name)
 
     # sessions -------------------------------------------------------------------------------
 
@@ -520,3 +572,31 @@ def same_setting(have, want):
     if have.lstrip('-').isdigit() and want.lstrip('-').isdigit():
         return int(have) == int(want)
     return have.lower() == want.lower()
+
+
+def node_settings_text(settings, option='settings', secret_hint='chap_password/chap_password_in'):
+    """{iscsiadm name: YAML value} -> {name: text as iscsiadm prints it}; ValueError for names refused.
+
+    Secrets never go through `-o update` (they would be on a command line); the record's identity
+    (target, portal, tpgt, iface) is its key, not a setting.
+    """
+    for name in settings:
+        if is_secret(name):
+            raise ValueError('%s: %s is a secret; use %s' % (option, name, secret_hint))
+        if name in IDENTITY_SETTINGS:
+            raise ValueError('%s: %s identifies the record; use target/portal/iface' % (option, name))
+    return dict((name, setting_text(value)) for name, value in settings.items())
+
+
+def unknown_settings(shown, wanted):
+    """Names of WANTED that the record (`-o show` dict) does not have, sorted."""
+    return sorted(name for name in wanted if name not in shown)
+
+
+def unknown_settings_message(names):
+    return 'unknown node setting(s): %s (see iscsiadm -m node -o show for the names)' % ', '.join(names)
+
+
+def settings_to_update(shown, wanted):
+    """[(name, text)] of WANTED that differ from the record (`-o show` dict), sorted by name."""
+    return [(name, value) for name, value in sorted(wanted.items()) if not same_setting(shown.get(name), value)]

@@ -20,17 +20,13 @@ description:
 author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.san
+  - san.iscsi.attributes
+  - san.iscsi.attributes.platform
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the array.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
 options:
   name:
     description: LUN name inside O(volume). Give O(name) and O(volume), or O(path).
@@ -79,6 +75,16 @@ options:
         description: Name of the LUN in the snapshot.
         type: str
         required: true
+  force:
+    description:
+      - With O(state=absent), remove the maps of a LUN that is still mapped (to every igroup) and then delete
+        it, in the same run. The removed maps are returned in RV(unmapped).
+      - Without it a mapped LUN is not deleted and the module fails naming the igroups.
+      - It removes maps only. Any other refusal or failure of the delete stands, and the removed maps are then
+        restored with their LUN ids.
+      - Ignored with O(state=present).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -99,6 +105,13 @@ EXAMPLES = r'''
     volume: vol1
     name: data01_restore
     clone_from: {volume: vol1, snapshot: nightly.0, lun: data01}
+
+- name: Delete the restore LUN, unmapping it from every igroup first
+  san.iscsi.lun:
+    volume: vol1
+    name: data01_restore
+    state: absent
+    force: true
 '''
 
 RETURN = r'''
@@ -145,6 +158,22 @@ lun:
     wwid: naa.600a0980774556d6142337859396b4c71
     clone_parent: null
     maps: []
+unmapped:
+  description:
+    - Maps removed before the LUN was deleted with O(force=true) (predicted in check mode); empty otherwise.
+    - When the delete fails after the unmap, the maps that could not be restored are in the failure result
+      under the same key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    igroup:
+      description: 'igroup the LUN was mapped to.'
+      type: str
+    lun_id:
+      description: 'LUN id the hosts of the igroup saw.'
+      type: int
+  sample: [{igroup: host1, lun_id: 7}]
 '''
 
 import re
@@ -174,7 +203,7 @@ class LunManager(object):
         else:
             self.volume, self.name = self.params['volume'], self.params['name']
         self.path = self.backend.lun_path(self.volume, self.name)
-        self.result = dict(changed=False, lun=None)
+        self.result = dict(changed=False, lun=None, unmapped=[])
 
     def run(self):
         current = self.backend.get_lun(self.volume, self.name)
@@ -189,12 +218,30 @@ class LunManager(object):
     def ensure_absent(self, current):
         if current is None:
             return
-        if current['maps']:
-            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first (san.iscsi.lun_map state=absent)'
-                              % (self.path, ', '.join(entry['igroup'] for entry in current['maps'])))
-        self.result['changed'] = True
-        if not self.module.check_mode:
+        maps = [dict(igroup=entry['igroup'], lun_id=entry['lun_id']) for entry in current['maps']]
+        if maps and not self.params['force']:
+            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first (san.iscsi.lun_map state=absent) '
+                              'or set force=true' % (self.path, ', '.join(entry['igroup'] for entry in maps)))
+        self.result.update(changed=True, unmapped=maps)
+        if self.module.check_mode:
+            return
+        for entry in maps:
+            self.backend.delete_lun_map(self.path, entry['igroup'])
+        try:
             self.backend.delete_lun(self.volume, self.name)
+        except SanError as exc:
+            exc.details['unmapped'] = self.restore_maps(maps)
+            raise
+
+    def restore_maps(self, maps):
+        """Map the LUN again after a refused delete; return the maps that could not be restored."""
+        lost = []
+        for entry in maps:
+            try:
+                self.backend.create_lun_map(self.path, entry['igroup'], entry['lun_id'])
+            except SanError:
+                lost.append(entry)
+        return lost
 
     def create(self):
         os_type = self.params['os_type'] or self.backend.default_os_type
@@ -256,6 +303,7 @@ def main():
         size=dict(type='str'),
         size_tolerance=dict(type='str', default='0'),
         os_type=dict(type='str'),
+        force=dict(type='bool', default=False),
         clone_from=dict(type='dict', options=dict(
             volume=dict(type='str', required=True),
             snapshot=dict(type='str', required=True),

@@ -17,17 +17,13 @@ description:
 author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.san
+  - san.iscsi.attributes
+  - san.iscsi.attributes.platform
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the array.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
 options:
   igroup:
     description: Name of the igroup.
@@ -57,6 +53,17 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  initiators:
+    description:
+      - Initiator names (IQNs) of the hosts of O(igroup).
+      - When O(igroup) does not exist, it is created with exactly these initiators (protocol C(iscsi), os_type
+        C(linux)) and the LUN is mapped to it, in the same run.
+      - When O(igroup) exists, each of them must already be in it (compared case-insensitively, whole names),
+        else the module fails before changing anything, naming the missing ones. Initiators of the igroup
+        not listed here are left alone; use M(san.iscsi.igroup) to change an igroup.
+      - Not allowed with O(state=absent).
+    type: list
+    elements: str
 '''
 
 EXAMPLES = r'''
@@ -71,6 +78,13 @@ EXAMPLES = r'''
     lun: data01_restore
     igroup: host1
     lun_id: 7
+
+- name: Map a LUN to host1, creating its igroup on first use
+  san.iscsi.lun_map:
+    path: /vol/vol1/data01_restore
+    igroup: host1
+    initiators:
+      - iqn.1994-05.com.redhat:host1
 
 - name: Revoke access
   san.iscsi.lun_map:
@@ -102,18 +116,26 @@ lun_id:
   description: The assigned LUN id (null when absent or not yet known in check mode).
   returned: always
   type: int
+igroup_created:
+  description: Whether the run created O(igroup) from O(initiators) (predicted in check mode).
+  returned: always
+  type: bool
+  sample: false
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, san_argument_spec)
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, normalize_initiator, san_argument_spec)
 
 
 class LunMapManager(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.initiators = None
+        if self.params['initiators'] is not None:
+            self.initiators = sorted(set(normalize_initiator(name) for name in self.params['initiators']))
         self.backend = get_backend(module)
         lun_id = self.params['lun_id']
         if lun_id is not None and not 0 <= lun_id <= self.backend.max_lun_id:
@@ -124,7 +146,14 @@ class LunMapManager(object):
             self.volume, self.lun = self.params['volume'], self.params['lun']
         self.path = self.backend.lun_path(self.volume, self.lun)
         self.igroup = self.params['igroup']
-        self.result = dict(changed=False, map=None, lun_id=None)
+        self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False)
+        self._igroup_record = None
+
+    def get_igroup(self):
+        """The igroup as read once in this run (None while it does not exist)."""
+        if self._igroup_record is None:
+            self._igroup_record = self.backend.get_igroup(self.igroup)
+        return self._igroup_record
 
     def run(self):
         current = self.backend.get_lun_map(self.path, self.igroup)
@@ -135,17 +164,21 @@ class LunMapManager(object):
                     self.backend.delete_lun_map(self.path, self.igroup)
             return self.result
         wanted_id = self.params['lun_id']
+        if current is not None and self.initiators is not None:
+            self.check_initiators(self.get_igroup())
         if current is not None and wanted_id in (None, current['lun_id']):
             self.result.update(map=current, lun_id=current['lun_id'])
             return self.result
         if current is not None and not self.params['remap']:
             raise SanConflict('LUN %s is mapped to igroup %r as LUN %d, not %d; set remap=true to change it'
                               % (self.path, self.igroup, current['lun_id'], wanted_id))
-        self.check_can_map(wanted_id, mapped=current is not None)
+        new_igroup = self.check_can_map(wanted_id, mapped=current is not None)
         planned = dict(igroup=self.igroup, path=self.path, lun_id=wanted_id, vserver=self.params.get('vserver'))
-        self.result.update(changed=True, map=planned, lun_id=wanted_id)
+        self.result.update(changed=True, map=planned, lun_id=wanted_id, igroup_created=new_igroup is not None)
         if self.module.check_mode:
             return self.result
+        if new_igroup is not None:
+            self.backend.create_igroup(self.igroup, new_igroup['protocol'], new_igroup['os_type'], self.initiators)
         if current is not None:
             self.backend.delete_lun_map(self.path, self.igroup)
         created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
@@ -154,18 +187,39 @@ class LunMapManager(object):
 
     def check_can_map(self, wanted_id, mapped):
         """Unknown LUN, unknown igroup, a LUN id used by another LUN and an igroup without a free id fail
-        before any change (a remap to a used id would otherwise unmap the LUN and then fail)."""
+        before any change (a remap to a used id would otherwise unmap the LUN and then fail).
+        Return the igroup to create from ``initiators`` (None when it exists)."""
         if not mapped and self.backend.get_lun(self.volume, self.lun) is None:
             raise SanNotFound('LUN %s does not exist' % self.path)
-        igroup = self.backend.get_igroup(self.igroup)
+        igroup = self.get_igroup()
         if igroup is None:
-            self.backend.check_connection()
-            raise SanNotFound('igroup %r does not exist' % self.igroup)
+            return self.plan_igroup()
+        self.check_initiators(igroup)
         others = dict((entry['lun_id'], entry['path']) for entry in igroup['maps'] if entry['path'] != self.path)
         if wanted_id in others:
             raise SanConflict('LUN id %d is already used in igroup %r by %s' % (wanted_id, self.igroup, others[wanted_id]))
         if wanted_id is None and len(others) > self.backend.max_lun_id:
             raise SanConflict('igroup %r uses every LUN id 0-%d' % (self.igroup, self.backend.max_lun_id))
+        return None
+
+    def plan_igroup(self):
+        """The igroup to create, validated as san.iscsi.igroup validates it (check mode predicts the run)."""
+        self.backend.check_connection()
+        if self.initiators is None:
+            raise SanNotFound('igroup %r does not exist' % self.igroup)
+        planned = dict(name=self.igroup, protocol='iscsi', os_type='linux', initiators=self.initiators, maps=[],
+                       vserver=self.params.get('vserver'), uuid=None)
+        self.backend.validate_igroup(None, planned)
+        return planned
+
+    def check_initiators(self, igroup):
+        if igroup is None or self.initiators is None:
+            return
+        present = set(name.lower() for name in igroup['initiators'])
+        missing = [name for name in self.initiators if name.lower() not in present]
+        if missing:
+            raise SanConflict('igroup %r exists without initiator(s) %s; add them with san.iscsi.igroup'
+                              % (self.igroup, ', '.join(missing)))
 
 
 def main():
@@ -178,6 +232,7 @@ def main():
         lun_id=dict(type='int'),
         remap=dict(type='bool', default=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        initiators=dict(type='list', elements='str'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -186,6 +241,8 @@ def main():
         mutually_exclusive=[('path', 'lun'), ('path', 'volume')],
         required_together=[('lun', 'volume')],
     )
+    if module.params['state'] == 'absent' and module.params['initiators'] is not None:
+        module.fail_json(msg='initiators is only used with state=present: it creates or checks the igroup of a new map')
     try:
         result = LunMapManager(module).run()
     except SanError as exc:

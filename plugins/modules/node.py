@@ -147,10 +147,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    IscsiadmError, MASKED, connect, fail, is_secret, node_record_file, read_record_value, same_setting,
-    setting_text, write_record_secret)
+    IscsiadmError, MASKED, connect, fail, is_secret, node_record_file, node_settings_text, read_record_value,
+    settings_to_update, unknown_settings, unknown_settings_message, write_record_secret)
 
-IDENTITY_SETTINGS = ('node.name', 'node.tpgt', 'node.conn[0].address', 'node.conn[0].port', 'iface.iscsi_ifacename')
 AUTH_METHOD = 'node.session.auth.authmethod'
 CHAP_FIELDS = (
     ('chap_username', 'node.session.auth.username', False),
@@ -174,18 +173,17 @@ class NodeManager(object):
             portal = parse_portal(self.params['portal'])
         except InvalidName as error:
             self.module.fail_json(msg=str(error))
-        for name in self.params['settings']:
-            if is_secret(name):
-                self.module.fail_json(msg='settings: %s is a secret; use chap_password/chap_password_in' % name)
-            if name in IDENTITY_SETTINGS:
-                self.module.fail_json(msg='settings: %s identifies the record; use target/portal/iface' % name)
+        try:
+            self.settings = node_settings_text(self.params['settings'])
+        except ValueError as error:
+            self.module.fail_json(msg=str(error))
         if self.params['chap_username_in'] and not self.params['chap_username']:
             self.module.fail_json(msg='mutual CHAP (chap_username_in) needs one-way CHAP (chap_username) too')
         return target, portal
 
     def wanted(self):
         """Non-secret settings the record must have, in a stable order."""
-        wanted = dict((name, setting_text(value)) for name, value in self.params['settings'].items())
+        wanted = dict(self.settings)
         if self.params['chap_username']:
             wanted[AUTH_METHOD] = 'CHAP'
         for option, name, secret in CHAP_FIELDS:
@@ -229,7 +227,7 @@ class NodeManager(object):
             self.module.fail_json(msg='node record %s %s vanished while being configured' % (
                 record.target, record.portal.address))
         self.check_known(shown, wanted)
-        updates = [(name, value) for name, value in sorted(wanted.items()) if not same_setting(shown.get(name), value)]
+        updates = settings_to_update(shown, wanted)
         secrets = self.secret_updates(record, shown, created)
         self.result['diff'] = dict(before='' if created else self.diff_text(shown, sorted(wanted)),
                                    after=self.diff_text(dict(shown, **dict(updates)), sorted(wanted)))
@@ -245,10 +243,9 @@ class NodeManager(object):
         self.result['record'] = self.record_dict(record, shown)
 
     def check_known(self, shown, wanted):
-        unknown = sorted(name for name in wanted if name not in shown)
+        unknown = unknown_settings(shown, wanted)
         if unknown:
-            self.module.fail_json(msg='unknown node setting(s): %s (see iscsiadm -m node -o show for the names)'
-                                      % ', '.join(unknown))
+            self.module.fail_json(msg=unknown_settings_message(unknown))
 
     def secret_updates(self, record, shown, created):
         """(name, value) of passwords to write: compared with the record file, never with the masked show."""

@@ -26,7 +26,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Predicts which portals would be logged in to or out of; never logs in, scans or waits.
+    details:
+      - Predicts which portals would be logged in to or out of, which record settings would be written
+        (O(node_settings)) and whether O(iface) would be created or deleted; never writes, logs in, scans or waits.
   diff_mode:
     support: none
   platform:
@@ -102,6 +104,39 @@ options:
     description: With O(state=logged_out), also delete the node records of the portals.
     type: bool
     default: false
+  node_settings:
+    description:
+      - With O(state=logged_in), node record settings by their iscsiadm names, for example
+        C(node.session.timeo.replacement_timeout) or C(node.conn[0].timeo.noop_out_interval), written to every
+        node record of the target on the portals asked for (records this run creates and existing ones) before
+        the login, and only where the stored value differs (compared with C(iscsiadm -m node -o show)).
+        Booleans become C(Yes)/C(No); the same rules as the O(san.iscsi.node#module:settings) option of
+        M(san.iscsi.node).
+      - A record whose session is already logged in gets the settings written too; they take effect at the next
+        login of that record (log out and in again to apply them now).
+      - Passwords and other auth secrets are refused (use M(san.iscsi.node)), as are the settings that identify
+        the record (C(node.name), C(node.tpgt), C(node.conn[0].address), C(node.conn[0].port),
+        C(iface.iscsi_ifacename)); a name the record does not have is refused before anything is written.
+      - Ignored with O(state=logged_out) (still checked for refused names).
+    type: dict
+    default: {}
+  create_iface:
+    description:
+      - With O(state=logged_in), create O(iface) (C(iscsiadm -m iface -I NAME -o new), tcp transport defaults)
+        when it does not exist yet, before creating node records. Needs O(portal) or O(portals) when it creates
+        one. Built-in interfaces (C(default), C(iser)) are never created.
+      - A failed login deletes an iface this run created, along with the node records it created.
+      - Ignored with O(state=logged_out).
+    type: bool
+    default: false
+  remove_iface:
+    description:
+      - With O(state=logged_out) and O(remove_node=true), delete O(iface) after the logout and the record removal
+        when no session and no node record (of any target) uses it any more; an iface that does not exist is
+        skipped. Built-in interfaces (C(default), C(iser)) are never deleted.
+      - Ignored with O(state=logged_in).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -125,6 +160,24 @@ EXAMPLES = r'''
     target: iqn.2026-11.lab.san-iscsi:array1
     state: logged_out
     remove_node: true
+
+- name: Log in through a dedicated iface with a short replacement timeout (set on the records before the login)
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+    portals: [10.10.1.1, 10.10.2.1]
+    iface: browse-1
+    create_iface: true
+    node_settings:
+      node.session.timeo.replacement_timeout: 15
+      node.startup: manual
+
+- name: Log out, delete the records and the iface
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+    iface: browse-1
+    state: logged_out
+    remove_node: true
+    remove_iface: true
 '''
 
 RETURN = r'''
@@ -157,6 +210,29 @@ removed_nodes:
   returned: always
   type: list
   elements: str
+updated_settings:
+  description:
+    - Node records whose settings this run changed (would change, in check mode) from O(node_settings), with the
+      new values of the settings that differed. A record whose session was already logged in is listed too; its
+      new values apply at its next login.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target: {description: Target name as stored., type: str}
+    portal: {description: "Portal C(host:port), IPv6 in brackets.", type: str}
+    iface: {description: Interface name., type: str}
+    settings: {description: "Settings written, name to value as iscsiadm prints it.", type: dict}
+  sample: [{target: iqn.2026-11.lab.san-iscsi:array1, portal: 10.10.1.1:3260, iface: default,
+            settings: {node.session.timeo.replacement_timeout: '15'}}]
+created_iface:
+  description: Whether O(iface) was (would be, in check mode) created (O(create_iface)).
+  returned: always
+  type: bool
+removed_iface:
+  description: Whether O(iface) was (would be, in check mode) deleted (O(remove_iface)).
+  returned: always
+  type: bool
 luns:
   description:
     - One entry per LUN number of the sessions (O(state=logged_in)), with its path devices.
@@ -214,7 +290,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _devices
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
-from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import IscsiadmError, bounded, connect, fail
+from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
+    BUILTIN_IFACES, IscsiadmError, NodeRecord, bounded, connect, fail, node_settings_text)
 
 MAX_LUN = 16383
 SYSFS = '/sys'
@@ -236,9 +313,10 @@ class SessionManager(object):
         self.target, self.portals = self.validate()
         self.iscsiadm = connect(module, timeout=60)
         self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], removed_nodes=[], luns=[],
-                           devices=[])
+                           devices=[], updated_settings=[], created_iface=False, removed_iface=False)
         self.created_records = []
         self.created_sessions = []
+        self.created_iface = False
         self._records = None
 
     # --- input ---------------------------------------------------------------------------------
@@ -258,6 +336,14 @@ class SessionManager(object):
         bad = [lun for lun in self.params['luns'] or [] if not 0 <= lun <= MAX_LUN]
         if bad:
             self.module.fail_json(msg='luns: %s out of range 0-%d' % (', '.join(str(lun) for lun in bad), MAX_LUN))
+        try:
+            self.node_settings = node_settings_text(self.params['node_settings'], 'node_settings',
+                                                    'the chap_password/chap_password_in options of san.iscsi.node')
+        except ValueError as error:
+            self.module.fail_json(msg=str(error))
+        if self.params['remove_iface'] and self.params['state'] == 'logged_out' and not self.params['remove_node']:
+            self.module.fail_json(msg='remove_iface needs remove_node=true: deleting an iface deletes the node '
+                                      'records bound to it')
         return target, portals
 
     # --- shared --------------------------------------------------------------------------------
@@ -296,15 +382,31 @@ class SessionManager(object):
         return [record.portal for record in records]
 
     def ensure_logged_in(self, sessions):
-        missing = [portal for portal in self.wanted_portals()
-                   if not any(s.matches(self.target, portal, self.iface) for s in sessions)]
+        create_iface = self.iface_to_create()
+        if create_iface and not self.portals:
+            raise SessionError('iface %s does not exist, so no node record uses it: give portal/portals to log in '
+                               'through it' % self.iface)
+        wanted = self.wanted_portals()
+        missing = [portal for portal in wanted if not any(s.matches(self.target, portal, self.iface) for s in sessions)]
         self.result['logged_in'] = [portal.address for portal in missing]
         records = dict((portal, self.record_for(portal)) for portal in missing)
-        if missing:
-            self.result['changed'] = True
+        settings = self.settings_plan([records[p] for p in missing if records[p]] + self.logged_in_records(
+            [p for p in wanted if p not in missing]))
+        self.result['created_iface'] = create_iface
+        self.result['updated_settings'] = [self.settings_entry(record, updates) for record, updates in settings]
+        if self.module.check_mode:
+            self.result['updated_settings'] += self.predicted_for_new_records(
+                [portal for portal in missing if records[portal] is None])
+        self.result['changed'] = bool(missing or create_iface or self.result['updated_settings'])
         if self.module.check_mode:
             self.report(self.target_sessions(sessions), sessions_devices(self.target_sessions(sessions)))
             return
+        if create_iface:
+            self.iscsiadm.iface_new(self.iface)
+            self.created_iface = True
+        for record, updates in settings:
+            for name, value in sorted(updates.items()):
+                self.iscsiadm.node_update(record, name, value)
         for portal in missing:
             self.login(portal, records[portal])
         if missing:
@@ -315,6 +417,41 @@ class SessionManager(object):
         devices = self.wait_for_devices(mine, new_sids, waited=bool(missing) or changed_devices)
         self.result['changed'] = self.result['changed'] or changed_devices
         self.report(mine, devices)
+
+    def iface_to_create(self):
+        """Whether this run must create O(iface) (create_iface, not built in, not listed by iscsiadm)."""
+        if not self.params['create_iface'] or self.iface in BUILTIN_IFACES:
+            return False
+        return self.iface not in self.iscsiadm.iface_names()
+
+    def logged_in_records(self, portals):
+        """Node records of the portals that already have a session (their settings apply at the next login)."""
+        if not self.node_settings:
+            return []
+        return [record for record in self.target_records() if any(record.portal.same_as(p) for p in portals)]
+
+    def settings_plan(self, records):
+        """[(record, {name: text})] of node_settings that differ per record; reads only, refuses unknown names."""
+        plan = []
+        for record in records if self.node_settings else []:
+            try:
+                updates = self.iscsiadm.node_apply_settings(record, self.node_settings, check_mode=True)
+            except ValueError as error:
+                raise SessionError('node_settings: %s' % error)
+            if updates:
+                plan.append((record, updates))
+        return plan
+
+    def predicted_for_new_records(self, portals):
+        """Check mode: a record this run would create gets every setting of node_settings."""
+        if not self.node_settings:
+            return []
+        return [self.settings_entry(NodeRecord(self.target, portal, self.iface), dict(self.node_settings))
+                for portal in portals]
+
+    @staticmethod
+    def settings_entry(record, updates):
+        return dict(target=record.target, portal=record.portal.address, iface=record.iface, settings=updates)
 
     def record_for(self, portal):
         for record in self.target_records():
@@ -330,11 +467,22 @@ class SessionManager(object):
             if record is None:
                 record = self.iscsiadm.node_new(self.target, portal, self.iface)
                 self.created_records.append(record)
+                self.apply_settings_to_new_record(record)
             self.iscsiadm.login(record)
             self.created_sessions.append(record)
-        except IscsiadmError as error:
+        except (IscsiadmError, SessionError) as error:
             self.undo()
             raise error
+
+    def apply_settings_to_new_record(self, record):
+        if not self.node_settings:
+            return
+        try:
+            updates = self.iscsiadm.node_apply_settings(record, self.node_settings)
+        except ValueError as error:
+            raise SessionError('node_settings: %s' % error)
+        if updates:
+            self.result['updated_settings'].append(self.settings_entry(record, updates))
 
     def rescan(self, sessions, before):
         for session in sessions:
@@ -384,10 +532,15 @@ class SessionManager(object):
                         self.iscsiadm.logout_session(session.sid, record.target, record.portal.address)
             for record in self.created_records:
                 self.iscsiadm.node_delete(record)
+            if self.created_iface:
+                self.iscsiadm.iface_delete(self.iface)
         except IscsiadmError as error:
             self.module.warn('clean-up after the failure was incomplete: %s' % error)
-        self.result.update(logged_in=[], changed=False)
-        self.created_sessions, self.created_records = [], []
+        undone = [self.settings_entry(record, {}) for record in self.created_records]
+        kept = [entry for entry in self.result['updated_settings'] if dict(entry, settings={}) not in undone]
+        # settings written to records that existed before stay written: still a change
+        self.result.update(logged_in=[], changed=bool(kept), created_iface=False, updated_settings=kept)
+        self.created_sessions, self.created_records, self.created_iface = [], [], False
 
     # --- logged_out ----------------------------------------------------------------------------
 
@@ -401,8 +554,10 @@ class SessionManager(object):
             doomed = [r for r in self.target_records()
                       if not self.portals or any(r.portal.same_as(p) for p in self.portals)]
             self.result['removed_nodes'] = [r.portal.address for r in doomed]
-        self.result['changed'] = bool(mine or doomed)
+        remove_iface = self.params['remove_node'] and self.params['remove_iface'] and self.iface not in BUILTIN_IFACES
         if self.module.check_mode:
+            self.result['removed_iface'] = remove_iface and self.iface_removable_after(sessions, mine, doomed)
+            self.result['changed'] = bool(mine or doomed or self.result['removed_iface'])
             self.result['sessions'] = [session_dict(s) for s in mine]
             self.result['devices'] = [d.to_dict() for d in devices]
             return
@@ -411,6 +566,18 @@ class SessionManager(object):
             self.iscsiadm.logout_session(session.sid, session.target, session.persistent_portal.address)
         for record in doomed:
             self.iscsiadm.node_delete(record)
+        if remove_iface and self.iface_unused(self.iscsiadm.sessions(), self.iscsiadm.node_records()):
+            self.result['removed_iface'] = self.iscsiadm.iface_delete(self.iface)
+        self.result['changed'] = bool(mine or doomed or self.result['removed_iface'])
+
+    def iface_removable_after(self, sessions, mine, doomed):
+        """Check mode: whether O(iface) exists and nothing would use it once MINE and DOOMED are gone."""
+        unused = self.iface_unused([s for s in sessions if s not in mine], [r for r in self.records() if r not in doomed])
+        return unused and self.iface in self.iscsiadm.iface_names()
+
+    def iface_unused(self, sessions, records):
+        """No session and no node record (of any target) is bound to O(iface)."""
+        return not any(s.iface == self.iface for s in sessions) and not any(r.iface == self.iface for r in records)
 
     def refuse_if_busy(self, devices):
         swaps = set(_devices.swap_devices(os.path.join(PROC, 'swaps')))
@@ -556,6 +723,9 @@ def main():
             rescan=dict(type='bool', default=False),
             force=dict(type='bool', default=False),
             remove_node=dict(type='bool', default=False),
+            node_settings=dict(type='dict', default={}),
+            create_iface=dict(type='bool', default=False),
+            remove_iface=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('portal', 'portals')],
         supports_check_mode=True,

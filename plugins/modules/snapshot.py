@@ -18,17 +18,13 @@ description:
 author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.san
+  - san.iscsi.attributes
+  - san.iscsi.attributes.platform
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the array.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
 options:
   volume:
     description: ONTAP volume, or LIO C(VG/THINPOOL) or fileio directory.

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Copy restore paths out of a mounted snapshot; the role runs it with the script module (python3).
+"""Copy restore paths out of a mounted snapshot; the role runs it as `python3 - ARGS` with the script on stdin (raw).
 
   copy_paths.py pack   ROOT ARCHIVE --timeout S -- PATH...
   copy_paths.py unpack ARCHIVE STAGING DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...

@@ -415,3 +415,70 @@ def test_other_node_database_errors_are_not_retried(fake):
         runner.node_delete(record)
     fake.done()
     assert len(fake.calls) == 1
+
+
+# --- shared node settings and interfaces ---------------------------------------------------------
+
+def test_node_settings_text_normalises_and_refuses_secrets_and_identity():
+    assert _iscsiadm.node_settings_text({'node.session.scan': False, 'node.session.timeo.replacement_timeout': 15,
+                                         'node.startup': 'manual'}) == {
+        'node.session.scan': 'No', 'node.session.timeo.replacement_timeout': '15', 'node.startup': 'manual'}
+    with pytest.raises(ValueError) as error:
+        _iscsiadm.node_settings_text({'node.session.auth.password_in': 'x'}, 'node_settings', 'san.iscsi.node')
+    assert str(error.value) == 'node_settings: node.session.auth.password_in is a secret; use san.iscsi.node'
+    with pytest.raises(ValueError) as error:
+        _iscsiadm.node_settings_text({'iface.iscsi_ifacename': 'x'})
+    assert str(error.value) == 'settings: iface.iscsi_ifacename identifies the record; use target/portal/iface'
+
+
+def test_settings_to_update_only_where_the_record_differs():
+    shown = _iscsiadm.parse_show(fixture('node_show.txt'))[0]
+    wanted = {'node.session.timeo.replacement_timeout': '0120', 'node.startup': 'MANUAL', 'node.session.scan': 'manual'}
+    assert _iscsiadm.settings_to_update(shown, wanted) == [('node.session.scan', 'manual')]
+    assert _iscsiadm.unknown_settings(shown, {'node.bogus': '1', 'node.startup': 'x'}) == ['node.bogus']
+
+
+def test_node_apply_settings_reads_then_writes_only_the_difference(fake):
+    adm = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord('iqn.2026-11.lab.test:a', Portal('10.10.1.1', 3260, 1), 'default')
+    node = ['-m', 'node', '-T', 'iqn.2026-11.lab.test:a', '-p', '10.10.1.1:3260', '-I', 'default']
+    wanted = {'node.session.timeo.replacement_timeout': '15', 'node.startup': 'manual'}
+    fake.expect(iscsiadm(*node + ['-o', 'show']), out=fixture('node_show.txt'))
+    assert adm.node_apply_settings(record, wanted, check_mode=True) == {'node.session.timeo.replacement_timeout': '15'}
+    fake.expect(iscsiadm(*node + ['-o', 'show']), out=fixture('node_show.txt'))
+    fake.expect(iscsiadm(*node + ['-o', 'update', '-n', 'node.session.timeo.replacement_timeout', '-v', '15']))
+    assert adm.node_apply_settings(record, wanted) == {'node.session.timeo.replacement_timeout': '15'}
+    fake.expect(iscsiadm(*node + ['-o', 'show']), out=fixture('node_show.txt'))
+    with pytest.raises(ValueError) as error:
+        adm.node_apply_settings(record, {'node.bogus': '1'})
+    assert str(error.value).startswith('unknown node setting(s): node.bogus')
+    fake.expect(iscsiadm(*node + ['-o', 'show']), rc=21, err='iscsiadm: No records found\n')
+    assert adm.node_apply_settings(record, wanted) is None
+    fake.done()
+
+
+def test_iface_commands_and_exit_codes(fake):
+    """rc/messages as open-iscsi 2.1.8 on the lab prints them."""
+    adm = _iscsiadm.Iscsiadm(Module(fake))
+    listing = ('default tcp,<empty>,<empty>,<empty>,<empty>\n'
+               'iser iser,<empty>,<empty>,<empty>,<empty>\n'
+               'browse-1 tcp,<empty>,<empty>,<empty>,<empty>\n')
+    fake.expect(iscsiadm('-m', 'iface'), out=listing)
+    assert adm.iface_names() == ['default', 'iser', 'browse-1']
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'new'),
+                out='browse-1 updated.\nNew interface browse-1 added\n')
+    adm.iface_new('browse-1')
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'new'), rc=15, err='iscsiadm: iface exists\n')
+    adm.iface_new('browse-1')
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'delete'), out='browse-1 unbound and deleted.\n')
+    assert adm.iface_delete('browse-1') is True
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'delete'), rc=7,
+                err='iscsiadm: Could not read iface info for browse-1.\n'
+                    'iscsiadm: Could not delete iface browse-1: invalid parameter\n')
+    assert adm.iface_delete('browse-1') is False
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'bad name', '-o', 'delete'), rc=7, err='iscsiadm: invalid iface\n')
+    with pytest.raises(_iscsiadm.IscsiadmError) as error:
+        adm.iface_delete('bad name')
+    assert error.value.rc == 7
+    assert str(error.value) == 'delete iface bad name: iscsiadm exited with 7 (invalid argument): iscsiadm: invalid iface'
+    fake.done()

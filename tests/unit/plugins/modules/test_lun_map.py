@@ -138,3 +138,22 @@ def test_absent_unmaps(http, run_module):
     http.expect('DELETE', BASE + '/api/protocols/san/lun-maps/l-1/ig-1', reply={})
     result = run_module(lun_map, dict(CONNECTION, path='/vol/vol1/data01', igroup='host1', state='absent'))
     assert result['changed'] is True and result['map'] is None
+
+
+def test_missing_igroup_is_created_from_initiators_then_mapped(http, run_module):
+    new_ig_url = IG_URL.replace('name=host1', 'name=new')
+    new_map_url = MAP_URL.replace('igroup.name=host1', 'igroup.name=new')
+    created = dict(IGROUP, name='new', uuid='ig-2', initiators=[{'name': 'iqn.2026-11.lab.san-iscsi:new'}], lun_maps=[])
+    http.probe().expect('GET', new_map_url, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', new_ig_url, reply=records())
+    http.expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('POST', BASE + '/api/protocols/san/igroups', body={
+        'svm': {'name': 'svm1'}, 'name': 'new', 'protocol': 'iscsi', 'os_type': 'linux',
+        'initiators': [{'name': 'iqn.2026-11.lab.san-iscsi:new'}]}, status=201, reply={})
+    http.expect('GET', new_ig_url, reply=records(created))
+    http.expect('POST', BASE + '/api/protocols/san/lun-maps', body={
+        'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/data01'}, 'igroup': {'name': 'new'}},
+        status=201, reply={})
+    http.expect('GET', new_map_url, reply=records(dict(MAP, igroup={'name': 'new', 'uuid': 'ig-2'}, logical_unit_number=0)))
+    result = run_module(lun_map, dict(args(), igroup='new', initiators=['IQN.2026-11.lab.san-iscsi:new']))
+    assert (result['changed'], result['igroup_created'], result['lun_id']) == (True, True, 0)

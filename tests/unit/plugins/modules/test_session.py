@@ -377,3 +377,227 @@ def test_no_records_and_no_portal(run_module, lab):
     with pytest.raises(ModuleFailed) as failed:
         run_module(session, {'target': TARGET})
     assert failed.value.result['msg'].startswith('no node record for target %s (iface default)' % TARGET)
+
+
+# --- node_settings, create_iface, remove_iface ---------------------------------------------------
+
+TIMEO = 'node.session.timeo.replacement_timeout'
+IPV6 = '[fd5a:1::1]:3260'
+
+
+def node(portal, *args, **kwargs):
+    return iscsiadm('-m', 'node', '-T', TARGET, '-p', portal, '-I', kwargs.get('iface', 'default'), *args,
+                    timeout=kwargs.get('timeout', 60))
+
+
+def on_iface(text, iface):
+    return text.replace('Iface Name: default', 'Iface Name: %s' % iface)
+
+
+def test_node_settings_written_to_a_created_record_before_the_login(run_module, lab):
+    lab.add_session(4, 5, target=TARGET, address='fd5a:1::1')
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', IPV6, '-I', 'default'))
+    lab.commands.expect(node(IPV6, '-o', 'show'), out=fixture('node_show.txt'))
+    lab.commands.expect(node(IPV6, '-o', 'update', '-n', 'node.session.scan', '-v', 'manual'))
+    lab.commands.expect(node(IPV6, '-o', 'update', '-n', TIMEO, '-v', '15'))
+    lab.commands.expect(node(IPV6, '--login', timeout=300))
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [4]))
+    result = run_module(session, {'target': TARGET, 'portal': '[fd5a:1::1]', 'wait': False,
+                                  'node_settings': {TIMEO: 15, 'node.startup': 'manual', 'node.session.scan': 'manual'}})
+    assert result['changed'] is True
+    assert result['updated_settings'] == [{'target': TARGET, 'portal': IPV6, 'iface': 'default',
+                                           'settings': {'node.session.scan': 'manual', TIMEO: '15'}}]
+    assert result['logged_in'] == [IPV6]
+    lab.commands.done()
+
+
+def test_node_settings_on_logged_in_records_are_written_once(run_module, lab):
+    two_paths(lab)
+    args = {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'multipath': 'no', 'node_settings': {TIMEO: 15}}
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(node('10.10.1.1:3260', '-o', 'show'), out=fixture('node_show.txt').replace('= 120', '= 15'))
+    lab.commands.expect(node('10.10.2.1:3260', '-o', 'show'), out=fixture('node_show.txt'))
+    lab.commands.expect(node('10.10.2.1:3260', '-o', 'update', '-n', TIMEO, '-v', '15'))
+    result = run_module(session, args)
+    assert result['changed'] is True
+    assert result['logged_in'] == []
+    assert result['updated_settings'] == [{'target': TARGET, 'portal': '10.10.2.1:3260', 'iface': 'default',
+                                           'settings': {TIMEO: '15'}}]
+    lab.commands.done()
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    for portal in ('10.10.1.1:3260', '10.10.2.1:3260'):
+        lab.commands.expect(node(portal, '-o', 'show'), out=fixture('node_show.txt').replace('= 120', '= 15'))
+    result = run_module(session, args)
+    assert result['changed'] is False
+    assert result['updated_settings'] == []
+    lab.commands.done()
+
+
+def test_node_settings_check_mode_predicts_and_writes_nothing(run_module, lab):
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [2]))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(node('10.10.1.1:3260', '-o', 'show'), out=fixture('node_show.txt'))
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '[fd5a:1::1]'],
+                                  'node_settings': {TIMEO: 15, 'node.session.scan': False}}, check_mode=True)
+    assert result['changed'] is True
+    assert result['logged_in'] == [IPV6]
+    assert result['updated_settings'] == [
+        {'target': TARGET, 'portal': '10.10.1.1:3260', 'iface': 'default',
+         'settings': {TIMEO: '15', 'node.session.scan': 'No'}},
+        {'target': TARGET, 'portal': IPV6, 'iface': 'default', 'settings': {TIMEO: '15', 'node.session.scan': 'No'}}]
+    lab.commands.done()
+
+
+def test_unknown_node_setting_refused_before_any_write(run_module, lab):
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [2]))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(node('10.10.2.1:3260', '-o', 'show'), out=fixture('node_show.txt'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'node_settings': {'node.bogus': 1}})
+    assert failed.value.result['msg'].startswith('node_settings: unknown node setting(s): node.bogus')
+    assert failed.value.result['changed'] is False
+    lab.commands.done()
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'node_settings': {'node.session.auth.password': 'S3cr3t-value'}},
+     'node_settings: node.session.auth.password is a secret; use the chap_password/chap_password_in options'),
+    ({'node_settings': {'discovery.sendtargets.auth.password_in': 'S3cr3t-value'}}, 'is a secret'),
+    ({'node_settings': {'node.conn[0].address': '10.0.0.1'}}, 'node_settings: node.conn[0].address identifies the record'),
+    ({'state': 'logged_out', 'remove_iface': True}, 'remove_iface needs remove_node=true'),
+])
+def test_refused_node_settings_and_options_before_any_command(run_module, lab, args, message):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict({'target': TARGET, 'portal': '10.10.1.1'}, **args))
+    assert message in failed.value.result['msg']
+    assert 'S3cr3t-value' not in repr(failed.value.result)
+    assert lab.commands.calls == []
+
+
+IFACES = iscsiadm('-m', 'iface')
+BUILT_IN = 'default tcp,<empty>,<empty>,<empty>,<empty>\niser iser,<empty>,<empty>,<empty>,<empty>\n'
+WITH_BROWSE = BUILT_IN + 'browse-1 tcp,<empty>,<empty>,<empty>,<empty>\n'
+IFACE_NEW = iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'new')
+IFACE_DELETE = iscsiadm('-m', 'iface', '-I', 'browse-1', '-o', 'delete')
+BROWSE = {'target': TARGET, 'portal': '10.10.1.1', 'iface': 'browse-1'}
+
+
+def test_create_iface_before_the_node_record_then_log_in(run_module, lab):
+    lab.add_session(2, 3, target=TARGET)
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(IFACES, out=BUILT_IN)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(IFACE_NEW, out='browse-1 updated.\nNew interface browse-1 added\n')
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1'))
+    lab.commands.expect(node('10.10.1.1:3260', '--login', iface='browse-1', timeout=300))
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
+    result = run_module(session, dict(BROWSE, create_iface=True, wait=False))
+    assert result['changed'] is True
+    assert result['created_iface'] is True
+    assert [(s['sid'], s['iface']) for s in result['sessions']] == [(2, 'browse-1')]
+    lab.commands.done()
+
+
+def test_create_iface_existing_or_check_mode_runs_no_new(run_module, lab):
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
+    lab.commands.expect(IFACES, out=WITH_BROWSE)
+    result = run_module(session, dict(BROWSE, create_iface=True, wait=False))
+    assert result['changed'] is False
+    assert result['created_iface'] is False
+    lab.commands.done()
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(IFACES, out=BUILT_IN)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    result = run_module(session, dict(BROWSE, create_iface=True), check_mode=True)
+    assert (result['changed'], result['created_iface'], result['logged_in']) == (True, True, ['10.10.1.1:3260'])
+    lab.commands.done()
+
+
+def test_create_iface_is_undone_when_the_login_fails(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(IFACES, out=BUILT_IN)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(IFACE_NEW)
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1'))
+    lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1', '--login',
+                                 timeout=300), rc=19, err='iscsiadm: Could not login to [iface: browse-1]\n')
+    lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1', '-o', 'delete'))
+    lab.commands.expect(IFACE_DELETE)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict(BROWSE, create_iface=True))
+    assert failed.value.result['rc'] == 19
+    assert failed.value.result['created_iface'] is False
+    lab.commands.done()
+
+
+LOGOUT_BROWSE = dict(BROWSE, state='logged_out', remove_node=True, remove_iface=True)
+BROWSE_TREE = 'Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: browse-1\n' % TARGET
+
+
+def test_remove_iface_after_the_logout_when_unused(run_module, lab, monkeypatch):
+    lab.add_session(2, 3, target=TARGET)
+    monkeypatch.setattr(session._devices, 'flush_device', lambda path: None)
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
+    lab.commands.expect(NODES, out=BROWSE_TREE)
+    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
+    lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1', '-o', 'delete'))
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [3]))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(IFACE_DELETE, out='browse-1 unbound and deleted.\n')
+    result = run_module(session, LOGOUT_BROWSE)
+    assert (result['changed'], result['removed_iface']) == (True, True)
+    assert result['removed_nodes'] == ['10.10.1.1:3260']
+    lab.commands.done()
+
+
+def test_remove_iface_skipped_while_still_used_and_when_missing(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=BROWSE_TREE.replace(TARGET, TARGET + '0'))
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=BROWSE_TREE.replace(TARGET, TARGET + '0'))  # another target's record uses it
+    result = run_module(session, LOGOUT_BROWSE)
+    assert (result['changed'], result['removed_iface']) == (False, False)
+    lab.commands.done()
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(IFACE_DELETE, rc=7, err='iscsiadm: Could not read iface info for browse-1.\n'
+                                                'iscsiadm: Could not delete iface browse-1: invalid parameter\n')
+    result = run_module(session, LOGOUT_BROWSE)
+    assert (result['changed'], result['removed_iface']) == (False, False)
+    lab.commands.done()
+
+
+def test_remove_iface_check_mode_predicts_from_what_the_run_would_remove(run_module, lab):
+    lab.add_session(2, 3, target=TARGET)
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
+    lab.commands.expect(NODES, out=BROWSE_TREE)
+    lab.commands.expect(IFACES, out=WITH_BROWSE)
+    result = run_module(session, LOGOUT_BROWSE, check_mode=True)
+    assert (result['changed'], result['removed_iface'], result['logged_out']) == (True, True, ['10.10.1.1:3260'])
+    lab.commands.done()
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2, 3]), 'browse-1'))
+    lab.commands.expect(NODES, out=BROWSE_TREE)
+    result = run_module(session, LOGOUT_BROWSE, check_mode=True)  # session 3 (10.10.2.1) still uses browse-1
+    assert result['removed_iface'] is False
+    lab.commands.done()
+
+
+def test_node_settings_written_to_an_existing_record_before_its_login(run_module, lab):
+    lab.add_session(3, 4, target=TARGET, address='10.10.2.1')
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect(node('10.10.2.1:3260', '-o', 'show'), out=fixture('node_show.txt'))
+    lab.commands.expect(node('10.10.2.1:3260', '-o', 'update', '-n', TIMEO, '-v', '5'))
+    lab.commands.expect(login('10.10.2.1'))
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [3]))
+    result = run_module(session, {'target': TARGET, 'portal': '10.10.2.1', 'wait': False, 'node_settings': {TIMEO: 5}})
+    assert (result['changed'], result['logged_in']) == (True, ['10.10.2.1:3260'])
+    assert result['updated_settings'] == [{'target': TARGET, 'portal': '10.10.2.1:3260', 'iface': 'default',
+                                           'settings': {TIMEO: '5'}}]
+    lab.commands.done()

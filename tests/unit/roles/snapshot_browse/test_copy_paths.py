@@ -30,8 +30,10 @@ copy_paths = load_script()
 
 
 def run_script(*args):
-    proc = subprocess.run([sys.executable, SCRIPT] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
+    """Run the script as the role does: `python3 - ARGS` with the script on stdin."""
+    with open(SCRIPT) as source:
+        proc = subprocess.run([sys.executable, '-'] + list(args), stdin=source, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, check=False)
     run_script.stderr = proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 

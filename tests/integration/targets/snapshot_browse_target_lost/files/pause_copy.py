@@ -1,13 +1,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run on the browse host while a restore runs (python3 -c SOURCE ARGS, as an async command): wait until a
-process has FILE open (the role's copy reading the mounted clone), give the iSCSI sessions of iface IFACE
-a recovery timeout of RECOVERY_TMO seconds (sysfs recovery_tmo, when given), then stop that process with
+process has FILE open (the role's copy reading the mounted clone), note the recovery timeout of the iSCSI
+sessions of iface IFACE (or set it to RECOVERY_TMO seconds through sysfs, when given), then stop that process with
 SIGSTOP, so that the test takes the target away in the middle of the copy without racing it. Resume it with
 `kill -CONT PID`.
 
   pause_copy.py FILE IFACE TIMEOUT [RECOVERY_TMO]
 
-Prints JSON {"pid", "cmdline", "offset", "size", "sessions": {name: recovery_tmo before}, "waited"}. Exits 1
+Prints JSON {"pid", "cmdline", "offset", "size", "sessions": {name: recovery_tmo as found}, "waited"}. Exits 1
 when no process opens FILE within TIMEOUT seconds, or when the sessions of IFACE went away (the run ended
 before its copy).
 """
