@@ -57,7 +57,8 @@ options:
     description:
       - Initiator names (IQNs) of the hosts of O(igroup).
       - When O(igroup) does not exist, it is created with exactly these initiators (protocol C(iscsi), os_type
-        C(linux)) and the LUN is mapped to it, in the same run.
+        C(linux)) and the LUN is mapped to it, in the same run. An igroup that another run creates at the
+        same moment is used as an existing one.
       - When O(igroup) exists, each of them must already be in it (compared case-insensitively, whole names),
         else the module fails before changing anything, naming the missing ones. Initiators of the igroup
         not listed here are left alone; use M(san.iscsi.igroup) to change an igroup.
@@ -178,12 +179,23 @@ class LunMapManager(object):
         if self.module.check_mode:
             return self.result
         if new_igroup is not None:
-            self.backend.create_igroup(self.igroup, new_igroup['protocol'], new_igroup['os_type'], self.initiators)
+            self.create_igroup(new_igroup)
         if current is not None:
             self.backend.delete_lun_map(self.path, self.igroup)
         created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
         self.result.update(map=created, lun_id=created['lun_id'])
         return self.result
+
+    def create_igroup(self, planned):
+        """Create the igroup; one that another run created meanwhile is used when it holds the initiators."""
+        try:
+            self.backend.create_igroup(self.igroup, planned['protocol'], planned['os_type'], self.initiators)
+        except SanError:
+            existing = self.backend.get_igroup(self.igroup)
+            if existing is None:
+                raise
+            self.check_initiators(existing)
+            self.result['igroup_created'] = False
 
     def check_can_map(self, wanted_id, mapped):
         """Unknown LUN, unknown igroup, a LUN id used by another LUN and an igroup without a free id fail

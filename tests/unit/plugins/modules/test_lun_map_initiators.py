@@ -125,3 +125,28 @@ def test_lio_existing_igroup_missing_an_initiator(lab, run_module):  # noqa: F81
     message = check_and_real_fail_alike(lab, run_module, lun_map, dict(path='labvg/pool/lio_b', igroup='plain',
                                                                        initiators=[HOST1]))
     assert message == "igroup 'plain' exists without initiator(s) %s; add them with san.iscsi.igroup" % HOST1
+
+
+@pytest.mark.parametrize('initiators, error', [
+    ([NEW], None),
+    (['iqn.2026-11.lab.san-iscsi:other'], "igroup 'new' exists without initiator(s) %s; add them with san.iscsi.igroup" % NEW),
+])
+def test_lio_igroup_created_meanwhile_by_another_run(lab, run_module, monkeypatch, initiators, error):  # noqa: F811 pylint: disable=redefined-outer-name
+    # another run creates the igroup between this run's checks (igroup missing) and its create
+    backend_class = type(lab.backend)
+    original = backend_class.create_igroup
+
+    def create_after_the_other_run(backend, *args):
+        original(backend, 'new', 'iscsi', 'linux', initiators)
+        return original(backend, *args)
+    monkeypatch.setattr(backend_class, 'create_igroup', create_after_the_other_run)
+    args = dict(lab.connection, path='labvg/pool/lio_b', igroup='new', initiators=[NEW], lun_id=7)
+    if error:
+        with pytest.raises(ModuleFailed) as failed:
+            run_module(lun_map, args)
+        assert failed.value.result['msg'] == error
+        assert lab.backend.get_igroup('new')['maps'] == []
+        return
+    result = run_module(lun_map, args)
+    assert (result['changed'], result['igroup_created'], result['lun_id']) == (True, False, 7)
+    assert lab.backend.get_igroup('new')['maps'] == [dict(path='labvg/pool/lio_b', lun_id=7)]
