@@ -399,8 +399,18 @@ class Iscsiadm(object):
         return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
 
     def login(self, record, timeout=LOGIN_TIMEOUT):
-        self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
-                 what='login to %s at %s' % (record.target, record.portal.address))
+        args = self.node_args(record) + ['--login']
+        what = 'login to %s at %s' % (record.target, record.portal.address)
+        for attempt in range(1, NODE_DB_ATTEMPTS + 1):
+            rc, out, err = self.run(args, ok=(0, RC_SESSION_EXISTS, RC_NO_OBJECTS), timeout=timeout, what=what)
+            if rc != RC_NO_OBJECTS:
+                return
+            # "No records found" while the record file is there: another iscsiadm was rewriting the node
+            # database while this one walked it (seen with two runs logging in at once). Not our failure: retry.
+            if attempt == NODE_DB_ATTEMPTS or node_record_file(record) is None:
+                break
+            time.sleep(NODE_DB_RETRY_DELAY)
+        self.run_failed(args, rc, out, err, what, timeout)
 
     def logout_session(self, sid, target=None, portal=None):
         self.run(['-m', 'session', '-r', str(sid), '--logout'],

@@ -406,6 +406,41 @@ def test_the_node_database_race_is_retried_a_bounded_number_of_times(fake, monke
     assert 'encountered iSCSI database failure' in failed.value.as_fail_kwargs()['msg']
 
 
+@pytest.mark.parametrize('stored, attempts', [(True, 2), (False, 1)])
+def test_a_login_that_finds_no_record_is_retried_only_while_the_record_is_stored(fake, monkeypatch, stored, attempts):
+    sleeps = []
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', sleeps.append)
+    monkeypatch.setattr(_iscsiadm, 'node_record_file', lambda record: '/etc/iscsi/nodes/x' if stored else None)
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1')
+    login = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '--login', timeout=300)
+    fake.expect(login, rc=21, err='iscsiadm: No records found\n')  # another iscsiadm rewrote the database
+    if stored:
+        fake.expect(login)
+        runner.login(record)
+    else:
+        with pytest.raises(_iscsiadm.IscsiadmError) as failed:
+            runner.login(record)
+        assert failed.value.as_fail_kwargs()['rc'] == 21
+    fake.done()
+    assert len(fake.calls) == attempts
+    assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY] * (attempts - 1)
+
+
+def test_a_login_that_never_finds_its_record_stops_after_the_bound(fake, monkeypatch):
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', lambda seconds: None)
+    monkeypatch.setattr(_iscsiadm, 'node_record_file', lambda record: '/etc/iscsi/nodes/x')
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1')
+    login = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '--login', timeout=300)
+    for _attempt in range(_iscsiadm.NODE_DB_ATTEMPTS):
+        fake.expect(login, rc=21, err='iscsiadm: No records found\n')
+    with pytest.raises(_iscsiadm.IscsiadmError):
+        runner.login(record)
+    fake.done()
+    assert len(fake.calls) == _iscsiadm.NODE_DB_ATTEMPTS
+
+
 def test_other_node_database_errors_are_not_retried(fake):
     runner = _iscsiadm.Iscsiadm(Module(fake))
     record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'default')
