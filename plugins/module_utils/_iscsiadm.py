@@ -282,13 +282,18 @@ class Iscsiadm(object):
             argv = [self.timeout_binary, '-k', str(KILL_GRACE), str(int(timeout or self.timeout))] + argv
         return argv
 
-    def run(self, args, ok=(0,), timeout=None, what=None):
-        """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError."""
+    def run(self, args, ok=(0,), timeout=None, what=None, db_race=None):
+        """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError.
+
+        A node database race (another iscsiadm changed the database while this one walked it) is retried a
+        bounded number of times: rc 6 "could not stat", and whatever DB_RACE(rc, err) also calls one.
+        """
         argv = self.command(args, timeout)
         for attempt in range(1, NODE_DB_ATTEMPTS + 1):
             self.calls.append(argv)
             rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
-            if rc != RC_NODE_DB or not NODE_DB_RACE.search(err or '') or attempt == NODE_DB_ATTEMPTS:
+            raced = (rc == RC_NODE_DB and NODE_DB_RACE.search(err or '')) or (db_race is not None and db_race(rc, err))
+            if attempt == NODE_DB_ATTEMPTS or not raced:
                 break
             time.sleep(NODE_DB_RETRY_DELAY)
         if rc in ok:
@@ -399,18 +404,11 @@ class Iscsiadm(object):
         return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
 
     def login(self, record, timeout=LOGIN_TIMEOUT):
-        args = self.node_args(record) + ['--login']
-        what = 'login to %s at %s' % (record.target, record.portal.address)
-        for attempt in range(1, NODE_DB_ATTEMPTS + 1):
-            rc, out, err = self.run(args, ok=(0, RC_SESSION_EXISTS, RC_NO_OBJECTS), timeout=timeout, what=what)
-            if rc != RC_NO_OBJECTS:
-                return
-            # "No records found" while the record file is there: another iscsiadm was rewriting the node
-            # database while this one walked it (seen with two runs logging in at once). Not our failure: retry.
-            if attempt == NODE_DB_ATTEMPTS or node_record_file(record) is None:
-                break
-            time.sleep(NODE_DB_RETRY_DELAY)
-        self.run_failed(args, rc, out, err, what, timeout)
+        # "No records found" while the record file is there: another iscsiadm was rewriting the node database
+        # while this one walked it (seen with two runs logging in at once)
+        self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
+                 what='login to %s at %s' % (record.target, record.portal.address),
+                 db_race=lambda rc, _err: rc == RC_NO_OBJECTS and node_record_file(record) is not None)
 
     def logout_session(self, sid, target=None, portal=None):
         self.run(['-m', 'session', '-r', str(sid), '--logout'],
