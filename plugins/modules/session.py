@@ -434,10 +434,7 @@ class SessionManager(object):
         """[(record, {name: text})] of node_settings that differ per record; reads only, refuses unknown names."""
         plan = []
         for record in records if self.node_settings else []:
-            try:
-                updates = self.iscsiadm.node_apply_settings(record, self.node_settings, check_mode=True)
-            except ValueError as error:
-                raise SessionError('node_settings: %s' % error)
+            updates = self.record_settings(record, check_mode=True)
             if updates:
                 plan.append((record, updates))
         return plan
@@ -474,13 +471,17 @@ class SessionManager(object):
             self.undo()
             raise error
 
+    def record_settings(self, record, check_mode=False):
+        """node_settings that differ in RECORD, written unless CHECK_MODE -> {name: text}; unknown names refused."""
+        try:
+            return self.iscsiadm.node_apply_settings(record, self.node_settings, check_mode=check_mode)
+        except ValueError as error:
+            raise SessionError('node_settings: %s' % error)
+
     def apply_settings_to_new_record(self, record):
         if not self.node_settings:
             return
-        try:
-            updates = self.iscsiadm.node_apply_settings(record, self.node_settings)
-        except ValueError as error:
-            raise SessionError('node_settings: %s' % error)
+        updates = self.record_settings(record)
         if updates:
             self.result['updated_settings'].append(self.settings_entry(record, updates))
 
