@@ -7,7 +7,16 @@
   (include/iscsi_err.h) turned into messages that say what to check;
 - parsers for `-m node -P 1`, `-m node -o show`, `-m session -P 1|3`, discovery output;
 - CHAP secrets never go on a command line: they are written into the record file directly
-  (the same "name = value" file iscsiadm itself reads and writes).
+  (the same "name = value" file iscsiadm itself reads and writes);
+- calls that create, change or delete node records or interfaces, logins and logouts run under the
+  collection's host lock (_host_lock), so two runs of our modules on one host never interleave them;
+  races with other iscsiadm users are retried a bounded number of times, and every retry and lock wait
+  is recorded (`retries`, `lock.waits`) for the module result.
+
+Node records are always created with their portal group tag when one is known. Without it iscsiadm
+keeps the record in its old flat layout, <db>/<target>/<address>,<port>, which has room for ONE iface:
+`-o new` of the same target and portal through another iface then deletes that record and writes its own
+(idbm_add_node in open-iscsi's usr/idbm.c). node_new refuses when that would delete a record.
 
 Private to the collection: no compatibility promise.
 """
@@ -16,6 +25,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -23,6 +34,7 @@ import time
 from collections import namedtuple
 
 from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, format_portal,
 )
@@ -80,9 +92,18 @@ GENERIC_LINE = re.compile(r'Could not (log into|logout of) all portals|Could not
 RC_SESSION_EXISTS = 15
 RC_NO_OBJECTS = 21
 RC_NODE_DB = 6
-# iscsiadm walks the whole node database even for one record and gives up when a record it listed vanishes
-# before it reads it: another iscsiadm (another run, another tool) deleted it. Not our failure: retry.
-NODE_DB_RACE = re.compile(r'could not stat /(etc|var/lib)/iscsi/nodes/')
+# Node database races with another iscsiadm (an admin, another tool): not our failure, retried a bounded
+# number of times. Each is (rc, what iscsiadm prints, reason); the texts are open-iscsi 2.1's usr/idbm.c.
+NODE_DB_RACES = (
+    # the walk of the whole database (even for one record) found a record that another iscsiadm deleted
+    (6, re.compile(r'could not stat /(etc|var/lib)/iscsi/nodes/'), 'a record vanished while iscsiadm listed them'),
+    # idbm_lock: two iscsiadm both saw no lock directory and both ran mkdir; the second gets EEXIST
+    (6, re.compile(r'Could not open \S*/lock/iscsi\S*: (17 )?File exists'), 'another iscsiadm created the lock directory'),
+    # idbm_rec_write: the same access()-then-mkdir race on a target or portal directory
+    (6, re.compile(r'Could not make (dir )?\S+: File exists'), 'another iscsiadm created the same record directory'),
+)
+# where open-iscsi's idbm_lock() keeps its lock file (LOCK_DIR); created before the first call (see prepare)
+IDBM_LOCK_DIRS = ('/run/lock/iscsi',)
 NODE_DB_ATTEMPTS = 4
 NODE_DB_RETRY_DELAY = 0.5
 RC_AUTH = 24
@@ -96,7 +117,17 @@ IDENTITY_SETTINGS = ('node.name', 'node.tpgt', 'node.conn[0].address', 'node.con
 
 
 class IscsiadmError(CommandError):
-    """A failed iscsiadm call."""
+    """A failed iscsiadm call (error_code iscsiadm_failed unless a more precise one is given)."""
+
+    default_code = 'iscsiadm_failed'
+
+
+def race_reason(rc, err):
+    """Why rc/err is a node-database race with another iscsiadm (NODE_DB_RACES), or None."""
+    for race_rc, pattern, reason in NODE_DB_RACES:
+        if rc == race_rc and pattern.search(err or ''):
+            return reason
+    return None
 
 
 def describe_rc(rc):
@@ -265,9 +296,12 @@ def parse_fw(out):
 # --- the runner -------------------------------------------------------------------------------
 
 class Iscsiadm(object):
-    """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks)."""
+    """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks).
 
-    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
+    lock: the HostLock held around changes (default: the host's one lock); idbm_lock_dirs: see prepare().
+    """
+
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT, lock=None, idbm_lock_dirs=None):
         self.module = module
         self.timeout = timeout
         self.binary = module.get_bin_path('iscsiadm')
@@ -275,6 +309,46 @@ class Iscsiadm(object):
             raise IscsiadmError('iscsiadm was not found in PATH: %s' % PACKAGE_HINT)
         self.timeout_binary = module.get_bin_path('timeout')
         self.calls = []
+        self.retries = []  # [{'command', 'rc', 'reason', 'attempt'}]: races with another iscsiadm, retried
+        self.lock = lock if lock is not None else host_lock()
+        self.idbm_lock_dirs = IDBM_LOCK_DIRS if idbm_lock_dirs is None else idbm_lock_dirs
+        self._prepared = False
+
+    @contextlib.contextmanager
+    def locked(self, what):
+        """Hold the host lock for WHAT; a wait that runs out is an IscsiadmError naming the holder."""
+        try:
+            self.lock.acquire(what)
+        except HostLockTimeout as error:
+            raise IscsiadmError('%s: %s' % (what, error.msg), error_code=error.error_code)
+        try:
+            self.prepare()
+            yield
+        finally:
+            self.lock.release()
+
+    def prepare(self):
+        """Create open-iscsi's lock directory when it is missing, as its idbm_lock() does on first use.
+
+        Two iscsiadm processes that both find it missing both run mkdir, and the loser fails with rc 6
+        ("Could not open /run/lock/iscsi: File exists"): seen on freshly booted hosts. Created here, under
+        the host lock, the race cannot happen between our calls, nor between ours and another tool's.
+        """
+        if self._prepared:
+            return
+        for directory in self.idbm_lock_dirs:
+            if os.path.isdir(os.path.dirname(directory)) and not os.path.isdir(directory):
+                try:
+                    os.mkdir(directory, 0o770)
+                except OSError as error:
+                    if error.errno != errno.EEXIST:
+                        raise
+        self._prepared = True
+
+    def contention(self):
+        """What this run waited for: {'lock_wait_seconds', 'lock_waits', 'retries'} (for the module result)."""
+        return {'lock_wait_seconds': self.lock.waited_seconds, 'lock_waits': list(self.lock.waits),
+                'retries': list(self.retries)}
 
     def command(self, args, timeout=None):
         argv = [self.binary] + list(args)
@@ -285,16 +359,21 @@ class Iscsiadm(object):
     def run(self, args, ok=(0,), timeout=None, what=None, db_race=None):
         """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError.
 
-        A node database race (another iscsiadm changed the database while this one walked it) is retried a
-        bounded number of times: rc 6 "could not stat", and whatever DB_RACE(rc, err) also calls one.
+        A node database race with another iscsiadm (NODE_DB_RACES) is retried a bounded number of times, as is
+        whatever DB_RACE(rc, err) also calls one (it returns the reason, or a false value); each retry is
+        recorded in `retries`.
         """
         argv = self.command(args, timeout)
         for attempt in range(1, NODE_DB_ATTEMPTS + 1):
             self.calls.append(argv)
             rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
-            raced = (rc == RC_NODE_DB and NODE_DB_RACE.search(err or '')) or (db_race is not None and db_race(rc, err))
-            if attempt == NODE_DB_ATTEMPTS or not raced:
+            if attempt == NODE_DB_ATTEMPTS:
                 break
+            reason = race_reason(rc, err) or (db_race is not None and db_race(rc, err))
+            if not reason:
+                break
+            self.retries.append({'command': 'iscsiadm ' + ' '.join(args), 'rc': rc, 'attempt': attempt,
+                                 'reason': reason if isinstance(reason, str) else 'node database race'})
             time.sleep(NODE_DB_RETRY_DELAY)
         if rc in ok:
             return rc, out, err
@@ -340,17 +419,34 @@ class Iscsiadm(object):
         shown = parse_show(out)
         return shown[0] if shown else None
 
-    def node_new(self, target, portal, iface='default'):
+    def node_new(self, target, portal, iface='default', records=None):
+        """Create the record (target, portal, iface); give the portal its tpgt (see the module docstring).
+
+        RECORDS (as node_records() lists them) saves a listing. Refused, with nothing written, when
+        `-o new` would delete another record: one of the same target and portal in the old flat layout
+        (no tpgt) bound to another iface.
+        """
         address = portal.address if portal.tpgt is None else '%s,%d' % (portal.address, portal.tpgt)
-        self.run(['-m', 'node', '-o', 'new', '-T', target, '-p', address, '-I', iface],
-                 what='create node record %s %s' % (target, address))
+        what = 'create node record %s %s (iface %s)' % (target, address, iface)
+        with self.locked(what):
+            clobbered = flat_record_in_the_way(self.node_records() if records is None else records,
+                                               target, portal, iface)
+            if clobbered:
+                raise IscsiadmError(
+                    '%s: refused, it would delete the node record of iface %s for the same target and portal: '
+                    'that record has no portal group tag, so iscsiadm keeps it where a record of any other iface '
+                    'would replace it. Log in through iface %s, or recreate that record with its tag '
+                    '(portal "%s,TPGT")' % (what, clobbered.iface, clobbered.iface, portal.address),
+                    error_code='node_record_conflict')
+            self.run(['-m', 'node', '-o', 'new', '-T', target, '-p', address, '-I', iface], what=what)
         return NodeRecord(target, portal, iface)
 
     def node_update(self, record, name, value):
         if is_secret(name):
             raise ValueError('%s is a secret: use write_record_secret, never the command line' % name)
-        self.run(self.node_args(record) + ['-o', 'update', '-n', name, '-v', value],
-                 what='set %s on node record %s %s' % (name, record.target, record.portal.address))
+        what = 'set %s on node record %s %s' % (name, record.target, record.portal.address)
+        with self.locked(what):
+            self.run(self.node_args(record) + ['-o', 'update', '-n', name, '-v', value], what=what)
 
     def node_apply_settings(self, record, wanted, check_mode=False):
         """Write the settings of WANTED ({name: text}) that differ in the record; -> {name: text} written.
@@ -372,8 +468,9 @@ class Iscsiadm(object):
 
     def node_delete(self, record):
         # no record (21) is what a retry after a node database race finds when the first try deleted ours
-        self.run(self.node_args(record) + ['-o', 'delete'], ok=(0, RC_NO_OBJECTS),
-                 what='delete node record %s %s' % (record.target, record.portal.address))
+        what = 'delete node record %s %s' % (record.target, record.portal.address)
+        with self.locked(what):
+            self.run(self.node_args(record) + ['-o', 'delete'], ok=(0, RC_NO_OBJECTS), what=what)
 
     # interfaces -----------------------------------------------------------------------------
 
@@ -384,13 +481,15 @@ class Iscsiadm(object):
 
     def iface_new(self, name):
         """Create interface NAME (tcp transport defaults); rc 15 (it exists) is accepted."""
-        self.run(['-m', 'iface', '-I', name, '-o', 'new'], ok=(0, RC_SESSION_EXISTS),
-                 what='create iface %s' % name)
+        with self.locked('create iface %s' % name):
+            self.run(['-m', 'iface', '-I', name, '-o', 'new'], ok=(0, RC_SESSION_EXISTS),
+                     what='create iface %s' % name)
 
     def iface_delete(self, name):
         """Delete interface NAME; -> False when it was not there (iscsiadm: rc 7, "Could not read iface info")."""
-        rc, out, err = self.run(['-m', 'iface', '-I', name, '-o', 'delete'], ok=(0, RC_INVALID_ARGUMENT),
-                                what='delete iface %s' % name)
+        with self.locked('delete iface %s' % name):
+            rc, out, err = self.run(['-m', 'iface', '-I', name, '-o', 'delete'], ok=(0, RC_INVALID_ARGUMENT),
+                                    what='delete iface %s' % name)
         if rc == 0:
             return True
         if IFACE_MISSING in (err or '') + (out or ''):
@@ -404,15 +503,35 @@ class Iscsiadm(object):
         return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
 
     def login(self, record, timeout=LOGIN_TIMEOUT):
-        # "No records found" while the record file is there: another iscsiadm was rewriting the node database
-        # while this one walked it (seen with two runs logging in at once)
-        self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
-                 what='login to %s at %s' % (record.target, record.portal.address),
-                 db_race=lambda rc, _err: rc == RC_NO_OBJECTS and node_record_file(record) is not None)
+        """Log in with the record; "No records found" is retried while iscsiadm still lists the record.
+
+        When it does not, the record is gone (another process deleted or replaced it): error_code
+        node_record_vanished.
+        """
+        what = 'login to %s at %s' % (record.target, record.portal.address)
+        with self.locked('%s (iface %s)' % (what, record.iface or 'default')):
+            try:
+                self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
+                         what=what, db_race=lambda rc, _err: rc == RC_NO_OBJECTS and self.still_listed(record))
+            except IscsiadmError as error:
+                if error.rc != RC_NO_OBJECTS or self.still_listed(record):
+                    raise
+                raise IscsiadmError(
+                    '%s: the node record is gone: another process deleted or replaced it after this run found or '
+                    'created it (iscsiadm: %s)' % (what, (error.stderr or '').strip() or 'No records found'),
+                    cmd=error.cmd, rc=error.rc, stdout=error.stdout, stderr=error.stderr,
+                    error_code='node_record_vanished')
+
+    def still_listed(self, record):
+        """Whether iscsiadm lists the record (exact target, portal and iface): the reason for a retry, or None."""
+        if self.find_record(record.target, record.portal, record.iface or 'default') is None:
+            return None
+        return 'iscsiadm found no record although it lists it (the database was changed while it read it)'
 
     def logout_session(self, sid, target=None, portal=None):
-        self.run(['-m', 'session', '-r', str(sid), '--logout'],
-                 what='logout of session %s%s' % (sid, ' (%s at %s)' % (target, portal) if target else ''))
+        what = 'logout of session %s%s' % (sid, ' (%s at %s)' % (target, portal) if target else '')
+        with self.locked(what):
+            self.run(['-m', 'session', '-r', str(sid), '--logout'], what=what)
 
     def rescan_session(self, sid):
         self.run(['-m', 'session', '-r', str(sid), '--rescan'], what='rescan of session %s' % sid)
@@ -433,8 +552,9 @@ class Iscsiadm(object):
         if iface and kind != 'fw':
             args += ['-I', iface]
         args += ['-o', 'nonpersistent']
-        rc, out, _err = self.run(args, ok=(0, RC_NO_OBJECTS), timeout=timeout,
-                                 what='%s discovery%s' % (kind, ' at %s' % portal.address if portal else ''))
+        what = '%s discovery%s' % (kind, ' at %s' % portal.address if portal else '')
+        with self.locked(what) if use_db else no_lock():
+            rc, out, _err = self.run(args, ok=(0, RC_NO_OBJECTS), timeout=timeout, what=what)
         return [] if rc == RC_NO_OBJECTS else parse_flat_nodes(out)
 
     def discoverydb_show(self, kind, portal):
@@ -443,13 +563,35 @@ class Iscsiadm(object):
         return shown[0] if shown else None
 
     def discoverydb_new(self, kind, portal):
-        self.run(self.discoverydb_args(kind, portal) + ['-o', 'new'], what='create discovery record')
+        with self.locked('create discovery record'):
+            self.run(self.discoverydb_args(kind, portal) + ['-o', 'new'], what='create discovery record')
 
     def discoverydb_update(self, kind, portal, name, value):
         if is_secret(name):
             raise ValueError('%s is a secret: use write_record_secret, never the command line' % name)
-        self.run(self.discoverydb_args(kind, portal) + ['-o', 'update', '-n', name, '-v', value],
-                 what='set %s on the discovery record' % name)
+        what = 'set %s on the discovery record' % name
+        with self.locked(what):
+            self.run(self.discoverydb_args(kind, portal) + ['-o', 'update', '-n', name, '-v', value], what=what)
+
+    def write_secret(self, path, name, value):
+        """write_record_secret under the host lock (the record file is shared with other runs)."""
+        with self.locked('set %s in %s' % (name, path)):
+            write_record_secret(path, name, value)
+
+
+@contextlib.contextmanager
+def no_lock():
+    """Stands in for Iscsiadm.locked() where nothing is changed (check mode, read-only discovery)."""
+    yield
+
+
+def flat_record_in_the_way(records, target, portal, iface):
+    """The record that `-o new` of (target, portal, iface) would delete, or None (see the module docstring)."""
+    for record in records:
+        if (record.portal.tpgt is None and names_equal(record.target, target) and record.portal.same_as(portal)
+                and record.iface != iface):
+            return record
+    return None
 
 
 def is_secret(name):
@@ -545,6 +687,18 @@ def write_record_secret(path, name, value):
 
 
 # --- helpers for modules ----------------------------------------------------------------------
+
+def report_contention(module, iscsiadm, result):
+    """Add what the run waited for to RESULT, and warn about each retried race with another iscsiadm."""
+    if iscsiadm is None:
+        return result
+    waited = iscsiadm.contention()
+    for retry in waited['retries']:
+        module.warn('%s was retried (attempt %d, rc %d): %s' % (
+            retry['command'], retry['attempt'], retry['rc'], retry['reason']))
+    result.update(waited)
+    return result
+
 
 def connect(module, timeout=DEFAULT_TIMEOUT):
     """An Iscsiadm for the module, or fail_json saying which package to install."""

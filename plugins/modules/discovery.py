@@ -96,6 +96,32 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lock_wait_seconds:
+  description:
+    - Seconds this run waited for the host lock (C(/run/lock/san.iscsi.lock)) that serialises the node-record
+      changes and logins of this collection's runs on one host.
+  returned: always
+  type: float
+  sample: 0.0
+lock_waits:
+  description: Each wait for the host lock.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    seconds: {description: Seconds waited., type: float}
+    holder: {description: What the holder wrote into the lock file (pid and what it was doing)., type: str}
+    for: {description: What this run waited to do., type: str}
+retries:
+  description: iscsiadm calls retried after a race with another iscsiadm user on the host (each also warned about).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    command: {description: The iscsiadm arguments., type: str}
+    rc: {description: Exit code of the try that was retried., type: int}
+    attempt: {description: Which try it was (1 is the first)., type: int}
+    reason: {description: Why it counts as a race (from what iscsiadm printed)., type: str}
 targets:
   description: Targets found after the filters, each with its portals.
   returned: always
@@ -126,7 +152,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    IscsiadmError, connect, fail, read_record_value, same_setting, sendtargets_record_file, write_record_secret)
+    IscsiadmError, connect, fail, no_lock, read_record_value, report_contention, same_setting,
+    sendtargets_record_file)
 
 CHAP = (
     ('chap_username', 'discovery.sendtargets.auth.username', False),
@@ -217,17 +244,23 @@ class DiscoveryManager(object):
             if read_record_value(path, name) != self.params[option]:
                 self.result['changed'] = True
                 if not self.module.check_mode:
-                    write_record_secret(path, name, self.params[option])
+                    self.iscsiadm.write_secret(path, name, self.params[option])
 
     def sync_records(self, found):
-        existing = [r for r in self.iscsiadm.node_records() if r.iface == self.iface]
-        for record in found:
-            if not any(names_equal(r.target, record.target) and r.portal.same_as(record.portal) for r in existing):
-                self.result['added'].append('%s %s' % (record.target, record.portal.address))
-                if not self.module.check_mode:
-                    self.iscsiadm.node_new(record.target, record.portal, self.iface)
-        if self.params['prune']:
-            self.prune(existing, found)
+        # one listing, held under the host lock until the last record is written: no other run of ours
+        # changes the database between what this run read and what it writes
+        with self.iscsiadm.locked('add node records from %s discovery' % self.params['type']) \
+                if not self.module.check_mode else no_lock():
+            records = self.iscsiadm.node_records()
+            existing = [r for r in records if r.iface == self.iface]
+            for record in found:
+                if not any(names_equal(r.target, record.target) and r.portal.same_as(record.portal)
+                           for r in existing):
+                    self.result['added'].append('%s %s' % (record.target, record.portal.address))
+                    if not self.module.check_mode:
+                        self.iscsiadm.node_new(record.target, record.portal, self.iface, records=records)
+            if self.params['prune']:
+                self.prune(existing, found)
         if self.result['added'] or self.result['removed']:
             self.result['changed'] = True
 
@@ -279,8 +312,8 @@ def main():
     try:
         result = manager.run()
     except IscsiadmError as error:
-        fail(module, error, **manager.result)
-    module.exit_json(**result)
+        fail(module, error, **report_contention(module, manager.iscsiadm, manager.result))
+    module.exit_json(**report_contention(module, manager.iscsiadm, result))
 
 
 if __name__ == '__main__':

@@ -112,6 +112,32 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lock_wait_seconds:
+  description:
+    - Seconds this run waited for the host lock (C(/run/lock/san.iscsi.lock)) that serialises the node-record
+      changes and logins of this collection's runs on one host.
+  returned: always
+  type: float
+  sample: 0.0
+lock_waits:
+  description: Each wait for the host lock.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    seconds: {description: Seconds waited., type: float}
+    holder: {description: What the holder wrote into the lock file (pid and what it was doing)., type: str}
+    for: {description: What this run waited to do., type: str}
+retries:
+  description: iscsiadm calls retried after a race with another iscsiadm user on the host (each also warned about).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    command: {description: The iscsiadm arguments., type: str}
+    rc: {description: Exit code of the try that was retried., type: int}
+    attempt: {description: Which try it was (1 is the first)., type: int}
+    reason: {description: Why it counts as a race (from what iscsiadm printed)., type: str}
 record:
   description: The record after the run (as it would be in check mode); null when absent.
   returned: always
@@ -148,7 +174,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     IscsiadmError, MASKED, connect, fail, is_secret, node_record_file, node_settings_text, read_record_value,
-    settings_to_update, unknown_settings, unknown_settings_message, write_record_secret)
+    report_contention, settings_to_update, unknown_settings, unknown_settings_message)
 
 AUTH_METHOD = 'node.session.auth.authmethod'
 CHAP_FIELDS = (
@@ -192,7 +218,8 @@ class NodeManager(object):
         return wanted
 
     def run(self):
-        record = self.iscsiadm.find_record(self.target, self.portal, self.params['iface'])
+        self.records = self.iscsiadm.node_records()
+        record = self.iscsiadm.find_record(self.target, self.portal, self.params['iface'], records=self.records)
         if self.params['state'] == 'absent':
             self.ensure_absent(record)
         else:
@@ -221,7 +248,7 @@ class NodeManager(object):
             if self.module.check_mode:
                 self.report_predicted(wanted)
                 return
-            record = self.iscsiadm.node_new(self.target, self.portal, self.params['iface'])
+            record = self.iscsiadm.node_new(self.target, self.portal, self.params['iface'], records=self.records)
         shown = self.iscsiadm.node_show(record)
         if shown is None:
             self.module.fail_json(msg='node record %s %s vanished while being configured' % (
@@ -269,10 +296,11 @@ class NodeManager(object):
         return updates
 
     def apply(self, record, updates, secrets):
-        for name, value in updates:
-            self.iscsiadm.node_update(record, name, value)
-        for name, value in secrets:
-            write_record_secret(self._record_path, name, value)
+        with self.iscsiadm.locked('configure node record %s %s' % (record.target, record.portal.address)):
+            for name, value in updates:
+                self.iscsiadm.node_update(record, name, value)
+            for name, value in secrets:
+                self.iscsiadm.write_secret(self._record_path, name, value)
 
     def report_predicted(self, wanted):
         settings = dict(wanted)
@@ -318,10 +346,10 @@ def main():
     try:
         result = manager.run()
     except IscsiadmError as error:
-        fail(module, error, **manager.result)
+        fail(module, error, **report_contention(module, manager.iscsiadm, manager.result))
     if not module._diff:
         result.pop('diff', None)
-    module.exit_json(**result)
+    module.exit_json(**report_contention(module, manager.iscsiadm, result))
 
 
 if __name__ == '__main__':

@@ -85,7 +85,12 @@ options:
     default: auto
     choices: [auto, 'yes', 'no']
   create_node:
-    description: Create a missing node record for an explicit portal (without discovery) before the login.
+    description:
+      - Create a missing node record for an explicit portal before the login.
+      - The record is created with the portal's group tag, so that records of the same target and portal
+        through other ifaces (another run's, or the host's own) are never replaced. A portal given as
+        C(host:port,TPGT) is used as given; otherwise the tag is learnt from a SendTargets discovery at that
+        portal through O(iface), which writes nothing.
     type: bool
     default: true
   rescan:
@@ -181,6 +186,32 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lock_wait_seconds:
+  description:
+    - Seconds this run waited for the host lock (C(/run/lock/san.iscsi.lock)) that serialises the node-record
+      changes and logins of this collection's runs on one host.
+  returned: always
+  type: float
+  sample: 0.0
+lock_waits:
+  description: Each wait for the host lock.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    seconds: {description: Seconds waited., type: float}
+    holder: {description: What the holder wrote into the lock file (pid and what it was doing)., type: str}
+    for: {description: What this run waited to do., type: str}
+retries:
+  description: iscsiadm calls retried after a race with another iscsiadm user on the host (each also warned about).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    command: {description: The iscsiadm arguments., type: str}
+    rc: {description: Exit code of the try that was retried., type: int}
+    attempt: {description: Which try it was (1 is the first)., type: int}
+    reason: {description: Why it counts as a race (from what iscsiadm printed)., type: str}
 sessions:
   description: Sessions of the target on the portals asked for, after the run (before, in check mode).
   returned: always
@@ -291,7 +322,7 @@ from ansible_collections.san.iscsi.plugins.module_utils import _devices
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    BUILTIN_IFACES, IscsiadmError, NodeRecord, bounded, connect, fail, node_settings_text)
+    BUILTIN_IFACES, IscsiadmError, NodeRecord, bounded, connect, fail, node_settings_text, report_contention)
 
 MAX_LUN = 16383
 SYSFS = '/sys'
@@ -302,7 +333,11 @@ UDEV_DB = '/run/udev/data'
 
 
 class SessionError(Exception):
-    """A refusal or a failed wait: the message is the whole story."""
+    """A refusal or a failed wait: the message is the whole story; error_code is for roles to test."""
+
+    def __init__(self, msg, error_code='session_failed'):
+        super(SessionError, self).__init__(msg)
+        self.error_code = error_code
 
 
 class SessionManager(object):
@@ -318,6 +353,7 @@ class SessionManager(object):
         self.created_sessions = []
         self.created_iface = False
         self._records = None
+        self._discovered = []
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -460,16 +496,47 @@ class SessionManager(object):
         return None
 
     def login(self, portal, record):
+        """Create the record when missing (with its tpgt), then log in; both under the host lock."""
         try:
-            if record is None:
-                record = self.iscsiadm.node_new(self.target, portal, self.iface)
-                self.created_records.append(record)
-                self.apply_settings_to_new_record(record)
-            self.iscsiadm.login(record)
-            self.created_sessions.append(record)
+            tagged = self.with_tpgt(portal) if record is None else None
+            with self.iscsiadm.locked('log in to %s at %s (iface %s)' % (self.target, portal.address, self.iface)):
+                if record is None:
+                    record = self.iscsiadm.node_new(self.target, tagged, self.iface, records=self.records())
+                    self.created_records.append(record)
+                    self.apply_settings_to_new_record(record)
+                self.iscsiadm.login(record)
+                self.created_sessions.append(record)
         except (IscsiadmError, SessionError) as error:
             self.undo()
             raise error
+
+    def with_tpgt(self, portal):
+        """PORTAL with its target portal group tag: as given, or from a SendTargets discovery (writes nothing).
+
+        One discovery usually answers for every portal of the target, so its answer is kept for the next portal.
+        """
+        if portal.tpgt is not None:
+            return portal
+        for attempt in ('known', 'discover'):
+            if attempt == 'discover':
+                self._discovered.extend(self.discover_at(portal))
+            for found in self._discovered:
+                if names_equal(found.target, self.target) and found.portal.same_as(portal) and \
+                        found.portal.tpgt is not None:
+                    return portal._replace(tpgt=found.portal.tpgt)
+        raise SessionError(
+            'SendTargets discovery at %s does not list target %s on that portal, so its portal group tag is unknown: '
+            'check the target name and the portal, or give the portal as "%s,TPGT"'
+            % (portal.address, self.target, portal.address), error_code='tpgt_unknown')
+
+    def discover_at(self, portal):
+        try:
+            return self.iscsiadm.discover('sendtargets', portal, iface=self.iface)
+        except IscsiadmError as error:
+            error.msg += ('; the portal group tag of a new node record comes from this discovery: give the portal as '
+                          '"%s,TPGT" where the target does not answer SendTargets' % portal.address)
+            error.error_code = 'tpgt_unknown'
+            raise
 
     def record_settings(self, record, check_mode=False):
         """node_settings that differ in RECORD, written unless CHECK_MODE -> {name: text}; unknown names refused."""
@@ -735,10 +802,11 @@ def main():
     try:
         result = manager.run()
     except IscsiadmError as error:
-        fail(module, error, **manager.result)
+        fail(module, error, **report_contention(module, manager.iscsiadm, manager.result))
     except (SessionError, OSError) as error:
-        module.fail_json(msg=str(error), **manager.result)
-    module.exit_json(**result)
+        module.fail_json(msg=str(error), error_code=getattr(error, 'error_code', 'session_failed'),
+                         **report_contention(module, manager.iscsiadm, manager.result))
+    module.exit_json(**report_contention(module, manager.iscsiadm, result))
 
 
 if __name__ == '__main__':

@@ -15,3 +15,12 @@ def run_module(monkeypatch):
     """run_module(module, args, check_mode=False, diff=False) -> exit_json dict; fail_json raises ModuleFailed."""
     patch_exits(monkeypatch)
     return call_main
+
+
+@pytest.fixture(autouse=True)
+def host_lock_in_tmp(monkeypatch, tmp_path):
+    """Modules take the host lock and prepare open-iscsi's lock directory: in the test's tmp_path, not in /run."""
+    from ansible_collections.san.iscsi.plugins.module_utils import _host_lock, _iscsiadm
+    monkeypatch.setattr(_host_lock, 'HOST_LOCK_PATH', str(tmp_path / 'run-lock' / 'san.iscsi.lock'))
+    monkeypatch.setattr(_host_lock, '_LOCKS', {})
+    monkeypatch.setattr(_iscsiadm, 'IDBM_LOCK_DIRS', (str(tmp_path / 'run-lock' / 'iscsi'),))

@@ -143,7 +143,7 @@ def test_runner_reports_timeout_with_command_and_output():
     assert failed.value.msg == 'mounting /dev/sdb did not finish within 300s and was stopped: killed'
     assert failed.value.as_fail_kwargs() == {
         'msg': failed.value.msg, 'cmd': tool('mount', '/dev/sdb', '/mnt', timeout=300), 'rc': 124,
-        'stdout': '', 'stderr': 'killed'}
+        'stdout': '', 'stderr': 'killed', 'error_code': 'command_failed'}
 
 
 def test_runner_names_the_package_of_a_missing_tool():

@@ -14,6 +14,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsiadm
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import Portal, parse_portal
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'iscsiadm')
@@ -221,6 +222,7 @@ def test_without_coreutils_timeout_runs_iscsiadm_directly(fake):
 def test_node_commands_are_exact(fake):
     runner = _iscsiadm.Iscsiadm(Module(fake))
     portal = parse_portal('[fd5a:1::1]:3260,1')
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), rc=21)  # what `-o new` could replace: nothing
     fake.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260,1', '-I', 'default'))
     record = runner.node_new(LAB_TARGET, portal)
     fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '-o', 'update',
@@ -235,7 +237,7 @@ def test_node_commands_are_exact(fake):
     fake.done()
     with pytest.raises(ValueError):
         runner.node_update(record, 'node.session.auth.password', 'secret')
-    assert len(fake.calls) == 5
+    assert len(fake.calls) == 6
 
 
 def test_find_record_matches_exactly_and_case_insensitively(fake):
@@ -406,39 +408,57 @@ def test_the_node_database_race_is_retried_a_bounded_number_of_times(fake, monke
     assert 'encountered iSCSI database failure' in failed.value.as_fail_kwargs()['msg']
 
 
-@pytest.mark.parametrize('stored, attempts', [(True, 2), (False, 1)])
-def test_a_login_that_finds_no_record_is_retried_only_while_the_record_is_stored(fake, monkeypatch, stored, attempts):
+SB1_TREE = 'Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: sb1\n' % LAB_TARGET
+OTHER_TREE = 'Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: sb2\n' % LAB_TARGET
+SB1_LOGIN = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '--login', timeout=300)
+NO_RECORDS = 'iscsiadm: No records found\n'
+
+
+def test_a_login_that_finds_no_record_is_retried_while_iscsiadm_lists_it(fake, monkeypatch):
     sleeps = []
     monkeypatch.setattr(_iscsiadm.time, 'sleep', sleeps.append)
-    monkeypatch.setattr(_iscsiadm, 'node_record_file', lambda record: '/etc/iscsi/nodes/x' if stored else None)
     runner = _iscsiadm.Iscsiadm(Module(fake))
     record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1')
-    login = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '--login', timeout=300)
-    fake.expect(login, rc=21, err='iscsiadm: No records found\n')  # another iscsiadm rewrote the database
-    if stored:
-        fake.expect(login)
-        runner.login(record)
-    else:
-        with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-            runner.login(record)
-        assert failed.value.as_fail_kwargs()['rc'] == 21
+    fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)  # another iscsiadm rewrote the database meanwhile
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
+    fake.expect(SB1_LOGIN)
+    runner.login(record)
     fake.done()
-    assert len(fake.calls) == attempts
-    assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY] * (attempts - 1)
+    assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY]
+    assert [(r['command'], r['rc'], r['attempt']) for r in runner.retries] == [
+        ('iscsiadm ' + ' '.join(SB1_LOGIN[5:]), 21, 1)]
+    assert runner.contention()['retries'] == runner.retries
+
+
+def test_a_login_whose_record_another_process_replaced_fails_with_its_own_code(fake, monkeypatch):
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', lambda seconds: pytest.fail('no retry without the record'))
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1')
+    fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)  # what the retry would need is gone
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)
+    with pytest.raises(_iscsiadm.IscsiadmError) as failed:
+        runner.login(record)
+    fake.done()
+    error = failed.value.as_fail_kwargs()
+    assert (error['rc'], error['error_code']) == (21, 'node_record_vanished')
+    assert 'the node record is gone' in error['msg']
+    assert runner.retries == []
 
 
 def test_a_login_that_never_finds_its_record_stops_after_the_bound(fake, monkeypatch):
     monkeypatch.setattr(_iscsiadm.time, 'sleep', lambda seconds: None)
-    monkeypatch.setattr(_iscsiadm, 'node_record_file', lambda record: '/etc/iscsi/nodes/x')
     runner = _iscsiadm.Iscsiadm(Module(fake))
     record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1')
-    login = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '--login', timeout=300)
     for _attempt in range(_iscsiadm.NODE_DB_ATTEMPTS):
-        fake.expect(login, rc=21, err='iscsiadm: No records found\n')
-    with pytest.raises(_iscsiadm.IscsiadmError):
+        fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)
+        fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
+    with pytest.raises(_iscsiadm.IscsiadmError) as failed:
         runner.login(record)
     fake.done()
-    assert len(fake.calls) == _iscsiadm.NODE_DB_ATTEMPTS
+    assert failed.value.error_code == 'iscsiadm_failed'
+    assert len(runner.retries) == _iscsiadm.NODE_DB_ATTEMPTS - 1
+    assert len([call for call in fake.calls if "--login" in call]) == _iscsiadm.NODE_DB_ATTEMPTS
 
 
 def test_other_node_database_errors_are_not_retried(fake):
@@ -517,3 +537,78 @@ def test_iface_commands_and_exit_codes(fake):
     assert error.value.rc == 7
     assert str(error.value) == 'delete iface bad name: iscsiadm exited with 7 (invalid argument): iscsiadm: invalid iface'
     fake.done()
+
+
+# --- records in iscsiadm's old flat layout; the host lock ----------------------------------------------
+
+# `iscsiadm -m node -P 1` after `-o new -T T -p 10.10.1.1:3260 -I sb1` (no tpgt), iscsiadm 2.1.8: the record is
+# the file nodes/T/10.10.1.1,3260, and a second `-o new ... -I sb2` replaced it (seen on this project's machines)
+FLAT_SB1_TREE = 'Target: %s\n\tPortal: 10.10.1.1:3260,-1\n\t\tIface Name: sb1\n' % LAB_TARGET
+
+
+def test_a_record_that_would_replace_a_flat_record_of_another_iface_is_refused(fake):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    records = _iscsiadm.parse_node_tree(FLAT_SB1_TREE)
+    assert records[0].portal.tpgt is None
+    with pytest.raises(_iscsiadm.IscsiadmError) as refused:
+        runner.node_new(LAB_TARGET, parse_portal('10.10.1.1:3260,1'), 'sb2', records=records)
+    assert refused.value.error_code == 'node_record_conflict'
+    assert 'it would delete the node record of iface sb1' in refused.value.msg
+    assert fake.calls == []  # nothing written
+
+
+@pytest.mark.parametrize('tree, portal, iface', [
+    (FLAT_SB1_TREE, '10.10.2.1:3260,1', 'sb2'),  # another portal
+    (FLAT_SB1_TREE.replace('3260,-1', '3260,1'), '10.10.1.1:3260,1', 'sb2'),  # the other record has its tag
+    (FLAT_SB1_TREE.replace('helperc-capture', 'other'), '10.10.1.1:3260,1', 'sb2'),  # another target
+])
+def test_records_that_iscsiadm_keeps_apart_are_created(fake, tree, portal, iface):
+    runner = _iscsiadm.Iscsiadm(Module(fake))
+    fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=tree)
+    fake.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', LAB_TARGET, '-p', portal, '-I', iface))
+    runner.node_new(LAB_TARGET, parse_portal(portal), iface)
+    fake.done()
+
+
+def test_the_idbm_lock_directory_race_is_retried_and_reported(fake, monkeypatch, tmp_path):
+    monkeypatch.setattr(_iscsiadm.time, 'sleep', lambda seconds: None)
+    runner = _iscsiadm.Iscsiadm(Module(fake), idbm_lock_dirs=())
+    delete = iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '10.10.1.1:3260', '-I', 'sb1', '-o', 'delete')
+    # iscsiadm 2.1.8 on a freshly booted host, two runs at once (issue 19, run 1)
+    fake.expect(delete, rc=6, err='iscsiadm: Could not open /run/lock/iscsi: 17 File exists\n')
+    fake.expect(delete)
+    runner.node_delete(_iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1:3260'), 'sb1'))
+    fake.done()
+    assert runner.contention()['retries'] == [{
+        'command': 'iscsiadm ' + ' '.join(delete[5:]), 'rc': 6, 'attempt': 1,
+        'reason': 'another iscsiadm created the lock directory'}]
+
+
+def test_the_idbm_lock_directory_is_made_before_the_first_change(fake, tmp_path):
+    lock_dir = tmp_path / 'run' / 'lock' / 'iscsi'
+    lock_dir.parent.mkdir(parents=True)
+    runner = _iscsiadm.Iscsiadm(Module(fake), idbm_lock_dirs=(str(lock_dir),))
+    fake.expect(iscsiadm('-m', 'iface', '-I', 'sb1', '-o', 'new'))
+    assert not lock_dir.exists()
+    runner.iface_new('sb1')
+    assert lock_dir.is_dir()
+    fake.done()
+
+
+def test_a_lock_wait_that_runs_out_is_an_iscsiadm_error_naming_the_holder(fake, tmp_path):
+    class Held(object):
+        waits = []
+        waited_seconds = 0
+
+        def acquire(self, what):
+            raise HostLockTimeout('waited 330s for the host lock /run/lock/san.iscsi.lock to %s; it is held by '
+                                  'pid 77: login to t at p' % what, 'pid 77: login to t at p')
+
+        def release(self):
+            raise AssertionError('never acquired')
+    runner = _iscsiadm.Iscsiadm(Module(fake), lock=Held())
+    with pytest.raises(_iscsiadm.IscsiadmError) as failed:
+        runner.iface_new('sb1')
+    assert failed.value.error_code == 'host_lock_timeout'
+    assert failed.value.msg.endswith('it is held by pid 77: login to t at p')
+    assert fake.calls == []

@@ -48,6 +48,16 @@ def only_sessions(text, sids):
     return out
 
 
+def discovery(portal, iface='default'):
+    return iscsiadm('-m', 'discovery', '-t', 'sendtargets', '-p', portal, '-I', iface, '-o', 'nonpersistent',
+                    timeout=300)
+
+
+def sendtargets(target=TARGET):
+    """What LIO answers to SendTargets for a target on the lab's three portals (tpgt 1)."""
+    return ''.join('%s,1 %s\n' % (portal, target) for portal in ('10.10.1.1:3260', '10.10.2.1:3260', '[fd5a:1::1]:3260'))
+
+
 def login(portal):
     return iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default', '--login', timeout=300)
 
@@ -149,7 +159,8 @@ def test_check_mode_predicts_and_runs_nothing_else(run_module, lab):
 def test_failed_login_removes_the_record_it_created(run_module, lab):
     lab.commands.expect(SESSIONS, rc=21)
     lab.commands.expect(NODES, out=NODE_TREE)
-    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default'))
+    lab.commands.expect(discovery('[fd5a:1::1]:3260'), out=sendtargets())
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '[fd5a:1::1]:3260,1', '-I', 'default'))
     lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '--login',
                                  timeout=300),
                         rc=24, err='iscsiadm: initiator reported error (24 - iSCSI login failed due to '
@@ -398,7 +409,8 @@ def test_node_settings_written_to_a_created_record_before_the_login(run_module, 
     lab.add_session(4, 5, target=TARGET, address='fd5a:1::1')
     lab.commands.expect(SESSIONS, rc=21)
     lab.commands.expect(NODES, out=NODE_TREE)
-    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', IPV6, '-I', 'default'))
+    lab.commands.expect(discovery(IPV6), out=sendtargets())
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', IPV6 + ',1', '-I', 'default'))
     lab.commands.expect(node(IPV6, '-o', 'show'), out=fixture('node_show.txt'))
     lab.commands.expect(node(IPV6, '-o', 'update', '-n', 'node.session.scan', '-v', 'manual'))
     lab.commands.expect(node(IPV6, '-o', 'update', '-n', TIMEO, '-v', '15'))
@@ -492,7 +504,8 @@ def test_create_iface_before_the_node_record_then_log_in(run_module, lab):
     lab.commands.expect(IFACES, out=BUILT_IN)
     lab.commands.expect(NODES, out=NODE_TREE)
     lab.commands.expect(IFACE_NEW, out='browse-1 updated.\nNew interface browse-1 added\n')
-    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1'))
+    lab.commands.expect(discovery('10.10.1.1:3260', 'browse-1'), out=sendtargets())
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260,1', '-I', 'browse-1'))
     lab.commands.expect(node('10.10.1.1:3260', '--login', iface='browse-1', timeout=300))
     lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
     result = run_module(session, dict(BROWSE, create_iface=True, wait=False))
@@ -522,7 +535,8 @@ def test_create_iface_is_undone_when_the_login_fails(run_module, lab):
     lab.commands.expect(IFACES, out=BUILT_IN)
     lab.commands.expect(NODES, rc=21)
     lab.commands.expect(IFACE_NEW)
-    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1'))
+    lab.commands.expect(discovery('10.10.1.1:3260', 'browse-1'), out=sendtargets())
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260,1', '-I', 'browse-1'))
     lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1', '--login',
                                  timeout=300), rc=19, err='iscsiadm: Could not login to [iface: browse-1]\n')
     lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '10.10.1.1:3260', '-I', 'browse-1', '-o', 'delete'))
@@ -601,3 +615,57 @@ def test_node_settings_written_to_an_existing_record_before_its_login(run_module
     assert result['updated_settings'] == [{'target': TARGET, 'portal': '10.10.2.1:3260', 'iface': 'default',
                                            'settings': {TIMEO: '5'}}]
     lab.commands.done()
+
+
+# --- new records carry their portal group tag (issue 19: a record without one is replaced by another iface's) --
+
+def test_one_discovery_gives_the_tag_of_every_new_record(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(IFACES, out=WITH_BROWSE)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(discovery('10.10.1.1:3260', 'browse-1'), out=sendtargets())
+    for address in ('10.10.1.1', '10.10.2.1'):
+        lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '%s:3260,1' % address,
+                                     '-I', 'browse-1'))
+        lab.commands.expect(node('%s:3260' % address, '--login', iface='browse-1', timeout=300))
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2, 3]), 'browse-1'))
+    args = dict(BROWSE, portals=['10.10.1.1', '10.10.2.1'], create_iface=True, wait=False)
+    del args['portal']
+    result = run_module(session, args)
+    assert result['logged_in'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    assert (result['lock_wait_seconds'], result['lock_waits'], result['retries']) == (0, [], [])
+    lab.commands.done()
+
+
+def test_a_portal_given_with_its_tag_needs_no_discovery(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '10.10.1.1:3260,7', '-I', 'browse-1'))
+    lab.commands.expect(node('10.10.1.1:3260', '--login', iface='browse-1', timeout=300))
+    lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
+    run_module(session, dict(BROWSE, portal='10.10.1.1:3260,7', wait=False))
+    lab.commands.done()
+
+
+def test_a_target_the_portal_does_not_list_is_refused_before_any_record(run_module, lab):
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, rc=21)
+    lab.commands.expect(discovery('10.10.1.1:3260', 'browse-1'), out=sendtargets(TARGET + '-other'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict(BROWSE, wait=False))
+    assert failed.value.result['error_code'] == 'tpgt_unknown'
+    assert 'does not list target %s on that portal' % TARGET in failed.value.result['msg']
+    assert failed.value.result['logged_in'] == []
+    lab.commands.done()
+
+
+def test_a_flat_record_of_another_iface_is_never_replaced(run_module, lab):
+    flat = 'Target: %s\n\tPortal: 10.10.1.1:3260,-1\n\t\tIface Name: default\n' % TARGET
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=flat)
+    lab.commands.expect(discovery('10.10.1.1:3260', 'browse-1'), out=sendtargets())
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict(BROWSE, wait=False))
+    assert failed.value.result['error_code'] == 'node_record_conflict'
+    assert 'it would delete the node record of iface default' in failed.value.result['msg']
+    lab.commands.done()  # no `-o new`, no login
