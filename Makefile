@@ -10,7 +10,7 @@ export PATH := $(VENV)/bin:$(PATH)
 	    lab-up lab-down lab-status lab-target build clean
 
 demo: setup                      ## the main job, end to end on the built-in lab
-	$(LABCTL) demo
+	$(LABCTL) demo $(if $(STRATEGY),--strategy $(STRATEGY))
 
 test: setup                      ## every test layer: sanity, lint, units, lab integration
 	hack/test.sh
@@ -37,13 +37,13 @@ units: venv                      ## pytest unit tests
 	hack/units.sh $(UNIT_ARGS)
 
 integration: setup               ## boot a fresh lab, run every integration target, tear it down
-	$(LABCTL) test $(T)
+	$(LABCTL) test $(if $(STRATEGY),--strategy $(STRATEGY)) $(T)
 
 lab-up: setup                    ## boot the dev lab and keep it running (.lab/)
 	$(LABCTL) up
 
 lab-target: venv                 ## run target(s) T="a b" against the running dev lab (or the controller)
-	$(LABCTL) run $(T)
+	$(LABCTL) run $(if $(STRATEGY),--strategy $(STRATEGY)) $(T)
 
 lab-status:
 	$(LABCTL) status

@@ -6,6 +6,11 @@
   labctl.py run [TARGET ...]   run integration targets against the running dev lab (or the controller)
   labctl.py test [TARGET ...]  boot a fresh lab, run the targets, always tear it down
   labctl.py demo               the main job end to end on a fresh lab
+
+Targets run under Mitogen's mitogen_linear strategy (one Python interpreter per guest, about 3x less time
+per task under TCG) or under stock Ansible: --strategy, or $SAN_ISCSI_LAB_STRATEGY. A target whose aliases
+say `stock` always runs under stock Ansible (its aliases file says why). `test` with no target names runs the
+whole suite under Mitogen and then, under stock Ansible, the targets users' runs depend on most (STOCK_SUBSET).
 """
 
 import argparse
@@ -36,6 +41,11 @@ READY_TIMEOUT = 180
 IQN_PREFIX = "iqn.2026-11.lab.san-iscsi"
 PORTALS = ["10.10.1.1", "10.10.2.1"]
 PORTAL_IPV6 = "fd5a:1::1"
+STRATEGIES = ("mitogen", "stock")
+# run again under stock Ansible in a full `test`: what users run most (the demo is the main job, end to end)
+STOCK_SUBSET = ("snapshot_browse", "session", "lun_mount", "lio_end_to_end", "demo")
+DEMO_PLAYBOOK = REPO / "lab" / "demo" / "restore_demo.yml"
+SLOWEST_SHOWN = 10
 
 
 class LabError(Exception):
@@ -433,8 +443,25 @@ def select_targets(names):
     return sorted(chosen, key=lambda n: (n != "smoke", n))
 
 
-def ansible_env(workdir):
+def mitogen_strategy_dir():
+    try:
+        import ansible_mitogen  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise LabError("mitogen is not installed in %s (make venv installs tests/requirements.txt)" % sys.prefix)
+    return str(Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "strategy")
+
+
+def target_strategy(name, wanted):
+    """The strategy NAME runs under: stock when its aliases say `stock`, otherwise WANTED."""
+    return "stock" if name != "demo" and "stock" in target_aliases(name) else wanted
+
+
+def ansible_env(workdir, strategy="stock"):
     env = dict(os.environ)
+    for name in ("ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS"):
+        env.pop(name, None)
+    if strategy == "mitogen":
+        env.update({"ANSIBLE_STRATEGY_PLUGINS": mitogen_strategy_dir(), "ANSIBLE_STRATEGY": "mitogen_linear"})
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "live"),
         "ANSIBLE_ROLES_PATH": str(TARGETS_DIR),
@@ -466,43 +493,60 @@ def controller_inventory(workdir):
 
 
 class TargetRun:
-    """One ansible-playbook run of an integration target; its output goes to its own log file."""
+    """One ansible-playbook run of an integration target (or of the demo playbook) under one strategy.
 
-    def __init__(self, name, inventory, workdir, extra_args, stream):
-        self.name = name
-        self.log = None if stream else LOG_DIR / ("%s.log" % name)
-        play = workdir / ("target-%s.yml" % name)
-        play.write_text(json.dumps([{"name": "Integration target %s" % name, "hosts": "localhost",
-                                     "gather_facts": False, "roles": [{"role": name}]}]))
+    Its output goes to its own log file, tests/output/integration/NAME[.stock].log.
+    """
+
+    def __init__(self, job, inventory, workdir, extra_args, stream):
+        self.name, self.strategy = job
+        self.label = job_label(job)
+        self.log = None if stream else LOG_DIR / ("%s.log" % self.label.replace(" [stock]", ".stock"))
+        if self.name == "demo":
+            play = DEMO_PLAYBOOK
+        else:
+            play = workdir / ("target-%s.yml" % self.name)
+            play.write_text(json.dumps([{"name": "Integration target %s" % self.name, "hosts": "localhost",
+                                         "gather_facts": False, "roles": [{"role": self.name}]}]))
         cmd = [playbook_bin(), "-i", str(inventory), str(play)] + list(extra_args)
         out = None if stream else open(self.log, "w")
         self.start = time.monotonic()
-        self.proc = subprocess.Popen(cmd, env=ansible_env(workdir), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, env=ansible_env(workdir, self.strategy), cwd=REPO, stdout=out,
+                                     stderr=subprocess.STDOUT)
         if out:
             out.close()
-        log("target %s: start" % name)
+        log("target %s: start (%s)" % (self.label, self.strategy))
 
     def report(self):
         secs = time.monotonic() - self.start
         ok = self.proc.returncode == 0
-        log("target %s: %s in %.0f s" % (self.name, "passed" if ok else "FAILED", secs))
+        log("target %s: %s in %.0f s" % (self.label, "passed" if ok else "FAILED", secs))
         if self.log:
             lines = self.log.read_text(errors="replace").splitlines()
             shown = lines if not ok else [line for line in lines if line.startswith("localhost ")]
             print("\n".join("    | " + line for line in shown), flush=True)
-        return self.name, ok, secs
+        return self.label, ok, secs
 
 
-def run_targets(names, inventory, workdir, extra_args=(), jobs=1):
-    """Run targets, up to `jobs` at a time; a target with the alias `serial` runs alone."""
+def job_label(job):
+    name, strategy = job
+    return name if strategy == "mitogen" else "%s [stock]" % name
+
+
+def is_serial(job):
+    return job[0] != "demo" and "serial" in target_aliases(job[0])
+
+
+def run_targets(jobs_to_run, inventory, workdir, extra_args=(), jobs=1):
+    """Run (target, strategy) jobs, up to `jobs` at a time; a target with the alias `serial` runs alone."""
     workdir.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    pending, running, results = list(names), [], []
+    started = time.monotonic()
+    pending, running, results = list(jobs_to_run), [], []
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                serial = "serial" in target_aliases(pending[0])
-                if running and (serial or any("serial" in target_aliases(r.name) for r in running)):
+                if running and (is_serial(pending[0]) or any(is_serial((r.name, r.strategy)) for r in running)):
                     break
                 running.append(TargetRun(pending.pop(0), inventory, workdir, extra_args, stream=jobs == 1))
             time.sleep(0.5)
@@ -513,14 +557,25 @@ def run_targets(names, inventory, workdir, extra_args=(), jobs=1):
         for interrupted in running:
             interrupted.proc.terminate()
             interrupted.proc.wait(timeout=30)
+    print_summary(results, time.monotonic() - started, jobs)
+    return all(result[1] for result in results)
+
+
+def print_summary(results, wall, jobs):
+    """Every target's result, then the slowest ones and the totals (the budget in docs/testing.md)."""
     width = max((len(result[0]) for result in results), default=0)
-    for name, ok, secs in results:
-        print("  {0:<{1}} {2:<6} {3:6.0f} s".format(name, width, "ok" if ok else "FAILED", secs))
+    for label, ok, secs in results:
+        print("  {0:<{1}} {2:<6} {3:6.0f} s".format(label, width, "ok" if ok else "FAILED", secs))
+    if len(results) > 1:
+        print("slowest %d targets:" % min(SLOWEST_SHOWN, len(results)))
+        for label, _ok, secs in sorted(results, key=lambda result: -result[2])[:SLOWEST_SHOWN]:
+            print("  {0:<{1}} {2:6.0f} s".format(label, width, secs))
+        print("targets' time added up: %.0f s; wall time with %d at a time: %.0f s"
+              % (sum(result[2] for result in results), jobs, wall))
     passed = sum(1 for result in results if result[1])
     if jobs > 1:
         print("target logs: %s" % LOG_DIR)
     print("integration: %d passed, %d failed" % (passed, len(results) - passed), flush=True)
-    return passed == len(results)
 
 
 def cmd_run(args):
@@ -533,7 +588,18 @@ def cmd_run(args):
     workdir = DEV_STATE / "runs" / time.strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
     inventory = DEV_STATE / "inventory.yml" if lab else controller_inventory(workdir)
-    return 0 if run_targets(names, inventory, workdir, args.ansible_args, args.jobs) else 1
+    return 0 if run_targets(plan_jobs(names, args), inventory, workdir, args.ansible_args, args.jobs) else 1
+
+
+def plan_jobs(names, args):
+    """[(target, strategy)]: the targets under --strategy, then (full `test` runs) STOCK_SUBSET under stock."""
+    strategy = args.strategy or os.environ.get("SAN_ISCSI_LAB_STRATEGY") or "mitogen"
+    if strategy not in STRATEGIES:
+        raise LabError("unknown strategy %r (one of: %s)" % (strategy, ", ".join(STRATEGIES)))
+    jobs = [(name, target_strategy(name, strategy)) for name in names]
+    if args.command == "test" and not args.targets and strategy == "mitogen" and not args.no_stock_pass:
+        jobs += [(name, "stock") for name in STOCK_SUBSET if name == "demo" or name in names]
+    return jobs
 
 
 def with_fresh_lab(func, need_lab=True):
@@ -569,8 +635,10 @@ def cmd_test(args):
     names = select_targets(args.targets)
     need_lab = any("lab" in target_aliases(n) for n in names)
 
+    jobs = plan_jobs(names, args)
+
     def run_all(inventory, workdir):
-        return run_targets(names, inventory, workdir / "runs", args.ansible_args, args.jobs)
+        return run_targets(jobs, inventory, workdir / "runs", args.ansible_args, args.jobs)
     ok = with_fresh_lab(run_all, need_lab)
     return 0 if ok else 1
 
@@ -580,10 +648,10 @@ def cmd_demo(args):
 
     def demo(inventory, workdir):
         if restore.exists():
-            env = ansible_env(workdir)
+            env = ansible_env(workdir, args.strategy or os.environ.get("SAN_ISCSI_LAB_STRATEGY") or "mitogen")
             proc = subprocess.run([playbook_bin(), "-i", str(inventory), str(restore)], env=env, cwd=REPO, check=False)
             return proc.returncode == 0
-        return run_targets(["smoke"], inventory, workdir / "runs", args.ansible_args)
+        return run_targets([("smoke", "mitogen")], inventory, workdir / "runs", args.ansible_args)
     return 0 if with_fresh_lab(demo) else 1
 
 
@@ -597,6 +665,10 @@ def main(argv=None):
         p.add_argument("targets", nargs="*")
         p.add_argument("--jobs", type=int, default=JOBS if name == "test" else 1,
                        help="targets run at a time (test: $SAN_ISCSI_LAB_JOBS or 2; a target aliased `serial` runs alone)")
+        p.add_argument("--strategy", choices=STRATEGIES, default=None,
+                       help="mitogen (mitogen_linear) or stock Ansible; default $SAN_ISCSI_LAB_STRATEGY or mitogen")
+        p.add_argument("--no-stock-pass", action="store_true",
+                       help="test: skip the second pass of %s under stock Ansible" % ", ".join(STOCK_SUBSET))
         p.add_argument("--ansible-args", nargs=argparse.REMAINDER, default=[],
                        help="passed to ansible-playbook (e.g. -vvv)")
         p.set_defaults(func=func)

@@ -276,6 +276,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, mountable, valid_vg_name
 
 SYSFS_ROOT = '/sys'
@@ -830,6 +831,20 @@ class LunMount(object):
         return stable
 
     def update_fstab(self, line):
+        """Set the fstab entry of the mount point to LINE (None: remove it).
+
+        Read and written under the host lock: two runs on one host editing fstab at once would otherwise each
+        write the file they read, and the first one's entry would be lost.
+        """
+        if self.check:
+            return self.edit_fstab(line)
+        try:
+            with host_lock().held('edit %s for %s' % (self.params['fstab'], self.path)):
+                return self.edit_fstab(line)
+        except HostLockTimeout as error:
+            raise ModuleError(error.msg)
+
+    def edit_fstab(self, line):
         fstab = self.params['fstab']
         before = mounts.read_text(fstab)
         after = mounts.update_fstab(before, self.path, line)
