@@ -6,13 +6,13 @@ PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: demo test setup host-deps venv image sanity lint units integration \
+.PHONY: demo test setup host-deps venv image sanity sanity-oldest lint units integration \
 	    lab-up lab-down lab-status lab-target build clean
 
 demo: setup                      ## the main job, end to end on the built-in lab
 	$(LABCTL) demo $(if $(STRATEGY),--strategy $(STRATEGY))
 
-test: setup                      ## every test layer: sanity, lint, units, lab integration
+test: setup                      ## every test layer: sanity (newest and oldest ansible-core), lint, units, lab integration
 	hack/test.sh
 
 setup: host-deps venv image
@@ -29,6 +29,9 @@ image: host-deps venv            ## build the lab guest image once (cached by re
 
 sanity: venv                     ## ansible-test sanity in the arranged tree, local venv, no Docker
 	hack/sanity.sh $(SANITY_ARGS)
+
+sanity-oldest:                   ## the same on the oldest ansible-core meta/runtime.yml claims (.venv-oldest)
+	hack/sanity-oldest.sh $(SANITY_ARGS)
 
 lint: venv                       ## ansible-lint, production profile
 	hack/lint.sh

@@ -11,10 +11,11 @@ layer() {
     shift
     printf '\n=== %s: %s\n' "$name" "$*"
     if "$@"; then status=passed; else status=FAILED; failed=$((failed + 1)); fi
-    results+=("$(printf '%-12s %-7s %5d s' "$name" "$status" $((SECONDS - start)))")
+    results+=("$(printf '%-14s %-7s %5d s' "$name" "$status" $((SECONDS - start)))")
 }
 
 layer sanity hack/sanity.sh
+layer sanity-oldest hack/sanity-oldest.sh
 layer lint hack/lint.sh
 layer units hack/units.sh
 layer integration "$venv/bin/python" lab/labctl.py test

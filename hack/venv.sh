@@ -15,7 +15,7 @@ if ! version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 
     exit 1
 fi
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    echo "hack/venv.sh: '$python' is Python $version; ansible-core 2.18 needs Python >= 3.11." >&2
+    echo "hack/venv.sh: '$python' is Python $version; ansible-core 2.19 needs Python >= 3.11." >&2
     echo "  Install it (Debian 12: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11+" >&2
     exit 1
 fi
