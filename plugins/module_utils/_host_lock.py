@@ -45,15 +45,15 @@ class HostLockTimeout(Exception):
         self.holder = holder
 
 
-def host_lock(path=None, wait=HOST_LOCK_WAIT):
-    """The process's one HostLock for PATH (default HOST_LOCK_PATH).
+def host_lock(path=None, wait=None):
+    """The process's one HostLock for PATH (default HOST_LOCK_PATH; WAIT default HOST_LOCK_WAIT).
 
     Two instances on one path in one process would wait for each other, so there is one per path.
     """
     path = path or HOST_LOCK_PATH
     lock = _LOCKS.get(path)
     if lock is None:
-        lock = _LOCKS[path] = HostLock(path, wait)
+        lock = _LOCKS[path] = HostLock(path, HOST_LOCK_WAIT if wait is None else wait)
     return lock
 
 

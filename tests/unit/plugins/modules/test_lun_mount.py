@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import json
 import os
 
@@ -15,6 +16,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.san.iscsi.plugins.modules import lun_mount
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import NO_BACKUP
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeSys, fixture
@@ -849,3 +851,21 @@ def test_same_lun_devices_are_the_other_paths_or_their_same_partition(world):
     sysfs.add('dm-7', '253:7', dm_name='mpatha', dm_uuid='mpath-' + WWID)
     assert blockdev.same_lun_devices('dm-7', sysfs.sys) == ['dm-7']
     assert blockdev.upper_devices('sdc', sysfs.sys) == []
+
+
+def test_present_waits_for_the_host_lock_and_fails_clearly_when_it_stays_held(world, run_module, monkeypatch):
+    world.sysfs.add('sdb', '8:16')
+    world.sysfs.link('by-id', 'wwn-0x6001405d3b6a1f0c2e4a4b8b9', 'sdb')
+    world.reply(['blkid'], (0, EXT4, ''))
+    monkeypatch.setattr(_host_lock, 'HOST_LOCK_WAIT', 0.2)
+    path = _host_lock.HOST_LOCK_PATH
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as other:  # another run edits fstab: its own open file description holds the flock
+        other.write('pid 4242: edit /etc/fstab for /srv/other (since 2026-12-02 12:00:00)\n')
+        other.flush()
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with pytest.raises(ModuleFailed) as failed:
+            run_module(lun_mount, args(world, device=world.dev('sdb'), state='present'))
+    assert 'waited 0.2s for the host lock' in failed.value.result['msg']
+    assert failed.value.result['msg'].endswith('held by pid 4242: edit /etc/fstab for /srv/other (since 2026-12-02 12:00:00)')
+    assert world.fstab_text() == 'UUID=1111 / ext4 errors=remount-ro 0 1\n'
