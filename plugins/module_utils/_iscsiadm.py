@@ -322,7 +322,6 @@ class Iscsiadm(object):
         except HostLockTimeout as error:
             raise IscsiadmError('%s: %s' % (what, error.msg), error_code=error.error_code)
         try:
-            self.prepare()
             yield
         finally:
             self.lock.release()
@@ -331,8 +330,9 @@ class Iscsiadm(object):
         """Create open-iscsi's lock directory when it is missing, as its idbm_lock() does on first use.
 
         Two iscsiadm processes that both find it missing both run mkdir, and the loser fails with rc 6
-        ("Could not open /run/lock/iscsi: File exists"): seen on freshly booted hosts. Created here, under
-        the host lock, the race cannot happen between our calls, nor between ours and another tool's.
+        ("Could not open /run/lock/iscsi: File exists"): seen on freshly booted hosts. Created here before
+        the first call (an EEXIST from another process doing the same is fine), the race cannot happen
+        between our calls, nor between ours and another tool's; reads take iscsiadm's lock too.
         """
         if self._prepared:
             return
@@ -364,6 +364,7 @@ class Iscsiadm(object):
         recorded in `retries`.
         """
         argv = self.command(args, timeout)
+        self.prepare()
         for attempt in range(1, NODE_DB_ATTEMPTS + 1):
             self.calls.append(argv)
             rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})

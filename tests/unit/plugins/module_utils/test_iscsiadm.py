@@ -584,7 +584,7 @@ def test_the_idbm_lock_directory_race_is_retried_and_reported(fake, monkeypatch,
         'reason': 'another iscsiadm created the lock directory'}]
 
 
-def test_the_idbm_lock_directory_is_made_before_the_first_change(fake, tmp_path):
+def test_the_idbm_lock_directory_is_made_before_the_first_call(fake, tmp_path):
     lock_dir = tmp_path / 'run' / 'lock' / 'iscsi'
     lock_dir.parent.mkdir(parents=True)
     runner = _iscsiadm.Iscsiadm(Module(fake), idbm_lock_dirs=(str(lock_dir),))
