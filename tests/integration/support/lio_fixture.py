@@ -16,11 +16,13 @@ own LIO backend is plugins/module_utils/_san_lio.py.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 from rtslib_fb import (BlockStorageObject, FabricModule, FileIOStorageObject, LUN, MappedLUN, NetworkPortal,
                        NodeACL, RTSRoot, Target, TPG)
@@ -29,6 +31,25 @@ STATE_DIR = "/var/lib/lab-fixture"
 VG, POOL = "labvg", "pool"
 SIZE_RE = re.compile(r"^(\d+)([KMGT])$")
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def hold_lio_lock(seconds=300):
+    """Take the lock the collection's LIO backend holds over every change (_san_lio.LOCK_NAME in /run/lock).
+
+    rtslib picks a backstore's configfs index as the lowest free one, so two processes creating backstores at
+    once can pick the same index and one fails ("This _Backstore already exists in configFS"). The lock is
+    kept until this process exits. Copied in each helper script: each is sent to the SAN guest alone.
+    """
+    handle = open("/run/lock/san-iscsi-lio.lock", "a")  # pylint: disable=consider-using-with
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the LIO configuration lock stayed busy for %d s" % seconds)
+            time.sleep(0.2)
 
 
 def naa_wwn(unit_serial):
@@ -174,6 +195,7 @@ def main():
     group.add_argument("--disable", action="store_true")
     p.set_defaults(func=set_tpg)
     args = parser.parse_args()
+    lock = hold_lio_lock()  # noqa: F841  pylint: disable=unused-variable
     print(json.dumps(args.func(args), indent=1))
 
 

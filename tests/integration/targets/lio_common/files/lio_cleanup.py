@@ -9,16 +9,37 @@ saves the configuration like the backend does. --check removes nothing and fails
 Prints JSON {"removed": [...], "left": [...]}.
 """
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import time
 import argparse
 
 from rtslib_fb import RTSRoot
 from rtslib_fb.root import default_save_file
 
 VG = "labvg"
+
+
+def hold_lio_lock(seconds=300):
+    """Take the lock the collection's LIO backend holds over every change (_san_lio.LOCK_NAME in /run/lock).
+
+    rtslib picks a backstore's configfs index as the lowest free one, so two processes creating backstores at
+    once can pick the same index and one fails ("This _Backstore already exists in configFS"). The lock is
+    kept until this process exits. Copied in each helper script: each is sent to the SAN guest alone.
+    """
+    handle = open("/run/lock/san-iscsi-lio.lock", "a")  # pylint: disable=consider-using-with
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the LIO configuration lock stayed busy for %d s" % seconds)
+            time.sleep(0.2)
 
 
 def lvs(prefix):
@@ -76,6 +97,7 @@ def main():
     args = parser.parse_args()
     if not args.prefix.startswith("lio_"):
         raise SystemExit("refusing a prefix that does not start with lio_")
+    lock = hold_lio_lock()  # noqa: F841  pylint: disable=unused-variable
     removed = [] if args.check else clean(args)
     left = leftovers(args)
     print(json.dumps({"removed": removed, "left": left}))

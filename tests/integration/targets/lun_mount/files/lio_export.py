@@ -10,10 +10,31 @@ LUN N in TPG 1 and the mapped LUN N for each ACL; `remove` deletes exactly those
 """
 
 import argparse
+import fcntl
 import json
 import sys
+import time
 
 from rtslib_fb import LUN, BlockStorageObject, MappedLUN, NodeACL, RTSRoot
+
+
+def hold_lio_lock(seconds=300):
+    """Take the lock the collection's LIO backend holds over every change (_san_lio.LOCK_NAME in /run/lock).
+
+    rtslib picks a backstore's configfs index as the lowest free one, so two processes creating backstores at
+    once can pick the same index and one fails ("This _Backstore already exists in configFS"). The lock is
+    kept until this process exits. Copied in each helper script: each is sent to the SAN guest alone.
+    """
+    handle = open("/run/lock/san-iscsi-lio.lock", "a")  # pylint: disable=consider-using-with
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the LIO configuration lock stayed busy for %d s" % seconds)
+            time.sleep(0.2)
 
 
 def naa_wwn(unit_serial):
@@ -68,6 +89,7 @@ def main():
     p.add_argument("--name", required=True)
     p.set_defaults(func=remove)
     args = parser.parse_args()
+    lock = hold_lio_lock()  # noqa: F841  pylint: disable=unused-variable
     print(json.dumps(args.func(args)))
 
 
