@@ -466,6 +466,8 @@ def ansible_env(workdir, strategy="stock"):
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "live"),
         "ANSIBLE_ROLES_PATH": str(TARGETS_DIR),
         "ANSIBLE_PIPELINING": "1",
+        # connection set-up: Mitogen starts a Python interpreter on the guest, seconds under TCG when busy
+        "ANSIBLE_TIMEOUT": "60",
         "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=600s",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(workdir / "cp"),
         "ANSIBLE_HOST_KEY_CHECKING": "0",

@@ -80,7 +80,11 @@ def create_backstore(lun):
     if lun["type"] == "block":
         lvm("lvcreate", "-q", "--thin", "-V", "%db" % lun["size"], "-n", name, "%s/%s" % (VG, POOL))
         path = "/dev/%s/%s" % (VG, name)
-        return BlockStorageObject(name, dev=path), path
+        try:
+            return BlockStorageObject(name, dev=path), path
+        except Exception:
+            lvm("lvremove", "-q", "-f", "%s/%s" % (VG, name))  # not in the state file yet: teardown would miss it
+            raise
     os.makedirs(STATE_DIR, exist_ok=True)
     path = os.path.join(STATE_DIR, name + ".img")
     with open(path, "wb") as img:
