@@ -52,7 +52,6 @@ chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
     apt-get install -y -q --no-install-recommends linux-image-amd64 initramfs-tools > "$work/kernel.log" 2>&1 \
     || { tail -n 30 "$work/kernel.log"; exit 1; }
 chroot "$root" apt-get clean
-for m in dev/pts dev sys proc; do umount "$root/$m"; done
 
 step "configure"
 install -m 0755 "$here/files/lab-guest-init" "$root/usr/local/sbin/lab-guest-init"
@@ -71,6 +70,14 @@ rm -rf "$root/etc/iscsi/nodes/"* "$root/etc/iscsi/send_targets/"*
 chroot "$root" systemctl enable -q systemd-networkd lab-guest-init.service lab-san-storage.service multipathd.service
 chroot "$root" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
     man-db.timer dpkg-db-backup.timer systemd-networkd-wait-online.service e2scrub_reap.service
+# systemd >= 256 (trixie) has a generator that looks for AF_VSOCK at every boot and daemon-reload and
+# fails in these guests (no vsock device); SSH comes from ssh.service as on bookworm.
+if [[ -e $root/usr/lib/systemd/system-generators/systemd-ssh-generator ]]; then
+    install -d -m 0755 "$root/etc/systemd/system-generators"
+    ln -sfn /dev/null "$root/etc/systemd/system-generators/systemd-ssh-generator"
+fi
+# systemctl (trixie's) wants /proc even offline: unmount only now.
+for m in dev/pts dev sys proc; do umount "$root/$m"; done
 # The LIO configuration restore at boot only matters on the SAN guest.
 install -m 0644 -D "$here/files/san-only.conf" "$root/etc/systemd/system/rtslib-fb-targetctl.service.d/lab.conf"
 if [[ -n $key ]]; then
