@@ -24,7 +24,7 @@ venv: $(VENV)/.stamp
 $(VENV)/.stamp: tests/requirements.txt requirements.txt hack/venv.sh
 	hack/venv.sh $(VENV)
 
-image: host-deps venv            ## build the lab guest image once (cached by recipe hash)
+image: host-deps venv            ## build the lab guest images (Debian 12 and 13) once (cached by recipe hash)
 	$(LABCTL) image
 
 sanity: venv                     ## ansible-test sanity in the arranged tree, local venv, no Docker

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The san.iscsi lab: a SAN guest and two initiator hosts under QEMU (TCG), and the integration runner.
 
-  labctl.py image              build the guest image once (cached by a hash of lab/image/)
+  labctl.py image              build the guest images once (cached by a hash of lab/image/)
   labctl.py up | down | status keep a dev lab running in .lab/ between runs
   labctl.py run [TARGET ...]   run integration targets against the running dev lab (or the controller)
   labctl.py test [TARGET ...]  boot a fresh lab, run the targets, always tear it down
@@ -35,6 +35,10 @@ LOG_DIR = REPO / "tests" / "output" / "integration"
 JOBS = int(os.environ.get("SAN_ISCSI_LAB_JOBS", "2"))
 CACHE = Path(os.environ.get("SAN_ISCSI_LAB_CACHE", "/var/cache/san-iscsi/lab"))
 IMAGE_MIN_FREE = 6 << 30
+# Another recipe's images are removed after a build only when nothing touched them for this long (a lab
+# started from an image touches it) and no running process names them: a lab of another worktree or of an
+# older checkout may still run from them.
+IMAGE_KEEP_SECONDS = 86400
 RUN_MIN_FREE = 2 << 30
 SSH_TIMEOUT = int(os.environ.get("SAN_ISCSI_LAB_BOOT_TIMEOUT", "420"))
 READY_TIMEOUT = 180
@@ -53,8 +57,8 @@ class LabError(Exception):
 
 
 class Guest:
-    def __init__(self, name, role, index, memory, smp, data_disk=None):
-        self.name, self.role, self.index = name, role, index
+    def __init__(self, name, role, index, memory, smp, suite, data_disk=None):
+        self.name, self.role, self.index, self.suite = name, role, index, suite
         self.memory, self.smp, self.data_disk = memory, smp, data_disk
         self.ip_a = "10.10.1.%d" % index
         self.ip_b = "10.10.2.%d" % index
@@ -62,11 +66,13 @@ class Guest:
         self.iqn = None if role == "san" else "%s:%s" % (IQN_PREFIX, name)
 
 
+# The hosts cover both Debian stables (bookworm = 12, trixie = 13): every two-host test runs on both.
 GUESTS = [
-    Guest("san", "san", 1, memory=1536, smp=2, data_disk="20G"),
-    Guest("host1", "host", 11, memory=1024, smp=1),
-    Guest("host2", "host", 12, memory=1024, smp=1),
+    Guest("san", "san", 1, memory=1536, smp=2, suite="bookworm", data_disk="20G"),
+    Guest("host1", "host", 11, memory=1024, smp=1, suite="bookworm"),
+    Guest("host2", "host", 12, memory=1024, smp=1, suite="trixie"),
 ]
+SUITES = tuple(sorted({g.suite for g in GUESTS}))
 
 
 def log(msg):
@@ -114,31 +120,76 @@ def recipe_hash():
     return digest.hexdigest()[:16]
 
 
-def image_dir():
+def image_root():
+    """The recipe's images: ROOT/SUITE/ for each suite, and the SSH key all of them accept (ROOT/id_ed25519)."""
     return CACHE / "images" / recipe_hash()
 
 
-def ensure_image():
-    image = image_dir()
-    if (image / "base.img").is_file():
-        return image
-    require_tools("debootstrap", "mkfs.ext4", "chroot")
+def ensure_images():
+    """{suite: image directory} for every suite the guests need; builds the missing ones, one after the other."""
+    root = image_root()
+    images = {suite: root / suite for suite in SUITES}
+    if all((image / "base.img").is_file() for image in images.values()):
+        return images
+    require_tools("debootstrap", "mkfs.ext4", "chroot", "ssh-keygen")
     if os.geteuid() != 0:
         raise LabError("building the lab image needs root (debootstrap, chroot)")
-    require_free(image.parent, IMAGE_MIN_FREE, "the guest image build")
-    with open(image.parent / ".lock", "w") as lock:
+    require_free(root.parent, IMAGE_MIN_FREE * len(SUITES), "the guest image build")
+    with open(root.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (image / "base.img").is_file():
-            log("building guest image %s (cold build, a few minutes)" % image)
+        root.mkdir(exist_ok=True)
+        if not (root / "id_ed25519").is_file():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "san-iscsi-lab", "-f", str(root / ".key")])
+            (root / ".key.pub").rename(root / "id_ed25519.pub")
+            (root / ".key").rename(root / "id_ed25519")
+        built = False
+        for suite, image in images.items():
+            if (image / "base.img").is_file():
+                continue
+            log("building the %s guest image %s (cold build, a few minutes)" % (suite, image))
             start = time.monotonic()
-            proc = subprocess.run(["bash", str(IMAGE_RECIPE / "build.sh"), str(image)], check=False)
+            proc = subprocess.run(["bash", str(IMAGE_RECIPE / "build.sh"), str(image), suite, str(root / "id_ed25519")],
+                                  check=False)
             if proc.returncode != 0:
-                raise LabError("guest image build failed (see the output above)")
-            log("image built in %.0f s" % (time.monotonic() - start))
-            for old in image.parent.iterdir():
-                if old.is_dir() and old != image and not old.name.startswith("."):
-                    shutil.rmtree(old, ignore_errors=True)
-    return image
+                raise LabError("%s guest image build failed (see the output above)" % suite)
+            log("%s image built in %.0f s" % (suite, time.monotonic() - start))
+            built = True
+        if built:
+            prune_images(root)
+    return images
+
+
+def prune_images(keep):
+    """Remove other recipes' images that no lab can be using (see IMAGE_KEEP_SECONDS)."""
+    in_use = running_command_lines()
+    for old in keep.parent.iterdir():
+        if not old.is_dir() or old == keep or old.name.startswith("."):
+            continue
+        if time.time() - last_touched(old) < IMAGE_KEEP_SECONDS or str(old) in in_use:
+            continue
+        log("removing the unused image %s" % old)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def last_touched(path):
+    """The newest mtime of PATH and what it holds (two levels: an image root holds suite directories)."""
+    stamps = [path.stat().st_mtime]
+    for child in path.iterdir():
+        stamps.append(child.stat().st_mtime)
+        if child.is_dir():
+            stamps += [grandchild.stat().st_mtime for grandchild in child.iterdir()]
+    return max(stamps)
+
+
+def running_command_lines():
+    """Every running process's command line, joined (a lab's qemu names its image's kernel)."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- lab state
@@ -181,14 +232,16 @@ class Lab:
     def key(self):
         return self.dir / "id_ed25519"
 
-    def start(self, image):
+    def start(self, images):
         start = time.monotonic()
-        shutil.copy(image / "id_ed25519", self.key)
+        root = next(iter(images.values())).parent
+        os.utime(root)  # in use: prune_images() leaves it alone
+        shutil.copy(root / "id_ed25519", self.key)
         self.key.chmod(0o600)
         for fabric in ("a", "b"):
             self._start_switch(fabric)
         for guest in GUESTS:
-            self._start_guest(guest, image)
+            self._start_guest(guest, images[guest.suite])
         self.save()
         log("guests started; waiting for SSH (at most %d s)" % SSH_TIMEOUT)
         self._write_inventory()
@@ -311,7 +364,7 @@ class Lab:
 
         def hostvars(guest):
             hv = {"ansible_port": self.state["ports"][guest.name], "lab_ip_a": guest.ip_a, "lab_ip_b": guest.ip_b,
-                  "lab_ip6": guest.ip6}
+                  "lab_ip6": guest.ip6, "lab_suite": guest.suite}
             if guest.iqn:
                 hv["lab_initiator_name"] = guest.iqn
             return hv
@@ -384,14 +437,14 @@ def cmd_up(_args):
     require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh")
     if dev_lab():
         raise LabError("the dev lab is already up (make lab-status; make lab-down first)")
-    image = ensure_image()
+    images = ensure_images()
     reap_stale_runs()
     lab = Lab.create("dev")
     DEV_STATE.mkdir(exist_ok=True)
     (DEV_STATE / "lab").unlink(missing_ok=True)
     (DEV_STATE / "lab").symlink_to(lab.dir)
     try:
-        lab.start(image)
+        lab.start(images)
     except BaseException:
         lab.stop()
         shutil.rmtree(DEV_STATE, ignore_errors=True)
@@ -423,8 +476,8 @@ def cmd_status(_args):
 
 def cmd_image(_args):
     start = time.monotonic()
-    image = ensure_image()
-    log("image %s ready (%.1f s)" % (image, time.monotonic() - start))
+    images = ensure_images()
+    log("images %s ready (%.1f s)" % (", ".join(map(str, images.values())), time.monotonic() - start))
 
 
 # ---------------------------------------------------------------- targets
@@ -614,12 +667,12 @@ def with_fresh_lab(func, need_lab=True):
     require_tools("qemu-system-x86_64", "qemu-img", "vde_switch", "ssh")
     if not Path(playbook_bin()).exists():
         raise LabError("%s is missing (run `make venv`)" % playbook_bin())
-    image = ensure_image() if need_lab else None
+    images = ensure_images() if need_lab else None
     reap_stale_runs()
     lab = Lab.create("test")
     try:
         if need_lab:
-            lab.start(image)
+            lab.start(images)
             inventory = lab.inventory
         else:
             inventory = controller_inventory(lab.dir)

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Build the lab guest image from Debian's packages only.
-# Usage: build.sh OUT_DIR   (OUT_DIR must not exist; it appears atomically when the build succeeds)
+# Usage: build.sh OUT_DIR [SUITE [KEY]]   (OUT_DIR must not exist; it appears atomically when the build succeeds)
+# SUITE: bookworm (Debian 12, the default) or trixie (Debian 13); the same recipe builds both.
+# KEY: an SSH private key whose KEY.pub root's login accepts (labctl.py gives every suite the same one);
+# without it the build makes a key of its own.
 # Produces: base.img (raw ext4 root), vmlinuz, initrd.img, id_ed25519[.pub], recipe.txt
 set -euo pipefail
 
-out=${1:?usage: build.sh OUT_DIR}
+out=${1:?usage: build.sh OUT_DIR [bookworm|trixie [KEY]]}
+suite=${2:-bookworm}
+key=${3:-}
+[[ -z $key || ( -f $key && -f $key.pub ) ]] || { echo "build.sh: no key $key (and $key.pub)" >&2; exit 2; }
+case $suite in
+    bookworm | trixie) ;;
+    *) echo "build.sh: unsupported suite $suite (bookworm or trixie)" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
-suite=bookworm
 mirror=${SAN_ISCSI_LAB_MIRROR:-}
 if [[ -z $mirror ]]; then
     # Use the mirror apt already uses on this machine (deb822 or one-line format).
@@ -43,7 +52,6 @@ chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
     apt-get install -y -q --no-install-recommends linux-image-amd64 initramfs-tools > "$work/kernel.log" 2>&1 \
     || { tail -n 30 "$work/kernel.log"; exit 1; }
 chroot "$root" apt-get clean
-for m in dev/pts dev sys proc; do umount "$root/$m"; done
 
 step "configure"
 install -m 0755 "$here/files/lab-guest-init" "$root/usr/local/sbin/lab-guest-init"
@@ -62,9 +70,22 @@ rm -rf "$root/etc/iscsi/nodes/"* "$root/etc/iscsi/send_targets/"*
 chroot "$root" systemctl enable -q systemd-networkd lab-guest-init.service lab-san-storage.service multipathd.service
 chroot "$root" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
     man-db.timer dpkg-db-backup.timer systemd-networkd-wait-online.service e2scrub_reap.service
+# systemd >= 256 (trixie) has a generator that looks for AF_VSOCK at every boot and daemon-reload and
+# fails in these guests (no vsock device); SSH comes from ssh.service as on bookworm.
+if [[ -e $root/usr/lib/systemd/system-generators/systemd-ssh-generator ]]; then
+    install -d -m 0755 "$root/etc/systemd/system-generators"
+    ln -sfn /dev/null "$root/etc/systemd/system-generators/systemd-ssh-generator"
+fi
+# systemctl (trixie's) wants /proc even offline: unmount only now.
+for m in dev/pts dev sys proc; do umount "$root/$m"; done
 # The LIO configuration restore at boot only matters on the SAN guest.
 install -m 0644 -D "$here/files/san-only.conf" "$root/etc/systemd/system/rtslib-fb-targetctl.service.d/lab.conf"
-ssh-keygen -q -t ed25519 -N '' -C san-iscsi-lab -f "$work/id_ed25519"
+if [[ -n $key ]]; then
+    install -m 0600 "$key" "$work/id_ed25519"
+    install -m 0644 "$key.pub" "$work/id_ed25519.pub"
+else
+    ssh-keygen -q -t ed25519 -N '' -C san-iscsi-lab -f "$work/id_ed25519"
+fi
 install -d -m 0700 "$root/root/.ssh"
 install -m 0600 "$work/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
 cp "$root"/boot/vmlinuz-* "$work/vmlinuz"
