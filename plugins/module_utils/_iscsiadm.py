@@ -236,7 +236,12 @@ _ATTACHED_RE = re.compile(r'^Attached scsi disk (\S+)\s+State: (\S+)')
 
 
 def parse_sessions(out):
-    """`iscsiadm -m session -P 1` or `-P 3` -> [Session]."""
+    """`iscsiadm -m session -P 1` or `-P 3` -> [Session].
+
+    iscsiadm prints the target once for consecutive sessions of one target, and the portals once for
+    consecutive sessions on one portal (open-iscsi's session_info_print_tree): a second session through another
+    iface on the same portal starts with its "Interface:" header after a blank line, and inherits the portals.
+    """
     sessions = []
     target = session = lun = None
     for raw in out.splitlines():
@@ -249,6 +254,10 @@ def parse_sessions(out):
             sessions.append(session)
         elif session is None:
             continue
+        elif line == 'Interface:' and (session.sid is not None or 'Iface Name' in session.values):
+            session = Session(target, session.portal, session.persistent_portal)
+            sessions.append(session)
+            lun = None
         elif line.startswith('Persistent Portal: '):
             session.persistent_portal = _portal(line.split(': ', 1)[1].strip())
         elif _DISK_HOST_RE.match(line):

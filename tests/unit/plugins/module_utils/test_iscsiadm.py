@@ -612,3 +612,22 @@ def test_a_lock_wait_that_runs_out_is_an_iscsiadm_error_naming_the_holder(fake, 
     assert failed.value.error_code == 'host_lock_timeout'
     assert failed.value.msg.endswith('it is held by pid 77: login to t at p')
     assert fake.calls == []
+
+
+@pytest.mark.parametrize('level', [1, 3])
+def test_sessions_on_one_portal_through_two_ifaces_stay_apart(level):
+    # captured in the lab: capa and capb each logged in to both portals, the two ifaces one after the other
+    # per portal, so iscsiadm prints each portal once, for two sessions (the second after a blank line)
+    sessions = _iscsiadm.parse_sessions(fixture('session_P%d_two_ifaces.txt' % level))
+    assert [(s.sid, s.iface, s.persistent_portal.address, s.persistent_portal.tpgt) for s in sessions] == [
+        (12, 'capa', '10.10.1.1:3260', 1), (13, 'capb', '10.10.1.1:3260', 1),
+        (14, 'capa', '10.10.2.1:3260', 1), (15, 'capb', '10.10.2.1:3260', 1)]
+    assert [s.target for s in sessions] == ['iqn.2026-11.lab.san-iscsi:p1cap'] * 4
+    assert [s.values['Iface IPaddress'] for s in sessions] == ['10.10.1.11', '10.10.1.11', '10.10.2.11', '10.10.2.11']
+    if level == 3:
+        assert [[(disk['lun'], disk['name']) for disk in s.disks] for s in sessions] == [
+            [(0, name)] for name in [d for d in _disk_names(fixture('session_P3_two_ifaces.txt'))]]
+
+
+def _disk_names(text):
+    return [line.split()[3] for line in text.splitlines() if line.strip().startswith('Attached scsi disk')]
