@@ -111,10 +111,6 @@ class HostLock(object):
         finally:
             os.close(fd)  # closing the only descriptor drops the flock
 
-    @property
-    def waited_seconds(self):
-        return round(sum(wait['seconds'] for wait in self.waits), 2)
-
     def _wait_for(self, fd, what):
         if _try_lock(fd):
             return

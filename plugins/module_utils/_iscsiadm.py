@@ -320,6 +320,8 @@ class Iscsiadm(object):
         self.calls = []
         self.retries = []  # [{'command', 'rc', 'reason', 'attempt'}]: races with another iscsiadm, retried
         self.lock = lock if lock is not None else host_lock()
+        # the lock object outlives one module run where the interpreter does (Mitogen): report only our waits
+        self._waits_before = len(self.lock.waits)
         self.idbm_lock_dirs = IDBM_LOCK_DIRS if idbm_lock_dirs is None else idbm_lock_dirs
         self._prepared = False
 
@@ -356,7 +358,8 @@ class Iscsiadm(object):
 
     def contention(self):
         """What this run waited for: {'lock_wait_seconds', 'lock_waits', 'retries'} (for the module result)."""
-        return {'lock_wait_seconds': self.lock.waited_seconds, 'lock_waits': list(self.lock.waits),
+        waits = list(self.lock.waits[self._waits_before:])
+        return {'lock_wait_seconds': round(sum(wait['seconds'] for wait in waits), 2), 'lock_waits': waits,
                 'retries': list(self.retries)}
 
     def command(self, args, timeout=None):

@@ -335,6 +335,19 @@ class _FileStore(object):
         return datetime.datetime.fromtimestamp(int(stamp), tz=datetime.timezone.utc).isoformat()
 
 
+def forget_backstore_indexes():
+    """Make rtslib read the backstore indexes in use from configfs again before it picks one for a new backstore.
+
+    rtslib keeps them in a module-level cache (rtslib_fb.tcm.bs_cache) filled once per process. In an interpreter
+    that outlives one module run (Mitogen runs modules in one per host) the cache misses backstores that other
+    processes made since, and a new backstore gets an index in use: "This _Backstore already exists in configFS".
+    Called under the configuration lock, so no other process of ours creates one meanwhile.
+    """
+    cache = getattr(getattr(rtslib_fb, 'tcm', None), 'bs_cache', None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
 def _vanished_errors():
     """Errors that mean a configfs object went away while it was read (another tool changed LIO)."""
     errors = (IOError, OSError)
@@ -755,6 +768,7 @@ class LioBackend(SanBackend):
         """Create the backstore for freshly made data; remove the data again when that fails."""
         path = volume.data_path(name)
         try:
+            forget_backstore_indexes()
             if volume.kind == 'dir':
                 rtslib_fb.FileIOStorageObject(name, dev=path, size=size, write_back=False)
             else:
@@ -830,6 +844,7 @@ class LioBackend(SanBackend):
 
     def _reexport(self, volume, name, serial):
         path = volume.data_path(name)
+        forget_backstore_indexes()
         if volume.kind == 'dir':
             rtslib_fb.FileIOStorageObject(name, dev=path, size=os.path.getsize(path), wwn=serial, write_back=False)
         else:

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsiadm
-from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLock, HostLockTimeout
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import Portal, parse_portal
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'iscsiadm')
@@ -631,3 +631,18 @@ def test_sessions_on_one_portal_through_two_ifaces_stay_apart(level):
 
 def _disk_names(text):
     return [line.split()[3] for line in text.splitlines() if line.strip().startswith('Attached scsi disk')]
+
+
+def test_a_run_reports_only_the_lock_waits_it_had(fake, tmp_path):
+    # Mitogen runs modules in one interpreter per host: the host lock object outlives a module run
+    lock = _host_lock_for_test(tmp_path)
+    lock.waits.append({'seconds': 4.2, 'holder': 'pid 9: login', 'for': 'an earlier task'})
+    runner = _iscsiadm.Iscsiadm(Module(fake), lock=lock)
+    assert runner.contention() == {'lock_wait_seconds': 0, 'lock_waits': [], 'retries': []}
+    lock.waits.append({'seconds': 1.5, 'holder': 'pid 10: create iface', 'for': 'create iface sb1'})
+    assert runner.contention()['lock_wait_seconds'] == 1.5
+    assert [wait['for'] for wait in runner.contention()['lock_waits']] == ['create iface sb1']
+
+
+def _host_lock_for_test(tmp_path):
+    return HostLock(str(tmp_path / 'lock'))

@@ -878,3 +878,19 @@ def test_missing_rtslib_fails_with_install_hint(monkeypatch, commands):
     module = FakeModule(dict(provider='lio', target=None, tpg=1, portals=None, save_file=None), commands)
     with pytest.raises(AssertionError, match='rtslib-fb.*python3-rtslib-fb'):
         _san_lio.LioBackend(module)
+
+
+def test_a_new_backstore_never_gets_its_index_from_a_stale_rtslib_cache(backend, commands, lio, monkeypatch):
+    # rtslib's per-process cache of backstore indexes, filled before another process made iblock_0/lio_other
+    stale = {'iblock_1/lio_old': 1}
+    monkeypatch.setattr(_san_lio.rtslib_fb, 'tcm', Namespace.__new__(Namespace), raising=False)
+    _san_lio.rtslib_fb.tcm.bs_cache = stale
+    created_with = []
+    block = _san_lio.rtslib_fb.BlockStorageObject
+
+    def recording(name, **kwargs):
+        created_with.append(dict(stale))
+        return block(name, **kwargs)
+    monkeypatch.setattr(_san_lio.rtslib_fb, 'BlockStorageObject', recording)
+    backend.create_lun('labvg/pool', 'lio_a', 10 * MIB, 'linux')
+    assert created_with == [{}]  # emptied, so rtslib reads configfs again before it picks an index
