@@ -598,7 +598,6 @@ def test_the_idbm_lock_directory_is_made_before_the_first_call(fake, tmp_path):
 def test_a_lock_wait_that_runs_out_is_an_iscsiadm_error_naming_the_holder(fake, tmp_path):
     class Held(object):
         waits = []
-        waited_seconds = 0
 
         def acquire(self, what):
             raise HostLockTimeout('waited 330s for the host lock /run/lock/san.iscsi.lock to %s; it is held by '
