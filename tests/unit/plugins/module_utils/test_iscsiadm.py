@@ -625,7 +625,7 @@ def test_sessions_on_one_portal_through_two_ifaces_stay_apart(level):
     assert [s.values['Iface IPaddress'] for s in sessions] == ['10.10.1.11', '10.10.1.11', '10.10.2.11', '10.10.2.11']
     if level == 3:
         assert [[(disk['lun'], disk['name']) for disk in s.disks] for s in sessions] == [
-            [(0, name)] for name in [d for d in _disk_names(fixture('session_P3_two_ifaces.txt'))]]
+            [(0, name)] for name in _disk_names(fixture('session_P3_two_ifaces.txt'))]
 
 
 def _disk_names(text):
