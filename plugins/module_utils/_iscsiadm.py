@@ -566,7 +566,10 @@ class Iscsiadm(object):
             args += ['-I', iface]
         args += ['-o', 'nonpersistent']
         what = '%s discovery%s' % (kind, ' at %s' % portal.address if portal else '')
-        with self.locked(what) if use_db else no_lock():
+        # under the host lock even when it writes nothing: iscsiadm's SendTargets sessions all use one ISID
+        # (usr/discovery.c), so two at once from this host are one I_T nexus to the target, which drops the
+        # first ("iSCSI PDU timed out", rc 11: seen with three restores starting together)
+        with self.locked(what):
             rc, out, _err = self.run(args, ok=(0, RC_NO_OBJECTS), timeout=timeout, what=what)
         return [] if rc == RC_NO_OBJECTS else parse_flat_nodes(out)
 

@@ -645,3 +645,26 @@ def test_a_run_reports_only_the_lock_waits_it_had(fake, tmp_path):
 
 def _host_lock_for_test(tmp_path):
     return HostLock(str(tmp_path / 'lock'))
+
+
+def test_a_sendtargets_discovery_runs_under_the_host_lock(fake):
+    # iscsiadm's SendTargets sessions share one ISID: two at once from one host make the target drop the first
+    events = []
+
+    class RecordingLock(object):
+        waits = []
+
+        def acquire(self, what):
+            events.append('acquire: ' + what)
+
+        def release(self):
+            events.append('release')
+    runner = _iscsiadm.Iscsiadm(Module(fake), lock=RecordingLock())
+    argv = iscsiadm('-m', 'discovery', '-t', 'sendtargets', '-p', '10.10.1.1:3260', '-I', 'sb1', '-o', 'nonpersistent',
+                    timeout=300)
+    fake.expect(argv, out='10.10.1.1:3260,1 %s\n' % LAB_TARGET)
+    run = fake.run
+    fake.run = lambda args, **kwargs: events.append('iscsiadm') or run(args, **kwargs)
+    found = runner.discover('sendtargets', parse_portal('10.10.1.1'), iface='sb1')
+    assert [(r.target, r.portal.tpgt) for r in found] == [(LAB_TARGET, 1)]
+    assert events == ['acquire: sendtargets discovery at 10.10.1.1:3260', 'iscsiadm', 'release']
