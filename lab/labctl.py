@@ -7,7 +7,7 @@
   labctl.py test [TARGET ...]  boot a fresh lab, run the targets, always tear it down
   labctl.py demo               the main job end to end on a fresh lab
 
-Targets run under Mitogen's mitogen_linear strategy (one Python interpreter per guest, about 3x less time
+Targets run under Mitogen's mitogen_linear strategy (one Python interpreter per guest, a small fraction of the time
 per task under TCG) or under stock Ansible: --strategy, or $SAN_ISCSI_LAB_STRATEGY. A target whose aliases
 say `stock` always runs under stock Ansible (its aliases file says why). `test` with no target names runs the
 whole suite under Mitogen and then, under stock Ansible, the targets users' runs depend on most (STOCK_SUBSET).

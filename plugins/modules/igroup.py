@@ -150,8 +150,8 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, fail_san, get_backend, mapped_removal_conflict, normalize_initiator,
-    san_argument_spec)
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, mapped_removal_conflict,
+    normalize_initiator, san_argument_spec)
 
 
 class IgroupManager(object):
@@ -181,7 +181,12 @@ class IgroupManager(object):
         self.result.update(changed=True, removed=current['initiators'],
                            diff=dict(before=self.describe(current), after=''))
         if not self.module.check_mode:
-            self.backend.delete_igroup(current['name'], force=self.params['force'])
+            try:
+                self.backend.delete_igroup(current['name'], force=self.params['force'])
+            except SanNotFound:
+                # another run deleted it between this run's read and its delete: absent, as asked, by someone else
+                self.result.update(changed=False, removed=[])
+                self.result.pop('diff')
 
     def create(self):
         self.backend.check_connection()

@@ -192,3 +192,11 @@ def test_adding_to_a_mapped_igroup_needs_no_force(http, run_module):
                         check_mode=True)
     assert result['changed'] is True and result['removed'] == []
     assert http.writes() == []
+
+
+def test_an_igroup_another_run_deleted_meanwhile_is_absent_unchanged(http, run_module):
+    # two restores through one browse host tear down their shared igroup at the same moment (seen in the lab)
+    http.probe().expect('GET', IG_URL, reply=records(IGROUP)).expect('GET', IG_URL, reply=records())
+    http.expect('GET', SVM_URL, reply=records({'name': 'svm1'}))  # the vserver is there: only the igroup went
+    result = run_module(igroup, args(state='absent'))
+    assert (result['changed'], result['removed'], 'diff' in result) == (False, [], False)
