@@ -517,17 +517,23 @@ class SessionManager(object):
         """
         if portal.tpgt is not None:
             return portal
-        for attempt in ('known', 'discover'):
-            if attempt == 'discover':
-                self._discovered.extend(self.discover_at(portal))
-            for found in self._discovered:
-                if names_equal(found.target, self.target) and found.portal.same_as(portal) and \
-                        found.portal.tpgt is not None:
-                    return portal._replace(tpgt=found.portal.tpgt)
+        tpgt = self.discovered_tpgt(portal)
+        if tpgt is None:
+            self._discovered.extend(self.discover_at(portal))
+            tpgt = self.discovered_tpgt(portal)
+        if tpgt is not None:
+            return portal._replace(tpgt=tpgt)
         raise SessionError(
             'SendTargets discovery at %s does not list target %s on that portal, so its portal group tag is unknown: '
             'check the target name and the portal, or give the portal as "%s,TPGT"'
             % (portal.address, self.target, portal.address), error_code='tpgt_unknown')
+
+    def discovered_tpgt(self, portal):
+        """The tag the discoveries so far gave for this run's target on PORTAL, or None."""
+        for found in self._discovered:
+            if names_equal(found.target, self.target) and found.portal.same_as(portal) and found.portal.tpgt is not None:
+                return found.portal.tpgt
+        return None
 
     def discover_at(self, portal):
         try:
