@@ -306,6 +306,41 @@ def udev_properties(name, sysfs_root='/sys', udev_db='/run/udev/data'):
     return properties
 
 
+def udev_links(name, sysfs_root='/sys', udev_db='/run/udev/data'):
+    """The links udev's rules gave a block device (its database 'S:' lines, relative to /dev), [] if none.
+
+    This is what udev asked for, not who owns the link in /dev now: when two devices ask for one link
+    name, the database of each lists it and /dev points it at one of them."""
+    majmin = _majmin(name, sysfs_root)
+    text = (_read(os.path.join(udev_db, 'b%s' % majmin), '') or '') if majmin else ''
+    return [line[2:] for line in text.splitlines() if line.startswith('S:')]
+
+
+def iscsi_path_suffix(target, lun):
+    """How the by-path name udev's path_id builtin gives a LUN of an iSCSI session ends: '-iscsi-T-lun-N'.
+
+    path_id writes LUNs below 256 in decimal, others as 'lun-0x%04x%04x00000000' (SAM addressing)."""
+    lun = int(lun)
+    number = 'lun-%d' % lun if lun < 256 else 'lun-0x%04x%04x00000000' % (lun & 0xffff, (lun >> 16) & 0xffff)
+    return '-iscsi-%s-%s' % (target, number)
+
+
+def udev_processed_iscsi_disk(device, sysfs_root='/sys', udev_db='/run/udev/data'):
+    """Whether udev has finished the add event of an iSCSI disk (a LunDevice of a session).
+
+    udev writes a device's database entry after it has made the device's links, so the entry naming
+    the disk's by-path link is the sign. The link in /dev is not: the by-path name has no iface in it,
+    so the disks of two sessions of one initiator to one (portal, target) ask for the same name and
+    udev gives it to only one of them. Matching the target and LUN also keeps a stale entry of an
+    earlier disk with the same major:minor (whose remove udev has not handled yet) from counting.
+    """
+    if not device.target:
+        return False
+    suffix = iscsi_path_suffix(device.target, device.lun)
+    return any(link.startswith('disk/by-path/ip-') and link.endswith(suffix)
+               for link in udev_links(device.name, sysfs_root, udev_db))
+
+
 def multipath_claimed(name, sysfs_root='/sys', udev_db='/run/udev/data'):
     """Whether multipath's udev rules marked the disk as a path of a multipath map (a map will follow)."""
     return udev_properties(name, sysfs_root, udev_db).get('DM_MULTIPATH_DEVICE_PATH') == '1'
@@ -424,4 +459,5 @@ __all__ = ['LunDevice', 'DeviceWaitTimeout', 'InvalidName', 'session_devices', '
            'device_holders_tree', 'mountpoints', 'wait_for_devices', 'udev_settler', 'session_info',
            'multipath_map', 'dm_name', 'build_device', 'session_host', 'scan_session', 'flush_device',
            'delete_device', 'multipathd_running', 'swap_devices', 'dm_uuid', 'udev_properties',
-           'multipath_claimed']
+           'multipath_claimed', 'udev_links', 'iscsi_path_suffix',
+           'udev_processed_iscsi_disk']

@@ -296,7 +296,14 @@ devices:
     lun: {description: LUN number., type: int}
     name: {description: Kernel name (C(sda))., type: str}
     path: {description: C(/dev/sdX)., type: str}
-    by_path: {description: by-path links., type: list, elements: str}
+    by_path:
+      description:
+        - The C(/dev/disk/by-path) links that resolve to this device.
+        - The by-path name has no iface in it. When sessions of several ifaces reach one target through one
+          portal, their devices of one LUN share a name and udev points it at one of them, so the others
+          have none here. Use O(luns[].by_id) or the WWID to name a LUN.
+      type: list
+      elements: str
     by_id: {description: by-id links., type: list, elements: str}
     wwid: {description: WWID in lower case., type: str}
     serial: {description: Unit serial number (VPD page 0x80)., type: str}
@@ -732,8 +739,8 @@ class DevicePredicate(object):
             for device in found:
                 if self.luns is not None and device.lun not in self.luns:
                     continue
-                if not device.by_path:
-                    missing.append('udev links of %s (LUN %d)' % (device.path, device.lun))
+                if not _devices.udev_processed_iscsi_disk(device, SYSFS, UDEV_DB):
+                    missing.append('udev to process %s (LUN %d)' % (device.path, device.lun))
                 if self.need_multipath and not device.multipath and _devices.multipath_claimed(
                         device.name, SYSFS, UDEV_DB):
                     missing.append('multipath map of %s (LUN %d, %s)' % (device.path, device.lun, device.wwid))

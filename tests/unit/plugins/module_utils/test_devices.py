@@ -24,11 +24,13 @@ class FakeSysfs(object):
         self.sys = os.path.join(self.root, 'sys')
         self.dev = os.path.join(self.root, 'dev')
         self.mountinfo = os.path.join(self.root, 'mountinfo')
+        self.udev_db = os.path.join(self.root, 'udev')
         self.majors = {}
         for directory in ('bus/scsi/devices', 'class/block', 'class/iscsi_session', 'class/iscsi_connection'):
             os.makedirs(os.path.join(self.sys, directory))
         for directory in ('disk/by-path', 'disk/by-id', 'mapper'):
             os.makedirs(os.path.join(self.dev, directory))
+        os.makedirs(self.udev_db)
         self.write(self.mountinfo, '')
 
     @staticmethod
@@ -62,7 +64,7 @@ class FakeSysfs(object):
         return session_dir
 
     def add_disk(self, sid, host, lun, name, wwid=WWID, sectors=2097152, serial=None, portal='10.10.1.1:3260',
-                 target=IQN, partitions=()):
+                 target=IQN, partitions=(), udev=True):
         hctl = '%d:0:0:%d' % (host, lun)
         if sid is None:
             parent = os.path.join(self.sys, 'devices/pci0000:00/host%d/target%d:0:0' % (host, host))
@@ -81,13 +83,20 @@ class FakeSysfs(object):
             part = '%s%d' % (name, number)
             self._block(os.path.join(block_dir, part), part, sectors // 2)
             self.write(os.path.join(block_dir, part, 'partition'), '%d\n' % number)
-        if sid is not None:
-            self.link(os.path.join(self.dev, 'disk/by-path', 'ip-%s-iscsi-%s-lun-%d' % (portal, target, lun)),
-                      os.path.join(self.dev, name))
-        by_id = os.path.join(self.dev, 'disk/by-id', 'wwn-0x%s' % wwid[4:])
-        if not os.path.lexists(by_id):  # like udev: one path of a multipath LUN owns the by-id link
-            self.link(by_id, os.path.join(self.dev, name))
+        by_path = 'disk/by-path/ip-%s-iscsi-%s-lun-%d' % (portal, target, lun)
+        by_id = 'disk/by-id/wwn-0x%s' % wwid[4:]
+        # like udev: two disks asking for one link name get one link; each database entry lists both names
+        for link in ([by_path] if sid is not None else []) + [by_id]:
+            if not os.path.lexists(os.path.join(self.dev, link)):
+                self.link(os.path.join(self.dev, link), os.path.join(self.dev, name))
+        if udev:
+            self.udev_entry(name, ['S:%s' % link for link in ([by_path] if sid is not None else []) + [by_id]])
         return hctl
+
+    def udev_entry(self, name, lines):
+        """Add lines to udev's database entry of a block device (b<major>:<minor>)."""
+        with open(os.path.join(self.udev_db, 'b%s' % self.majors[name]), 'a') as handle:
+            handle.write(''.join(line + '\n' for line in lines))
 
     def _block(self, block_dir, name, sectors):
         minor = len(self.majors)
@@ -335,3 +344,37 @@ def test_links_skip_udev_temp_links_and_links_that_vanish_while_read(fake, monke
     monkeypatch.setattr(_devices.os.path, 'realpath', realpath_losing_one_link)
     devices = _devices.session_devices(1, **fake.kwargs())
     assert [d.by_path for d in devices] == [[os.path.join(by_path, 'ip-10.10.1.1:3260-iscsi-%s-lun-1' % IQN)]]
+
+
+def test_udev_processed_iscsi_disk_reads_the_database_not_the_link(fake):
+    fake.add_session(2, 3)
+    fake.add_session(3, 4)
+    fake.add_disk(2, 3, 1, 'sdc')
+    fake.add_disk(3, 4, 1, 'sdd')  # same portal, target and LUN: the by-path link stays with sdc
+    fake.add_disk(3, 4, 2, 'sde', udev=False)
+    first, second, unprocessed = _devices.session_devices(2, **fake.kwargs()) + _devices.session_devices(
+        3, **fake.kwargs())
+    assert (first.by_path != [], second.by_path) == (True, [])
+    assert [_devices.udev_processed_iscsi_disk(device, fake.sys, fake.udev_db)
+            for device in (first, second, unprocessed)] == [True, True, False]
+    assert _devices.udev_links('sdd', fake.sys, fake.udev_db) == [
+        'disk/by-path/ip-10.10.1.1:3260-iscsi-%s-lun-1' % IQN, 'disk/by-id/wwn-0x%s' % WWID[4:]]
+
+
+def test_a_stale_udev_entry_of_another_lun_with_the_same_numbers_does_not_count(fake):
+    fake.add_session(2, 3)
+    fake.add_disk(2, 3, 1, 'sdc', udev=False)
+    fake.udev_entry('sdc', ['S:disk/by-path/ip-10.10.1.1:3260-iscsi-%s-lun-7' % IQN,
+                            'S:disk/by-path/ip-10.10.1.1:3260-iscsi-%s0-lun-1' % IQN])
+    device, = _devices.session_devices(2, **fake.kwargs())
+    assert _devices.udev_processed_iscsi_disk(device, fake.sys, fake.udev_db) is False
+
+
+@pytest.mark.parametrize('lun, suffix', [
+    (0, '-iscsi-%s-lun-0' % IQN),
+    (255, '-iscsi-%s-lun-255' % IQN),
+    (256, '-iscsi-%s-lun-0x0100000000000000' % IQN),
+    (0x10002, '-iscsi-%s-lun-0x0002000100000000' % IQN),
+])
+def test_iscsi_path_suffix_follows_path_id(lun, suffix):
+    assert _devices.iscsi_path_suffix(IQN, lun) == suffix

@@ -73,8 +73,6 @@ def lab(monkeypatch, tmp_path):
     (proc / 'swaps').write_text('Filename\tType\tSize\tUsed\tPriority\n')
     monkeypatch.setattr(session, 'PROC', str(proc))
     fake.proc = proc
-    fake.udev_db = str(tmp_path / 'udev')
-    os.mkdir(fake.udev_db)
     monkeypatch.setattr(session, 'UDEV_DB', fake.udev_db)
     fake.commands = FakeCommands(monkeypatch)
     return fake
@@ -298,8 +296,7 @@ def test_logged_out_no_change_and_check_mode(run_module, lab):
 
 def claim_for_multipath(lab, names, value='1'):
     for name in names:
-        with open(os.path.join(lab.udev_db, 'b%s' % lab.majors[name]), 'w') as handle:
-            handle.write('S:disk/by-path/x\nE:ID_SERIAL=x\nE:DM_MULTIPATH_DEVICE_PATH=%s\n' % value)
+        lab.udev_entry(name, ['E:DM_MULTIPATH_DEVICE_PATH=%s' % value])
 
 
 def test_waits_for_multipath_maps_of_claimed_paths_only(run_module, lab):
@@ -669,3 +666,35 @@ def test_a_flat_record_of_another_iface_is_never_replaced(run_module, lab):
     assert failed.value.result['error_code'] == 'node_record_conflict'
     assert 'it would delete the node record of iface default' in failed.value.result['msg']
     lab.commands.done()  # no `-o new`, no login
+
+
+TWO_IFACES_TARGET = 'iqn.2026-11.lab.san-iscsi:p1cap'
+
+
+def two_ifaces_one_portal(lab, udev_done=True):
+    """Sessions 12 (iface capa) and 13 (capb) to one target through one portal, as captured in the lab:
+    both see LUN 0, so both disks ask udev for one by-path name and udev gives it to the first."""
+    for sid, host, name in ((12, 7, 'sdh'), (13, 8, 'sdi')):
+        lab.add_session(sid, host, target=TWO_IFACES_TARGET)
+        lab.add_disk(sid, host, 0, name, target=TWO_IFACES_TARGET, udev=udev_done or name == 'sdh')
+
+
+def test_a_disk_whose_by_path_link_went_to_the_other_iface_counts_once_udev_processed_it(run_module, lab):
+    two_ifaces_one_portal(lab)
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture('session_P1_two_ifaces.txt'), [12, 13]))
+    result = run_module(session, {'target': TWO_IFACES_TARGET, 'portal': '10.10.1.1', 'iface': 'capb',
+                                  'luns': [0], 'multipath': 'no'})
+    assert result['changed'] is False
+    assert [(s['sid'], s['iface']) for s in result['sessions']] == [(13, 'capb')]
+    assert [(d['name'], d['by_path']) for d in result['devices']] == [('sdi', [])]
+    lab.commands.done()
+
+
+def test_a_disk_udev_has_not_processed_is_waited_for_by_name(run_module, lab):
+    two_ifaces_one_portal(lab, udev_done=False)
+    lab.commands.expect(SESSIONS, out=only_sessions(fixture('session_P1_two_ifaces.txt'), [12, 13]))
+    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'])
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TWO_IFACES_TARGET, 'portal': '10.10.1.1', 'iface': 'capb', 'luns': [0],
+                             'multipath': 'no', 'timeout': 1})
+    assert 'udev to process %s (LUN 0)' % os.path.join(lab.dev, 'sdi') in failed.value.result['msg']
