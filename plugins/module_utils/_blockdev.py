@@ -18,16 +18,11 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
+from ansible_collections.san.iscsi.plugins.module_utils._command import KILL_GRACE, ToolError
 
-# The sysfs seam's readers: a missing or vanished sysfs file reads as the default, never as an error.
-from ansible_collections.san.iscsi.plugins.module_utils._devices import _links, _listdir, _read
-
-DEFAULT_TIMEOUT = 60
-TIMEOUT_RC = 124
-KILL_GRACE = 5
 SECTOR_BYTES = 512
-EXTRA_BIN_DIRS = ['/sbin', '/usr/sbin', '/usr/local/sbin']
+SETTLE_SLICE = 1  # seconds one `udevadm settle` may block in a wait loop: other devices' events must not delay ours
+BLKFLSBUF = 0x1261  # <linux/fs.h>: flush the buffer cache of a block device
 
 BLKID_NOTHING_FOUND = 2
 BLKID_AMBIVALENT = 8
@@ -44,57 +39,55 @@ STAT_FIELDS = ('read_ios', 'read_merges', 'read_sectors', 'read_ticks',
                'write_ios', 'write_merges', 'write_sectors', 'write_ticks',
                'in_flight', 'io_ticks', 'time_in_queue')
 
-PACKAGES = {
-    'blkid': 'util-linux', 'partx': 'util-linux', 'blockdev': 'util-linux', 'losetup': 'util-linux',
-    'mount': 'mount', 'umount': 'mount', 'dmsetup': 'dmsetup', 'lvm': 'lvm2', 'udevadm': 'udev',
-}
+
+class HostPaths(object):
+    """Where a host shows its devices: sysfs, /dev, /proc, mountinfo and udev's database.
+
+    Seams and module managers take one of these; unit tests build one on a fake tree."""
+
+    def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None):
+        self.sysfs = sysfs
+        self.dev = dev
+        self.proc = proc
+        self.udev_db = udev_db
+        self.mountinfo = mountinfo or os.path.join(proc, 'self', 'mountinfo')
 
 
-class ToolError(CommandError):
-    """A failed or missing external command (block devices, LVM, cp, ...)."""
+# --- reading kernel files -------------------------------------------------------------------------
+
+def read_file(path, default=None):
+    """A small kernel or system file's text, stripped; DEFAULT when it is missing or vanished meanwhile."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace').strip()
+    except (IOError, OSError):
+        return default
 
 
-class Runner(object):
-    """Runs system tools for one module; `calls` records every argv (tests, benchmarks)."""
+def list_dir(path):
+    """A directory's entries, sorted; [] when it is missing or vanished meanwhile."""
+    try:
+        return sorted(os.listdir(path))
+    except (IOError, OSError):
+        return []
 
-    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
-        self.module = module
-        self.timeout = timeout
-        self.timeout_binary = module.get_bin_path('timeout')
-        self.calls = []
-        self._binaries = {}
 
-    def binary(self, name):
-        if name not in self._binaries:
-            path = self.module.get_bin_path(name, opt_dirs=EXTRA_BIN_DIRS)
-            if not path:
-                raise ToolError('%s was not found in PATH (Debian/Ubuntu package: %s)'
-                                % (name, PACKAGES.get(name, name)))
-            self._binaries[name] = path
-        return self._binaries[name]
+def links_to(directory, name):
+    """The links in DIRECTORY (/dev/disk/by-*) that resolve to the kernel device NAME.
 
-    def argv(self, tool, args, timeout=None):
-        argv = [self.binary(tool)] + [str(arg) for arg in args]
-        if self.timeout_binary:
-            argv = [self.timeout_binary, '-k', str(KILL_GRACE), str(int(timeout or self.timeout))] + argv
-        return argv
-
-    def run(self, tool, args, ok=(0,), timeout=None, what=None):
-        """Run TOOL ARGS; return (rc, stdout, stderr) when rc is in ok, else raise ToolError."""
-        argv = self.argv(tool, args, timeout)
-        self.calls.append(argv)
-        rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
-        if rc in ok:
-            return rc, out, err
-        what = what or ' '.join([tool] + [str(arg) for arg in args])
-        if rc == TIMEOUT_RC and self.timeout_binary:
-            msg = '%s did not finish within %ss and was stopped' % (what, int(timeout or self.timeout))
-        else:
-            msg = '%s failed with exit code %s' % (what, rc)
-        detail = (err or out or '').strip().splitlines()
-        if detail:
-            msg += ': %s' % detail[-1].strip()
-        raise ToolError(msg, cmd=argv, rc=rc, stdout=out, stderr=err)
+    udev replaces a link by renaming a temporary '.#NAME...' link over it: those are skipped, and so is a
+    link that vanishes between the listing and its resolution."""
+    links = []
+    for entry in list_dir(directory):
+        link = os.path.join(directory, entry)
+        if entry.startswith('.'):
+            continue
+        try:
+            if os.path.islink(link) and os.path.basename(os.path.realpath(link)) == name:
+                links.append(link)
+        except OSError:
+            continue
+    return links
 
 
 # --- sysfs ----------------------------------------------------------------------------------------
@@ -123,21 +116,21 @@ def name_of_majmin(majmin, sysfs_root='/sys'):
 
 
 def majmin(name, sysfs_root='/sys'):
-    return _read(os.path.join(class_dir(name, sysfs_root), 'dev'))
+    return read_file(os.path.join(class_dir(name, sysfs_root), 'dev'))
 
 
 def size_bytes(name, sysfs_root='/sys'):
-    sectors = _read(os.path.join(class_dir(name, sysfs_root), 'size'), '0')
+    sectors = read_file(os.path.join(class_dir(name, sysfs_root), 'size'), '0')
     return int(sectors) * SECTOR_BYTES if sectors.isdigit() else 0
 
 
 def is_read_only(name, sysfs_root='/sys'):
-    return _read(os.path.join(class_dir(name, sysfs_root), 'ro')) == '1'
+    return read_file(os.path.join(class_dir(name, sysfs_root), 'ro')) == '1'
 
 
 def io_stat(name, sysfs_root='/sys'):
     """The kernel's I/O counters of a block device (/sys/class/block/NAME/stat) as a dict of ints."""
-    text = _read(os.path.join(class_dir(name, sysfs_root), 'stat'))
+    text = read_file(os.path.join(class_dir(name, sysfs_root), 'stat'))
     if text is None:
         raise ToolError('no I/O statistics for block device %s' % name)
     values = [int(value) for value in text.split()]
@@ -145,28 +138,33 @@ def io_stat(name, sysfs_root='/sys'):
 
 
 def dm_uuid(name, sysfs_root='/sys'):
-    return _read(os.path.join(class_dir(name, sysfs_root), 'dm', 'uuid'))
+    """The device-mapper UUID of a dm device ('mpath-3600...', 'LVM-...'); '' for any other device."""
+    return read_file(os.path.join(class_dir(name, sysfs_root), 'dm', 'uuid'), '')
 
 
 def dm_name(name, sysfs_root='/sys'):
-    return _read(os.path.join(class_dir(name, sysfs_root), 'dm', 'name'))
+    return read_file(os.path.join(class_dir(name, sysfs_root), 'dm', 'name'))
 
 
 def holders(name, sysfs_root='/sys'):
-    return _listdir(os.path.join(class_dir(name, sysfs_root), 'holders'))
+    return list_dir(os.path.join(class_dir(name, sysfs_root), 'holders'))
 
 
 def slaves(name, sysfs_root='/sys'):
-    return _listdir(os.path.join(class_dir(name, sysfs_root), 'slaves'))
+    return list_dir(os.path.join(class_dir(name, sysfs_root), 'slaves'))
 
 
-def upper_devices(name, sysfs_root='/sys'):
-    """Every device stacked on NAME (its holders, theirs, ...), nearest first."""
+def upper_devices(name, sysfs_root='/sys', with_partitions=False):
+    """Every device stacked on NAME (its holders, theirs, ...), nearest first.
+
+    with_partitions: also what is stacked on NAME's kernel partitions (a disk's whole holder tree)."""
+    pending = [name] + (kernel_partitions(name, sysfs_root) if with_partitions else [])
+    seen = set(pending)
     found = []
-    pending = [name]
     while pending:
         for entry in holders(pending.pop(0), sysfs_root):
-            if entry not in found:
+            if entry not in seen:
+                seen.add(entry)
                 found.append(entry)
                 pending.append(entry)
     return found
@@ -197,16 +195,23 @@ def whole_disk(name, sysfs_root='/sys'):
     return name
 
 
+def kernel_partitions(name, sysfs_root='/sys'):
+    """Kernel names of a disk's partitions ('sdb1', ...), in name order."""
+    directory = class_dir(name, sysfs_root)
+    return [entry for entry in list_dir(directory)
+            if entry.startswith(name) and os.path.exists(os.path.join(directory, entry, 'partition'))]
+
+
 def partition_devices(name, sysfs_root='/sys'):
     """{partition number: kernel name} of a disk: kernel partitions, or kpartx maps of a dm device."""
     found = {}
     directory = class_dir(name, sysfs_root)
-    for entry in _listdir(directory):
-        number = _read(os.path.join(directory, entry, 'partition'))
+    for entry in list_dir(directory):
+        number = read_file(os.path.join(directory, entry, 'partition'))
         if number and number.isdigit():
             found[int(number)] = entry
     for holder in holders(name, sysfs_root):
-        match = re.match(r'^part(\d+)-', dm_uuid(holder, sysfs_root) or '')
+        match = re.match(r'^part(\d+)-', dm_uuid(holder, sysfs_root))
         if match:
             found.setdefault(int(match.group(1)), holder)
     return found
@@ -214,7 +219,7 @@ def partition_devices(name, sysfs_root='/sys'):
 
 def lun_wwid(name, sysfs_root='/sys'):
     """The SCSI WWID of a disk ('naa.6001405...', lower case), or None."""
-    return (_read(os.path.join(class_dir(name, sysfs_root), 'device', 'wwid')) or '').lower() or None
+    return (read_file(os.path.join(class_dir(name, sysfs_root), 'device', 'wwid')) or '').lower() or None
 
 
 def same_lun_devices(name, sysfs_root='/sys'):
@@ -224,9 +229,9 @@ def same_lun_devices(name, sysfs_root='/sys'):
     wwid = lun_wwid(disk, sysfs_root)
     if not wwid:
         return [name]
-    number = _read(os.path.join(class_dir(name, sysfs_root), 'partition')) if disk != name else None
+    number = read_file(os.path.join(class_dir(name, sysfs_root), 'partition')) if disk != name else None
     found = [name]
-    for entry in _listdir(os.path.join(sysfs_root, 'block')):
+    for entry in list_dir(os.path.join(sysfs_root, 'block')):
         if entry == disk or lun_wwid(entry, sysfs_root) != wwid:
             continue
         if number is None:
@@ -237,11 +242,29 @@ def same_lun_devices(name, sysfs_root='/sys'):
     return found
 
 
+def is_multipath_map(name, sysfs_root='/sys'):
+    """Whether NAME is a dm-multipath map (its dm UUID starts with 'mpath-')."""
+    return dm_uuid(name, sysfs_root).startswith('mpath-')
+
+
+def is_lvm_volume(name, sysfs_root='/sys'):
+    """Whether NAME is an active LVM logical volume (its dm UUID starts with 'LVM-')."""
+    return dm_uuid(name, sysfs_root).startswith('LVM-')
+
+
 def multipath_holder(name, sysfs_root='/sys'):
     """Kernel name of the dm-multipath map built on NAME, or None."""
     for holder in holders(name, sysfs_root):
-        if (dm_uuid(holder, sysfs_root) or '').startswith('mpath-'):
+        if is_multipath_map(holder, sysfs_root):
             return holder
+    return None
+
+
+def dm_by_name(map_name, sysfs_root='/sys'):
+    """Kernel name ('dm-3') of the device-mapper device named MAP_NAME, or None."""
+    for entry in list_dir(os.path.join(sysfs_root, 'class', 'block')):
+        if entry.startswith('dm-') and dm_name(entry, sysfs_root) == map_name:
+            return entry
     return None
 
 
@@ -258,7 +281,7 @@ def stable_links(name, dev_root='/dev'):
     links = {}
     for kind in ('by-id', 'by-path', 'by-uuid'):
         directory = os.path.join(dev_root, 'disk', kind)
-        links[kind] = _links(directory, name)
+        links[kind] = links_to(directory, name)
     return links
 
 
@@ -352,7 +375,7 @@ def overlay_name(tag):
 
 
 def is_overlay(name, sysfs_root='/sys'):
-    return (dm_uuid(name, sysfs_root) or '').startswith(OVERLAY_UUID_PREFIX)
+    return dm_uuid(name, sysfs_root).startswith(OVERLAY_UUID_PREFIX)
 
 
 def overlay_cow_file(dm_map_name, overlay_dir=OVERLAY_DIR):
@@ -362,9 +385,9 @@ def overlay_cow_file(dm_map_name, overlay_dir=OVERLAY_DIR):
 def loop_of(backing_file, sysfs_root='/sys'):
     """Kernel name of the loop device backed by BACKING_FILE, or None."""
     block_dir = os.path.join(sysfs_root, 'block')
-    for entry in _listdir(block_dir):
+    for entry in list_dir(block_dir):
         if entry.startswith('loop'):
-            backing = _read(os.path.join(block_dir, entry, 'loop', 'backing_file'))
+            backing = read_file(os.path.join(block_dir, entry, 'loop', 'backing_file'))
             if backing == backing_file:
                 return entry
     return None
@@ -412,16 +435,90 @@ def _detach_cow(runner, cow_file, sysfs_root):
 
 def remove_overlay(runner, dm_map_name, overlay_dir=OVERLAY_DIR, sysfs_root='/sys'):
     """Remove an overlay made by create_overlay, its loop device and its scratch file."""
-    if os.path.exists('/dev/mapper/%s' % dm_map_name) or _dm_exists(dm_map_name, sysfs_root):
+    if os.path.exists('/dev/mapper/%s' % dm_map_name) or dm_by_name(dm_map_name, sysfs_root):
         runner.run('dmsetup', ['remove', '--retry', dm_map_name], what='removing overlay %s' % dm_map_name)
     _detach_cow(runner, overlay_cow_file(dm_map_name, overlay_dir), sysfs_root)
 
 
-def _dm_exists(dm_map_name, sysfs_root):
-    block_dir = os.path.join(sysfs_root, 'block')
-    return any(dm_name(entry, sysfs_root) == dm_map_name for entry in _listdir(block_dir) if entry.startswith('dm-'))
+# --- udev -------------------------------------------------------------------------------------------
+
+def udev_properties(name, sysfs_root='/sys', udev_db='/run/udev/data'):
+    """Properties udev recorded for a block device (its database entry b<major>:<minor>), {} if none."""
+    number = majmin(name, sysfs_root)
+    properties = {}
+    for line in (read_file(os.path.join(udev_db, 'b%s' % number), '') or '').splitlines() if number else []:
+        if line.startswith('E:') and '=' in line:
+            key, value = line[2:].split('=', 1)
+            properties[key] = value
+    return properties
+
+
+def udev_links(name, sysfs_root='/sys', udev_db='/run/udev/data'):
+    """The links udev's rules gave a block device (its database 'S:' lines, relative to /dev), [] if none.
+
+    This is what udev asked for, not who owns the link in /dev now: when two devices ask for one link
+    name, the database of each lists it and /dev points it at one of them."""
+    number = majmin(name, sysfs_root)
+    text = (read_file(os.path.join(udev_db, 'b%s' % number), '') or '') if number else ''
+    return [line[2:] for line in text.splitlines() if line.startswith('S:')]
+
+
+def multipath_claimed(name, sysfs_root='/sys', udev_db='/run/udev/data'):
+    """Whether multipath's udev rules marked the disk as a path of a multipath map (a map will follow)."""
+    return udev_properties(name, sysfs_root, udev_db).get('DM_MULTIPATH_DEVICE_PATH') == '1'
 
 
 def settle(runner, timeout=30):
     """Let udev finish the events of devices just created (bounded; a slow queue is not an error)."""
-    runner.run('udevadm', ['settle', '--timeout=%d' % timeout], ok=(0, 1), timeout=timeout + KILL_GRACE)
+    runner.run('udevadm', ['settle', '--timeout=%d' % timeout], ok=None, timeout=timeout + KILL_GRACE)
+
+
+def udev_settler(runner, timeout_cap=SETTLE_SLICE):
+    """A settle(seconds) callable for wait loops (each call at most TIMEOUT_CAP s), or None without udevadm."""
+    if not runner.has('udevadm'):
+        return None
+
+    def settle_for(seconds):
+        settle(runner, max(1, int(min(seconds, timeout_cap) + 0.999)))
+    return settle_for
+
+
+# --- actions on the kernel and processes (real runs only) ----------------------------------------------
+
+def flush_device(path):
+    """fsync and drop the buffer cache of a block device (what `blockdev --flushbufs` does)."""
+    import fcntl
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
+    try:
+        os.fsync(fd)
+        fcntl.ioctl(fd, BLKFLSBUF, 0)
+    finally:
+        os.close(fd)
+
+
+def delete_scsi_device(name, sysfs_root='/sys'):
+    """Remove a SCSI disk from the kernel (sd syncs its cache first), like `echo 1 > .../delete`."""
+    with open(os.path.join(class_dir(name, sysfs_root), 'device', 'delete'), 'w') as handle:
+        handle.write('1')
+
+
+def flush_multipath_map(runner, map_name):
+    """`multipath -f MAP`: remove a multipath map (it fails while the map is open)."""
+    runner.run('multipath', ['-f', map_name], what='flushing multipath map %s' % map_name)
+
+
+def multipathd_running(proc_root='/proc'):
+    for entry in list_dir(proc_root):
+        if entry.isdigit() and read_file(os.path.join(proc_root, entry, 'comm')) == 'multipathd':
+            return True
+    return False
+
+
+def swap_devices(swaps='/proc/swaps'):
+    """Kernel names of active swap devices ('/dev/sda2' -> 'sda2'; mapper names as given)."""
+    names = []
+    for line in (read_file(swaps, '') or '').splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0].startswith('/dev/'):
+            names.append(fields[0][len('/dev/'):])
+    return names

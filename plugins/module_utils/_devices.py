@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The sysfs/udev seam: SCSI disks of iSCSI sessions, their links, holders and mounts.
+"""The SCSI disks of iSCSI sessions: which disks a session has, waiting for them, and letting them go.
 
-Everything reads files under an injectable sysfs root (and /dev, /proc/self/mountinfo) so unit
-tests can build a fake tree; the only command is `udevadm settle`, run through the module.
+Built on the block-device seam (_blockdev: sysfs, udev, dm and multipath, holders, SCSI deletion,
+settle) and the mount seam (_mounts: what is mounted). `SessionDisks` takes the host's roots
+(`HostPaths`) and a command runner, so unit tests build it on a fake tree.
 Private to the collection: no compatibility promise.
 """
 
@@ -16,14 +17,15 @@ import os
 import re
 import time
 
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils._blockdev import list_dir, read_file
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, canonical_host, names_equal, parse_portal,
 )
+from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 
 HCTL_RE = re.compile(r'^(\d+):(\d+):(\d+):(\d+)$')
 SESSION_RE = re.compile(r'^session(\d+)$')
-SECTOR_BYTES = 512  # /sys/block/X/size counts 512-byte sectors whatever the logical block size
-SETTLE_SLICE = 1  # seconds one `udevadm settle` may block: other devices' events must not delay ours
 MAX_POLL = 0.5
 
 
@@ -70,34 +72,19 @@ class LunDevice(object):
 _LIST_FIELDS = ('by_path', 'by_id', 'holders', 'partitions', 'mountpoints')
 
 
-def _read(path, default=None):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace').strip()
-    except (IOError, OSError):
-        return default
-
-
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except (IOError, OSError):
-        return []
-
-
 # --- sessions -----------------------------------------------------------------------------
 
 def session_info(sid, sysfs_root='/sys'):
     """Target name and portal of an iSCSI session id from sysfs (None values when unknown)."""
     session_dir = os.path.join(sysfs_root, 'class', 'iscsi_session', 'session%s' % sid)
     conn_dir = os.path.join(sysfs_root, 'class', 'iscsi_connection', 'connection%s:0' % sid)
-    address = _read(os.path.join(conn_dir, 'persistent_address')) or _read(os.path.join(conn_dir, 'address'))
-    port = _read(os.path.join(conn_dir, 'persistent_port')) or _read(os.path.join(conn_dir, 'port'))
+    address = read_file(os.path.join(conn_dir, 'persistent_address')) or read_file(os.path.join(conn_dir, 'address'))
+    port = read_file(os.path.join(conn_dir, 'persistent_port')) or read_file(os.path.join(conn_dir, 'port'))
     return {
-        'target': _read(os.path.join(session_dir, 'targetname')),
+        'target': read_file(os.path.join(session_dir, 'targetname')),
         'address': address or None,
         'port': int(port) if port and port.isdigit() else None,
-        'state': _read(os.path.join(session_dir, 'state')),
+        'state': read_file(os.path.join(session_dir, 'state')),
     }
 
 
@@ -112,96 +99,12 @@ def _session_of(device_realpath):
 def _scsi_disks(sysfs_root):
     """Yield (hctl, kernel name, session id or None) for every SCSI device that has a block device."""
     bus_dir = os.path.join(sysfs_root, 'bus', 'scsi', 'devices')
-    for hctl in _listdir(bus_dir):
+    for hctl in list_dir(bus_dir):
         if not HCTL_RE.match(hctl):
             continue
         device_dir = os.path.realpath(os.path.join(bus_dir, hctl))
-        for name in _listdir(os.path.join(device_dir, 'block')):
+        for name in list_dir(os.path.join(device_dir, 'block')):
             yield hctl, name, _session_of(device_dir)
-
-
-# --- holders, partitions, links, mounts ---------------------------------------------------------
-
-def _partitions(name, sysfs_root):
-    block_dir = os.path.join(sysfs_root, 'class', 'block', name)
-    return [entry for entry in _listdir(block_dir)
-            if entry.startswith(name) and os.path.exists(os.path.join(block_dir, entry, 'partition'))]
-
-
-def _direct_holders(name, sysfs_root):
-    return _listdir(os.path.join(sysfs_root, 'class', 'block', name, 'holders'))
-
-
-def device_holders_tree(name, sysfs_root='/sys'):
-    """Kernel names holding `name` or one of its partitions, recursively (dm maps, LVs on them, md...)."""
-    found = []
-    pending = [name] + _partitions(name, sysfs_root)
-    seen = set(pending)
-    while pending:
-        for holder in _direct_holders(pending.pop(0), sysfs_root):
-            if holder not in seen:
-                seen.add(holder)
-                found.append(holder)
-                pending.append(holder)
-    return found
-
-
-def dm_name(name, sysfs_root='/sys'):
-    return _read(os.path.join(sysfs_root, 'class', 'block', name, 'dm', 'name'))
-
-
-def multipath_map(holders, sysfs_root='/sys'):
-    """'/dev/mapper/<name>' of the dm-multipath map among the holders, or None."""
-    for holder in holders:
-        uuid = _read(os.path.join(sysfs_root, 'class', 'block', holder, 'dm', 'uuid')) or ''
-        if uuid.startswith('mpath-'):
-            return '/dev/mapper/%s' % dm_name(holder, sysfs_root)
-    return None
-
-
-def _links(directory, name):
-    """The links in DIRECTORY (/dev/disk/by-*) that resolve to the kernel device NAME.
-
-    udev replaces a link by renaming a temporary '.#NAME...' link over it: those are skipped, and so is a
-    link that vanishes between the listing and its resolution."""
-    links = []
-    for entry in _listdir(directory):
-        link = os.path.join(directory, entry)
-        if entry.startswith('.'):
-            continue
-        try:
-            if os.path.islink(link) and os.path.basename(os.path.realpath(link)) == name:
-                links.append(link)
-        except OSError:
-            continue
-    return links
-
-
-def _unescape_mountinfo(field):
-    return re.sub(r'\\([0-7]{3})', lambda match: chr(int(match.group(1), 8)), field)
-
-
-def _majmin(name, sysfs_root):
-    return _read(os.path.join(sysfs_root, 'class', 'block', name, 'dev'))
-
-
-def mountpoints(names, mountinfo='/proc/self/mountinfo', sysfs_root='/sys'):
-    """Mount points whose source is one of the kernel names (by major:minor, else by /dev path)."""
-    names = list(names)
-    majmins = set(filter(None, (_majmin(name, sysfs_root) for name in names)))
-    sources = set('/dev/%s' % name for name in names)
-    sources.update('/dev/mapper/%s' % mapped for mapped in filter(None, (dm_name(n, sysfs_root) for n in names)))
-    found = []
-    for line in (_read(mountinfo, '') or '').splitlines():
-        fields = line.split()
-        if ' - ' not in line or len(fields) < 10:
-            continue
-        source = line.split(' - ', 1)[1].split()[1:2]
-        if fields[2] in majmins or (source and _unescape_mountinfo(source[0]) in sources):
-            point = _unescape_mountinfo(fields[4])
-            if point not in found:
-                found.append(point)
-    return found
 
 
 # --- LunDevice assembly --------------------------------------------------------------------------
@@ -220,12 +123,10 @@ def _serial(device_dir):
 
 
 def build_device(hctl, name, sid=None, sysfs_root='/sys', dev_root='/dev', mountinfo='/proc/self/mountinfo'):
-    block_dir = os.path.join(sysfs_root, 'class', 'block', name)
-    device_dir = os.path.join(block_dir, 'device')
-    holders = device_holders_tree(name, sysfs_root)
-    partitions = _partitions(name, sysfs_root)
-    size = _read(os.path.join(block_dir, 'size'))
-    wwid = _read(os.path.join(device_dir, 'wwid'))
+    device_dir = os.path.join(blockdev.class_dir(name, sysfs_root), 'device')
+    holders = blockdev.upper_devices(name, sysfs_root, with_partitions=True)
+    partitions = blockdev.kernel_partitions(name, sysfs_root)
+    multipath = next((holder for holder in holders if blockdev.is_multipath_map(holder, sysfs_root)), None)
     info = session_info(sid, sysfs_root) if sid is not None else {}
     portal = None
     if info.get('address'):
@@ -233,15 +134,16 @@ def build_device(hctl, name, sid=None, sysfs_root='/sys', dev_root='/dev', mount
                             info['port'])
     return LunDevice(
         hctl=hctl, lun=int(hctl.split(':')[3]), name=name, path=os.path.join(dev_root, name),
-        by_path=_links(os.path.join(dev_root, 'disk', 'by-path'), name),
-        by_id=_links(os.path.join(dev_root, 'disk', 'by-id'), name),
-        wwid=wwid.lower() if wwid else None, serial=_serial(device_dir),
-        size_bytes=int(size) * SECTOR_BYTES if size and size.isdigit() else 0,
-        vendor=_read(os.path.join(device_dir, 'vendor'), ''), model=_read(os.path.join(device_dir, 'model'), ''),
-        revision=_read(os.path.join(device_dir, 'rev'), ''),
-        multipath=multipath_map(holders, sysfs_root), holders=holders, partitions=partitions,
-        mountpoints=mountpoints([name] + partitions + holders, mountinfo, sysfs_root),
-        session_id=sid, target=info.get('target'), portal=portal, state=_read(os.path.join(device_dir, 'state')),
+        by_path=blockdev.links_to(os.path.join(dev_root, 'disk', 'by-path'), name),
+        by_id=blockdev.links_to(os.path.join(dev_root, 'disk', 'by-id'), name),
+        wwid=blockdev.lun_wwid(name, sysfs_root), serial=_serial(device_dir),
+        size_bytes=blockdev.size_bytes(name, sysfs_root),
+        vendor=read_file(os.path.join(device_dir, 'vendor'), ''), model=read_file(os.path.join(device_dir, 'model'), ''),
+        revision=read_file(os.path.join(device_dir, 'rev'), ''),
+        multipath='/dev/mapper/%s' % blockdev.dm_name(multipath, sysfs_root) if multipath else None,
+        holders=holders, partitions=partitions,
+        mountpoints=mountpoints_of_devices([name] + partitions + holders, mountinfo, sysfs_root),
+        session_id=sid, target=info.get('target'), portal=portal, state=read_file(os.path.join(device_dir, 'state')),
     )
 
 
@@ -295,27 +197,6 @@ def find_devices(target=None, portal=None, lun=None, wwid=None, serial=None, sys
     return sorted(found, key=_sort_key)
 
 
-def udev_properties(name, sysfs_root='/sys', udev_db='/run/udev/data'):
-    """Properties udev recorded for a block device (its database entry b<major>:<minor>), {} if none."""
-    majmin = _majmin(name, sysfs_root)
-    properties = {}
-    for line in (_read(os.path.join(udev_db, 'b%s' % majmin), '') or '').splitlines() if majmin else []:
-        if line.startswith('E:') and '=' in line:
-            key, value = line[2:].split('=', 1)
-            properties[key] = value
-    return properties
-
-
-def udev_links(name, sysfs_root='/sys', udev_db='/run/udev/data'):
-    """The links udev's rules gave a block device (its database 'S:' lines, relative to /dev), [] if none.
-
-    This is what udev asked for, not who owns the link in /dev now: when two devices ask for one link
-    name, the database of each lists it and /dev points it at one of them."""
-    majmin = _majmin(name, sysfs_root)
-    text = (_read(os.path.join(udev_db, 'b%s' % majmin), '') or '') if majmin else ''
-    return [line[2:] for line in text.splitlines() if line.startswith('S:')]
-
-
 def iscsi_path_suffix(target, lun):
     """How the by-path name udev's path_id builtin gives a LUN of an iSCSI session ends: '-iscsi-T-lun-N'.
 
@@ -338,17 +219,7 @@ def udev_processed_iscsi_disk(device, sysfs_root='/sys', udev_db='/run/udev/data
         return False
     suffix = iscsi_path_suffix(device.target, device.lun)
     return any(link.startswith('disk/by-path/ip-') and link.endswith(suffix)
-               for link in udev_links(device.name, sysfs_root, udev_db))
-
-
-def multipath_claimed(name, sysfs_root='/sys', udev_db='/run/udev/data'):
-    """Whether multipath's udev rules marked the disk as a path of a multipath map (a map will follow)."""
-    return udev_properties(name, sysfs_root, udev_db).get('DM_MULTIPATH_DEVICE_PATH') == '1'
-
-
-# --- actions on the kernel (real runs only) -------------------------------------------------------
-
-BLKFLSBUF = 0x1261  # <linux/fs.h>: flush the buffer cache of a block device
+               for link in blockdev.udev_links(device.name, sysfs_root, udev_db))
 
 
 def session_host(sid, sysfs_root='/sys'):
@@ -367,60 +238,9 @@ def scan_session(sid, sysfs_root='/sys'):
         handle.write('- - -')
 
 
-def flush_device(path):
-    """fsync and drop the buffer cache of a block device (what `blockdev --flushbufs` does)."""
-    import fcntl
-    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
-    try:
-        os.fsync(fd)
-        fcntl.ioctl(fd, BLKFLSBUF, 0)
-    finally:
-        os.close(fd)
-
-
-def delete_device(name, sysfs_root='/sys'):
-    """Remove a SCSI disk from the kernel (sd syncs its cache first), like `echo 1 > .../delete`."""
-    with open(os.path.join(sysfs_root, 'class', 'block', name, 'device', 'delete'), 'w') as handle:
-        handle.write('1')
-
-
-def multipathd_running(proc_root='/proc'):
-    for entry in _listdir(proc_root):
-        if entry.isdigit() and _read(os.path.join(proc_root, entry, 'comm')) == 'multipathd':
-            return True
-    return False
-
-
-def swap_devices(swaps='/proc/swaps'):
-    """Kernel names of active swap devices ('/dev/sda2' -> 'sda2'; mapper names as given)."""
-    names = []
-    for line in (_read(swaps, '') or '').splitlines()[1:]:
-        fields = line.split()
-        if fields and fields[0].startswith('/dev/'):
-            names.append(fields[0][len('/dev/'):])
-    return names
-
-
-def dm_uuid(name, sysfs_root='/sys'):
-    return _read(os.path.join(sysfs_root, 'class', 'block', name, 'dm', 'uuid')) or ''
-
-
 # --- waiting -------------------------------------------------------------------------------------
 
-def udev_settler(module, timeout_cap=SETTLE_SLICE):
-    """A settle(seconds) callable running `udevadm settle` bounded, or None when udevadm is absent."""
-    udevadm = module.get_bin_path('udevadm')
-    if not udevadm:
-        return None
-
-    def settle(seconds):
-        seconds = max(1, int(min(seconds, timeout_cap) + 0.999))
-        # rc != 0 only means events were still queued when the bound passed: the caller keeps polling.
-        module.run_command([udevadm, 'settle', '--timeout=%d' % seconds], environ_update={'LC_ALL': 'C'})
-    return settle
-
-
-def wait_for_devices(predicate, timeout, poll=0.05, module=None, settle=None, clock=time.monotonic, sleep=time.sleep):
+def wait_for_devices(predicate, timeout, poll=0.05, settle=None, clock=time.monotonic, sleep=time.sleep):
     """Wait until predicate() reports nothing missing; return its devices.
 
     predicate() -> (devices, missing): missing is a list of human-readable strings ('LUN 3 of
@@ -432,8 +252,6 @@ def wait_for_devices(predicate, timeout, poll=0.05, module=None, settle=None, cl
     """
     if timeout <= 0:
         raise ValueError('timeout must be greater than 0')
-    if settle is None and module is not None:
-        settle = udev_settler(module)
     deadline = clock() + timeout
     interval = poll
     while True:
@@ -455,9 +273,132 @@ def wait_for_devices(predicate, timeout, poll=0.05, module=None, settle=None, cl
         interval = min(interval * 2, MAX_POLL)
 
 
-__all__ = ['LunDevice', 'DeviceWaitTimeout', 'InvalidName', 'session_devices', 'find_devices',
-           'device_holders_tree', 'mountpoints', 'wait_for_devices', 'udev_settler', 'session_info',
-           'multipath_map', 'dm_name', 'build_device', 'session_host', 'scan_session', 'flush_device',
-           'delete_device', 'multipathd_running', 'swap_devices', 'dm_uuid', 'udev_properties',
-           'multipath_claimed', 'udev_links', 'iscsi_path_suffix',
-           'udev_processed_iscsi_disk']
+# --- one host's session disks ----------------------------------------------------------------------
+
+class DevicesBusy(Exception):
+    """Disks still in use (mounted, swap, active LVM, or /): logging out would pull storage from a user."""
+
+
+class SessionDisks(object):
+    """The disks of iSCSI sessions on one host: read under PATHS (a _blockdev.HostPaths), acted on through
+    RUNNER (a _command.Runner)."""
+
+    def __init__(self, runner, paths=None):
+        self.runner = runner
+        self.paths = paths or blockdev.HostPaths()
+
+    def of_sessions(self, sessions):
+        """LunDevices of these sessions (objects with .sid), in session order then H:C:T:L."""
+        devices = []
+        for session in sessions:
+            devices.extend(session_devices(session.sid, self.paths.sysfs, self.paths.dev, self.paths.mountinfo))
+        return devices
+
+    def session_state(self, sid):
+        return session_info(sid, self.paths.sysfs).get('state')
+
+    def scan(self, sid):
+        scan_session(sid, self.paths.sysfs)
+
+    def multipath_expected(self, mode):
+        """Whether paths get a multipath map: MODE 'yes', or 'auto' with multipathd running."""
+        return mode == 'yes' or (mode == 'auto' and blockdev.multipathd_running(self.paths.proc))
+
+    def ready(self, device, need_multipath):
+        """What is still missing before DEVICE can be used: [] when udev (and multipath) are done with it."""
+        missing = []
+        if not udev_processed_iscsi_disk(device, self.paths.sysfs, self.paths.udev_db):
+            missing.append('udev to process %s (LUN %d)' % (device.path, device.lun))
+        if need_multipath and not device.multipath and blockdev.multipath_claimed(
+                device.name, self.paths.sysfs, self.paths.udev_db):
+            missing.append('multipath map of %s (LUN %d, %s)' % (device.path, device.lun, device.wwid))
+        return missing
+
+    def wait(self, predicate, timeout):
+        """wait_for_devices with a bounded `udevadm settle` between looks (see wait_for_devices)."""
+        return wait_for_devices(predicate, timeout, settle=blockdev.udev_settler(self.runner))
+
+    def busy(self, devices):
+        """Why each disk may not go away: ['/dev/sdc (LUN 0) mounted at /mnt and used as swap', ...].
+
+        Raises DevicesBusy at once for a disk that backs /: nothing overrides that."""
+        swaps = set(blockdev.swap_devices(os.path.join(self.paths.proc, 'swaps')))
+        busy = []
+        for device in devices:
+            if '/' in device.mountpoints:
+                raise DevicesBusy('%s (LUN %d) backs the root file system /' % (device.path, device.lun))
+            reasons = ['mounted at %s' % ', '.join(device.mountpoints)] if device.mountpoints else []
+            if swaps.intersection([device.name] + device.partitions + device.holders):
+                reasons.append('used as swap')
+            volumes = [holder for holder in device.holders if blockdev.is_lvm_volume(holder, self.paths.sysfs)]
+            if volumes:
+                reasons.append('holds active LVM volume(s) %s' % ', '.join(
+                    blockdev.dm_name(holder, self.paths.sysfs) or holder for holder in volumes))
+            if reasons:
+                busy.append('%s (LUN %d) %s' % (device.path, device.lun, ' and '.join(reasons)))
+        return busy
+
+    def release(self, devices, force=False, warn=None):
+        """Flush the multipath maps built only on these disks, then flush and delete each disk from the kernel.
+
+        A map that cannot be flushed is an error unless FORCE; a disk whose buffers cannot be flushed is
+        reported through WARN and deleted all the same (sd syncs its cache on delete)."""
+        names = set(device.name for device in devices)
+        maps = sorted(set(device.multipath for device in devices if device.multipath))
+        can_flush_maps = self.runner.has('multipath')
+        for mapped in maps:
+            kernel_name = blockdev.dm_by_name(os.path.basename(mapped), self.paths.sysfs)
+            slaves = blockdev.slaves(kernel_name, self.paths.sysfs) if kernel_name else []
+            if can_flush_maps and slaves and set(slaves) <= names:
+                self.runner.run('multipath', ['-f', os.path.basename(mapped)], ok=None if force else (0,),
+                                what='flushing multipath map %s before logout' % mapped)
+        for device in devices:
+            if os.path.exists(device.path):
+                try:
+                    blockdev.flush_device(device.path)
+                except OSError as error:
+                    if warn:
+                        warn('could not flush %s: %s' % (device.path, error))
+            blockdev.delete_scsi_device(device.name, self.paths.sysfs)
+
+
+class DevicePredicate(object):
+    """predicate() for SessionDisks.wait: (devices, missing descriptions) of SESSIONS' LUNS (None: any LUN)."""
+
+    def __init__(self, disks, sessions, luns, need_multipath, initiator):
+        self.disks = disks
+        self.sessions = sessions
+        self.luns = luns
+        self.need_multipath = need_multipath
+        self.initiator = initiator
+        self.recovering = False
+
+    def __call__(self):
+        devices, missing = [], []
+        self.recovering = False
+        for session in self.sessions:
+            found = self.disks.of_sessions([session])
+            devices.extend(found)
+            where = '%s at %s (session %s)' % (session.target, session.persistent_portal.address, session.sid)
+            state = self.disks.session_state(session.sid)
+            if state and state != 'LOGGED_IN':
+                self.recovering = True
+                missing.append('session %s to be logged in again (state %s)' % (where, state))
+            present = set(d.lun for d in found)
+            if self.luns is None and not found:
+                missing.append('any LUN on %s' % where)
+            for lun in sorted(set(self.luns or []) - present):
+                missing.append('LUN %d on %s' % (lun, where))
+            for device in found:
+                if self.luns is None or device.lun in self.luns:
+                    missing.extend(self.disks.ready(device, self.need_multipath))
+        return devices, missing
+
+    def explain(self, devices):
+        if not devices:
+            return ('the login worked but the target presents no LUN to initiator %s: the likely cause is the '
+                    "target's ACL (no LUN mapped to this initiator)" % self.initiator)
+        if self.luns:
+            return 'LUNs seen: %s; check the LUN mapping of the ACL for %s' % (
+                ', '.join(str(lun) for lun in sorted(set(d.lun for d in devices))), self.initiator)
+        return 'devices seen: %s' % ', '.join(d.path for d in devices)

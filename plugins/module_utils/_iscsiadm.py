@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections import namedtuple
 
-from ansible_collections.san.iscsi.plugins.module_utils._command_error import CommandError
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, format_portal,
@@ -313,11 +313,8 @@ class Iscsiadm(object):
     def __init__(self, module, timeout=DEFAULT_TIMEOUT, lock=None, idbm_lock_dirs=None):
         self.module = module
         self.timeout = timeout
-        self.binary = module.get_bin_path('iscsiadm')
-        if not self.binary:
-            raise IscsiadmError('iscsiadm was not found in PATH: %s' % PACKAGE_HINT)
-        self.timeout_binary = module.get_bin_path('timeout')
-        self.calls = []
+        self.runner = Runner(module, timeout, error=IscsiadmError, kill_grace=KILL_GRACE)
+        self.binary = self.runner.binary('iscsiadm', hint=PACKAGE_HINT)
         self.retries = []  # [{'command', 'rc', 'reason', 'attempt'}]: races with another iscsiadm, retried
         self.lock = lock if lock is not None else host_lock()
         # the lock object outlives one module run where the interpreter does (Mitogen): report only our waits
@@ -362,11 +359,13 @@ class Iscsiadm(object):
         return {'lock_wait_seconds': round(sum(wait['seconds'] for wait in waits), 2), 'lock_waits': waits,
                 'retries': list(self.retries)}
 
+    @property
+    def calls(self):
+        """Every argv run so far (tests, benchmarks)."""
+        return self.runner.calls
+
     def command(self, args, timeout=None):
-        argv = [self.binary] + list(args)
-        if self.timeout_binary:
-            argv = [self.timeout_binary, '-k', str(KILL_GRACE), str(int(timeout or self.timeout))] + argv
-        return argv
+        return self.runner.argv(self.binary, args, timeout)
 
     def run(self, args, ok=(0,), timeout=None, what=None, db_race=None):
         """Run iscsiadm ARGS; return (rc, out, err) when rc is in ok, else raise IscsiadmError.
@@ -378,8 +377,7 @@ class Iscsiadm(object):
         argv = self.command(args, timeout)
         self.prepare()
         for attempt in range(1, NODE_DB_ATTEMPTS + 1):
-            self.calls.append(argv)
-            rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+            rc, out, err = self.runner.execute(argv)
             if attempt == NODE_DB_ATTEMPTS:
                 break
             reason = race_reason(rc, err) or (db_race is not None and db_race(rc, err))

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The LVM seam: JSON reports, the devices file, clone import, activation of one LV, clean-up.
 
-Every call is `lvm <command> ...` through _blockdev.Runner. Commands aimed at a clone name its
+Every call is `lvm <command> ...` through _command.Runner. Commands aimed at a clone name its
 devices with --devices, so they never see (let alone touch) the original VG, and they run with
 backups and archives off, so importing a clone leaves no files in /etc/lvm behind.
 Needs lvm2 >= 2.03.12 (--devices, --setautoactivation, the devices file).
@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from ansible_collections.san.iscsi.plugins.module_utils._blockdev import ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._command import ToolError
 
 LVM_TIMEOUT = 120
 NO_BACKUP = 'backup { backup = 0 archive = 0 }'

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mount seam: /proc/self/mountinfo, mount(8)/umount(8), /etc/fstab, and who holds a mount.
 
-Parsers take text and return plain objects; commands go through _blockdev.Runner; /proc is read
-under an injectable root. Private to the collection: no compatibility promise.
+Parsers take text and return plain objects; commands go through _command.Runner; /proc and sysfs
+are read under injectable roots. Private to the collection: no compatibility promise.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +17,8 @@ import signal
 import tempfile
 import time
 from collections import namedtuple
+
+from ansible_collections.san.iscsi.plugins.module_utils._blockdev import dm_name, majmin as device_majmin, read_file
 
 MOUNT_TIMEOUT = 300
 
@@ -48,6 +50,19 @@ def parse_mountinfo(text):
 def read_mountinfo(path='/proc/self/mountinfo'):
     with open(path) as handle:
         return parse_mountinfo(handle.read())
+
+
+def mountpoints_of_devices(names, mountinfo='/proc/self/mountinfo', sysfs_root='/sys'):
+    """Mount points whose source is one of the kernel NAMES (by major:minor, else by /dev path), in mount order."""
+    names = list(names)
+    majmins = set(filter(None, (device_majmin(name, sysfs_root) for name in names)))
+    sources = set('/dev/%s' % name for name in names)
+    sources.update('/dev/mapper/%s' % mapped for mapped in filter(None, (dm_name(n, sysfs_root) for n in names)))
+    found = []
+    for entry in parse_mountinfo(read_file(mountinfo, '')):
+        if (entry.majmin in majmins or entry.source in sources) and entry.mountpoint not in found:
+            found.append(entry.mountpoint)
+    return found
 
 
 def mount_at(entries, mountpoint):
@@ -104,16 +119,8 @@ def _maps_devs(maps_text):
     return devs
 
 
-def _read(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
-
-
 def _owner(proc_dir):
-    status = _read(os.path.join(proc_dir, 'status')) or ''
+    status = read_file(os.path.join(proc_dir, 'status')) or ''
     match = re.search(r'^Uid:\s+(\d+)', status, re.M)
     return int(match.group(1)) if match else None
 
@@ -138,11 +145,11 @@ def process_holders(majmin, proc_root='/proc', exclude=None):
             fds = []
         if any(_link_dev(os.path.join(fd_dir, fd)) == majmin for fd in fds):
             access.append('fd')
-        if majmin in _maps_devs(_read(os.path.join(proc_dir, 'maps')) or ''):
+        if majmin in _maps_devs(read_file(os.path.join(proc_dir, 'maps')) or ''):
             access.append('mmap')
         if access:
-            cmdline = (_read(os.path.join(proc_dir, 'cmdline')) or '').replace('\0', ' ').strip()
-            command = cmdline or (_read(os.path.join(proc_dir, 'comm')) or '').strip()
+            cmdline = (read_file(os.path.join(proc_dir, 'cmdline')) or '').replace('\0', ' ').strip()
+            command = cmdline or (read_file(os.path.join(proc_dir, 'comm')) or '').strip()
             found.append({'pid': pid, 'uid': _owner(proc_dir), 'command': command, 'access': access})
     return found
 

@@ -47,7 +47,7 @@ a crash can leave truncated; here the JSON goes to a private temp file in the sa
 fsynced, renamed over the old file and the directory is fsynced. Writes hold an exclusive lock so
 concurrent runs on the same host cannot interleave or save an older state last.
 
-External commands go through the ``_blockdev.Runner`` seam (argv lists, LC_ALL=C, coreutils timeout):
+External commands go through the ``_command.Runner`` seam (argv lists, LC_ALL=C, coreutils timeout):
 ``lvm lvs|lvcreate|lvextend|lvremove`` and ``cp --reflink=always``.
 Private to the collection: no compatibility promise.
 """
@@ -69,7 +69,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.san.iscsi.plugins.module_utils._blockdev import Runner, ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, parse_portal, validate_name
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, parse_report, valid_vg_name
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (

@@ -102,14 +102,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils._devices import session_devices
+from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
 
-SYSFS = '/sys'
-DEV = '/dev'
-MOUNTINFO = '/proc/self/mountinfo'
 INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
 
 
@@ -141,22 +140,23 @@ def node_dict(shown, with_settings):
     return entry
 
 
-def multipath_maps(sysfs_root, mountinfo):
+def multipath_maps(paths):
     maps = []
-    block = os.path.join(sysfs_root, 'class', 'block')
-    for name in sorted(os.listdir(block)) if os.path.isdir(block) else []:
-        uuid = _devices.dm_uuid(name, sysfs_root)
-        if not uuid.startswith('mpath-'):
+    for name in blockdev.list_dir(os.path.join(paths.sysfs, 'class', 'block')):
+        if not blockdev.is_multipath_map(name, paths.sysfs):
             continue
-        holders = _devices.device_holders_tree(name, sysfs_root)
-        map_name = _devices.dm_name(name, sysfs_root)
-        maps.append(dict(name=map_name, path='/dev/mapper/%s' % map_name, dm=name, wwid=uuid[len('mpath-'):],
-                         paths=sorted(os.listdir(os.path.join(block, name, 'slaves'))),
-                         holders=holders, mountpoints=_devices.mountpoints([name] + holders, mountinfo, sysfs_root)))
+        holders = blockdev.upper_devices(name, paths.sysfs, with_partitions=True)
+        map_name = blockdev.dm_name(name, paths.sysfs)
+        maps.append(dict(name=map_name, path='/dev/mapper/%s' % map_name, dm=name,
+                         wwid=blockdev.dm_uuid(name, paths.sysfs)[len('mpath-'):],
+                         paths=blockdev.slaves(name, paths.sysfs), holders=holders,
+                         mountpoints=mountpoints_of_devices([name] + holders, paths.mountinfo, paths.sysfs)))
     return maps
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (a _blockdev.HostPaths; unit tests pass a fake tree's)."""
+    paths = paths or blockdev.HostPaths()
     module = AnsibleModule(argument_spec=dict(node_settings=dict(type='bool', default=False)), supports_check_mode=True)
     iscsiadm = connect(module)
     try:
@@ -167,10 +167,10 @@ def main():
         fail(module, error)
     devices = []
     for session in sessions:
-        devices.extend(d.to_dict() for d in _devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO))
+        devices.extend(d.to_dict() for d in session_devices(session.sid, paths.sysfs, paths.dev, paths.mountinfo))
     module.exit_json(changed=False, initiator=read_initiator(INITIATOR_FILE), nodes=nodes,
                      sessions=[s.to_dict() for s in sessions], devices=devices,
-                     multipath=multipath_maps(SYSFS, MOUNTINFO))
+                     multipath=multipath_maps(paths))
 
 
 if __name__ == '__main__':

@@ -276,6 +276,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
+from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, mountable, valid_vg_name
 
@@ -374,7 +375,7 @@ class LunMount(object):
         self.params = module.params
         self.path = os.path.normpath(self.params['path'])
         self.check = module.check_mode
-        self.runner = blockdev.Runner(module)
+        self.runner = Runner(module)
         self.lvm = Lvm(self.runner, devices_dir=LVM_DEVICES_DIR, online_dir=LVM_ONLINE_DIR,
                        backup_dir=LVM_BACKUP_DIR, archive_dir=LVM_ARCHIVE_DIR)
         self.snapshot = self.params['snapshot']
@@ -436,7 +437,7 @@ class LunMount(object):
             name = blockdev.kernel_name(params['device'], SYSFS_ROOT)
             if name is None:
                 raise ModuleError('%s is not a block device' % params['device'])
-            wwid = blockdev._read(os.path.join(blockdev.class_dir(name, SYSFS_ROOT), 'device', 'wwid'))
+            wwid = blockdev.read_file(os.path.join(blockdev.class_dir(name, SYSFS_ROOT), 'device', 'wwid'))
         else:
             found = self.wait_for_lun()
             wwids = sorted(set(device.wwid for device in found))
@@ -460,7 +461,7 @@ class LunMount(object):
             found = devices.find_devices(sysfs_root=SYSFS_ROOT, dev_root=DEV_ROOT, mountinfo=MOUNTINFO, **filters)
             return found, ([] if found else ['a LUN with %s' % described])
         try:
-            return devices.wait_for_devices(predicate, params['timeout'], module=self.module)
+            return devices.wait_for_devices(predicate, params['timeout'], settle=blockdev.udev_settler(self.runner))
         except devices.InvalidName as exc:
             raise ModuleError('invalid target or portal: %s' % exc)
         except devices.DeviceWaitTimeout:
@@ -736,7 +737,7 @@ class LunMount(object):
             if imported.get('vg_name') != clone:
                 raise ModuleError('the clone was imported as %s, not %s' % (imported.get('vg_name'), clone))
             self.lvm.disable_autoactivation(clone, [overlay_path])
-        except (ModuleError, blockdev.ToolError):
+        except (ModuleError, ToolError):
             self.remove_clone(clone, [overlay_path], strict=False)
             raise
 
@@ -902,7 +903,7 @@ class LunMount(object):
         try:
             devices_file = self.lvm.devices_file()
             self.lvm.deactivate_vg(clone, devices=overlays)
-        except blockdev.ToolError as exc:
+        except ToolError as exc:
             if strict:
                 raise
             self.module.warn('clean-up of the clone %s: %s' % (clone, exc.msg))
@@ -959,7 +960,7 @@ def main():
         result = dict(manager.result if manager else {}, **exc.extra)
         result.pop('changed', None)
         module.fail_json(msg=exc.msg, changed=bool(manager and manager.result.get('changed')), **result)
-    except blockdev.ToolError as exc:
+    except ToolError as exc:
         result = dict(manager.result if manager else {})
         changed = bool(result.pop('changed', False))
         result.update(exc.as_fail_kwargs())

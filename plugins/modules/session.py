@@ -321,22 +321,18 @@ devices:
     state: {description: SCSI device state., type: str}
 '''
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner
+from ansible_collections.san.iscsi.plugins.module_utils._devices import (
+    DevicePredicate, DevicesBusy, DeviceWaitTimeout, SessionDisks)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    BUILTIN_IFACES, IscsiadmError, NodeRecord, bounded, connect, fail, node_settings_text, report_contention)
+    BUILTIN_IFACES, IscsiadmError, NodeRecord, connect, fail, node_settings_text, report_contention)
 
 MAX_LUN = 16383
-SYSFS = '/sys'
-DEV = '/dev'
-MOUNTINFO = '/proc/self/mountinfo'
-PROC = '/proc'
-UDEV_DB = '/run/udev/data'
 
 
 class SessionError(Exception):
@@ -348,12 +344,15 @@ class SessionError(Exception):
 
 
 class SessionManager(object):
-    def __init__(self, module):
+    """PATHS: the host's roots (a _blockdev.HostPaths; None for the real ones)."""
+
+    def __init__(self, module, paths=None):
         self.module = module
         self.params = module.params
         self.iface = self.params['iface']
         self.target, self.portals = self.validate()
         self.iscsiadm = connect(module, timeout=60)
+        self.disks = SessionDisks(Runner(module), paths)
         self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], removed_nodes=[], luns=[],
                            devices=[], updated_settings=[], created_iface=False, removed_iface=False)
         self.created_records = []
@@ -442,7 +441,7 @@ class SessionManager(object):
                 [portal for portal in missing if records[portal] is None])
         self.result['changed'] = bool(missing or create_iface or self.result['updated_settings'])
         if self.module.check_mode:
-            self.report(self.target_sessions(sessions), sessions_devices(self.target_sessions(sessions)))
+            self.report(self.target_sessions(sessions), self.disks.of_sessions(self.target_sessions(sessions)))
             return
         if create_iface:
             self.iscsiadm.iface_new(self.iface)
@@ -455,7 +454,7 @@ class SessionManager(object):
         if missing:
             sessions = self.iscsiadm.sessions()
         mine = [s for s in sessions if any(s.matches(self.target, p, self.iface) for p in self.wanted_portals())]
-        changed_devices = self.rescan(mine, sessions_devices(mine)) if self.params['rescan'] else False
+        changed_devices = self.rescan(mine, self.disks.of_sessions(mine)) if self.params['rescan'] else False
         new_sids = set(s.sid for s in mine if any(s.persistent_portal.same_as(p) for p in missing))
         devices = self.wait_for_devices(mine, new_sids, waited=bool(missing) or changed_devices)
         self.result['changed'] = self.result['changed'] or changed_devices
@@ -568,27 +567,26 @@ class SessionManager(object):
     def rescan(self, sessions, before):
         for session in sessions:
             self.iscsiadm.rescan_session(session.sid)
-        after = sessions_devices(sessions)
+        after = self.disks.of_sessions(sessions)
         return [d.name for d in before] != [d.name for d in after]
 
     def wait_for_devices(self, sessions, new_sids, waited):
         if not self.params['wait']:
-            return sessions_devices(sessions)
+            return self.disks.of_sessions(sessions)
         for sid in sorted(new_sids) if self.params['luns'] is None else []:
-            _devices.scan_session(sid, SYSFS)
-        need_multipath = self.params['multipath'] == 'yes' or (
-            self.params['multipath'] == 'auto' and _devices.multipathd_running(PROC))
-        predicate = DevicePredicate(sessions, self.params['luns'], need_multipath, self.initiator_hint())
+            self.disks.scan(sid)
+        predicate = DevicePredicate(self.disks, sessions, self.params['luns'],
+                                    self.disks.multipath_expected(self.params['multipath']), self.initiator_hint())
         try:
             if not waited:
                 devices, missing = predicate()
                 if not missing:
                     return devices
                 if not predicate.recovering:
-                    raise _devices.DeviceWaitTimeout(missing, devices, 0)
+                    raise DeviceWaitTimeout(missing, devices, 0)
                 waited = True  # a session is reconnecting (target restarted): give it the timeout
-            return _devices.wait_for_devices(predicate, self.params['timeout'], module=self.module)
-        except _devices.DeviceWaitTimeout as error:
+            return self.disks.wait(predicate, self.params['timeout'])
+        except DeviceWaitTimeout as error:
             self.undo()
             hint = '' if waited else ' (the sessions already existed: set rescan=true to find LUNs mapped since)'
             raise SessionError('%s%s; %s' % (error, hint, predicate.explain(error.devices)))
@@ -627,7 +625,7 @@ class SessionManager(object):
 
     def ensure_logged_out(self, sessions):
         mine = self.target_sessions(sessions)
-        devices = sessions_devices(mine)
+        devices = self.disks.of_sessions(mine)
         self.refuse_if_busy(devices)
         self.result['logged_out'] = [s.persistent_portal.address for s in mine]
         doomed = []
@@ -642,7 +640,7 @@ class SessionManager(object):
             self.result['sessions'] = [session_dict(s) for s in mine]
             self.result['devices'] = [d.to_dict() for d in devices]
             return
-        self.release_devices(devices)
+        self.disks.release(devices, force=self.params['force'], warn=self.module.warn)
         for session in mine:
             self.iscsiadm.logout_session(session.sid, session.target, session.persistent_portal.address)
         for record in doomed:
@@ -661,46 +659,13 @@ class SessionManager(object):
         return not any(s.iface == self.iface for s in sessions) and not any(r.iface == self.iface for r in records)
 
     def refuse_if_busy(self, devices):
-        swaps = set(_devices.swap_devices(os.path.join(PROC, 'swaps')))
-        busy = []
-        for device in devices:
-            if '/' in device.mountpoints:
-                raise SessionError('refusing to log out: %s (LUN %d) backs the root file system /'
-                                   % (device.path, device.lun))
-            reasons = ['mounted at %s' % ', '.join(device.mountpoints)] if device.mountpoints else []
-            names = [device.name] + device.partitions + device.holders
-            if swaps.intersection(names):
-                reasons.append('used as swap')
-            lvm = [h for h in device.holders if _devices.dm_uuid(h, SYSFS).startswith('LVM-')]
-            if lvm:
-                reasons.append('holds active LVM volume(s) %s' % ', '.join(
-                    _devices.dm_name(h, SYSFS) or h for h in lvm))
-            if reasons:
-                busy.append('%s (LUN %d) %s' % (device.path, device.lun, ' and '.join(reasons)))
+        try:
+            busy = self.disks.busy(devices)
+        except DevicesBusy as error:
+            raise SessionError('refusing to log out: %s' % error)
         if busy and not self.params['force']:
             raise SessionError('refusing to log out of %s: %s; unmount/deactivate first or set force=true'
                                % (self.target, '; '.join(busy)))
-
-    def release_devices(self, devices):
-        """Flush multipath maps built only on these paths, then flush and delete each SCSI disk."""
-        names = set(d.name for d in devices)
-        maps = sorted(set(d.multipath for d in devices if d.multipath))
-        multipath = self.module.get_bin_path('multipath')
-        for mapped in maps:
-            slaves = map_slaves(mapped)
-            if multipath and slaves and set(slaves) <= names:
-                cmd = bounded(self.module, [multipath, '-f', os.path.basename(mapped)])
-                rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
-                if rc != 0 and not self.params['force']:
-                    self.module.fail_json(msg='could not flush multipath map %s before logout' % mapped,
-                                          cmd=cmd, rc=rc, stdout=out, stderr=err)
-        for device in devices:
-            if os.path.exists(device.path):
-                try:
-                    _devices.flush_device(device.path)
-                except OSError as error:
-                    self.module.warn('could not flush %s: %s' % (device.path, error))
-            _devices.delete_device(device.name, SYSFS)
 
     # --- result --------------------------------------------------------------------------------
 
@@ -708,66 +673,6 @@ class SessionManager(object):
         self.result['sessions'] = [session_dict(s) for s in sessions]
         self.result['devices'] = [d.to_dict() for d in devices]
         self.result['luns'] = group_luns(devices)
-
-
-class DevicePredicate(object):
-    """predicate() for wait_for_devices: (devices, missing descriptions)."""
-
-    def __init__(self, sessions, luns, need_multipath, initiator):
-        self.sessions = sessions
-        self.luns = luns
-        self.need_multipath = need_multipath
-        self.initiator = initiator
-        self.recovering = False
-
-    def __call__(self):
-        devices, missing = [], []
-        self.recovering = False
-        for session in self.sessions:
-            found = _devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO)
-            devices.extend(found)
-            where = '%s at %s (session %s)' % (session.target, session.persistent_portal.address, session.sid)
-            state = _devices.session_info(session.sid, SYSFS).get('state')
-            if state and state != 'LOGGED_IN':
-                self.recovering = True
-                missing.append('session %s to be logged in again (state %s)' % (where, state))
-            present = set(d.lun for d in found)
-            if self.luns is None and not found:
-                missing.append('any LUN on %s' % where)
-            for lun in sorted(set(self.luns or []) - present):
-                missing.append('LUN %d on %s' % (lun, where))
-            for device in found:
-                if self.luns is not None and device.lun not in self.luns:
-                    continue
-                if not _devices.udev_processed_iscsi_disk(device, SYSFS, UDEV_DB):
-                    missing.append('udev to process %s (LUN %d)' % (device.path, device.lun))
-                if self.need_multipath and not device.multipath and _devices.multipath_claimed(
-                        device.name, SYSFS, UDEV_DB):
-                    missing.append('multipath map of %s (LUN %d, %s)' % (device.path, device.lun, device.wwid))
-        return devices, missing
-
-    def explain(self, devices):
-        if not devices:
-            return ('the login worked but the target presents no LUN to initiator %s: the likely cause is the '
-                    "target's ACL (no LUN mapped to this initiator)" % self.initiator)
-        if self.luns:
-            return 'LUNs seen: %s; check the LUN mapping of the ACL for %s' % (
-                ', '.join(str(lun) for lun in sorted(set(d.lun for d in devices))), self.initiator)
-        return 'devices seen: %s' % ', '.join(d.path for d in devices)
-
-
-def sessions_devices(sessions):
-    devices = []
-    for session in sessions:
-        devices.extend(_devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO))
-    return devices
-
-
-def map_slaves(mapper_path):
-    for name in sorted(os.listdir(os.path.join(SYSFS, 'class', 'block'))):
-        if name.startswith('dm-') and '/dev/mapper/%s' % _devices.dm_name(name, SYSFS) == mapper_path:
-            return sorted(os.listdir(os.path.join(SYSFS, 'class', 'block', name, 'slaves')))
-    return []
 
 
 def session_dict(session):
@@ -788,7 +693,8 @@ def group_luns(devices):
     return [luns[lun] for lun in sorted(luns)]
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
             target=dict(type='str', required=True),
@@ -811,10 +717,10 @@ def main():
         mutually_exclusive=[('portal', 'portals')],
         supports_check_mode=True,
     )
-    manager = SessionManager(module)
+    manager = SessionManager(module, paths)
     try:
         result = manager.run()
-    except IscsiadmError as error:
+    except CommandError as error:
         fail(module, error, **report_contention(module, manager.iscsiadm, manager.result))
     except (SessionError, OSError) as error:
         module.fail_json(msg=str(error), error_code=getattr(error, 'error_code', 'session_failed'),

@@ -80,12 +80,14 @@ def fed_module_args(args):
         basic._ANSIBLE_ARGS = saved
 
 
-def call_main(module, args, check_mode=False, diff=False):
-    """Run module.main() with args (exits patched); return the exit_json dict."""
+def call_main(module, args, check_mode=False, diff=False, **main_kwargs):
+    """Run module.main(**main_kwargs) with args (exits patched); return the exit_json dict.
+
+    main_kwargs: what a module's main() takes besides its args, e.g. paths=HostPaths(...) of a fake tree."""
     module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
     with fed_module_args(module_args):
         try:
-            module.main()
+            module.main(**main_kwargs)
         except ModuleExited as exited:
             return exited.result
     raise AssertionError('%s.main() returned without calling exit_json or fail_json' % module.__name__)

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _command as command
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'lun_mount')
 TIMEOUT = ['/usr/bin/timeout', '-k', '5']
@@ -127,31 +128,6 @@ def fakesys(tmpdir):
     return FakeSys(tmpdir)
 
 
-# --- Runner --------------------------------------------------------------------------------------
-
-def test_runner_wraps_with_timeout_and_c_locale():
-    module = FakeModule([(['/sbin/blockdev'], (0, '', ''))])
-    blockdev.Runner(module).run('blockdev', ['--setro', '/dev/sdb'])
-    assert module.commands == [tool('blockdev', '--setro', '/dev/sdb')]
-    assert module.environ == [{'LC_ALL': 'C', 'LANG': 'C'}]
-
-
-def test_runner_reports_timeout_with_command_and_output():
-    module = FakeModule([(['/sbin/mount'], (124, '', 'killed'))])
-    with pytest.raises(blockdev.ToolError) as failed:
-        blockdev.Runner(module).run('mount', ['/dev/sdb', '/mnt'], timeout=300, what='mounting /dev/sdb')
-    assert failed.value.msg == 'mounting /dev/sdb did not finish within 300s and was stopped: killed'
-    assert failed.value.as_fail_kwargs() == {
-        'msg': failed.value.msg, 'cmd': tool('mount', '/dev/sdb', '/mnt', timeout=300), 'rc': 124,
-        'stdout': '', 'stderr': 'killed', 'error_code': 'command_failed'}
-
-
-def test_runner_names_the_package_of_a_missing_tool():
-    with pytest.raises(blockdev.ToolError) as failed:
-        blockdev.Runner(FakeModule(missing=['dmsetup'])).run('dmsetup', ['ls'])
-    assert failed.value.msg == 'dmsetup was not found in PATH (Debian/Ubuntu package: dmsetup)'
-
-
 # --- probes ---------------------------------------------------------------------------------------------
 
 def test_parse_blkid_export_unescapes_blanks():
@@ -168,20 +144,20 @@ def test_parse_blkid_export_of_a_dirty_ext4():
 
 def test_probe_reads_the_device_itself_not_the_cache():
     module = FakeModule([(['/sbin/blkid'], (0, fixture('blkid_xfs.txt'), ''))])
-    fields = blockdev.probe(blockdev.Runner(module), '/dev/sdb')
+    fields = blockdev.probe(command.Runner(module), '/dev/sdb')
     assert module.commands == [tool('blkid', '-p', '-o', 'export', '/dev/sdb')]
     assert (fields['TYPE'], fields['UUID']) == ('xfs', '7ce76ef0-5503-4921-b8df-191c7342f731')
 
 
 def test_probe_of_blank_device_is_empty():
     module = FakeModule([(['/sbin/blkid'], (2, '', ''))])
-    assert blockdev.probe(blockdev.Runner(module), '/dev/sdc') == {}
+    assert blockdev.probe(command.Runner(module), '/dev/sdc') == {}
 
 
 def test_probe_refuses_ambivalent_signatures():
     module = FakeModule([(['/sbin/blkid'], (8, '', 'ambivalent result (probably more filesystems on the device)'))])
-    with pytest.raises(blockdev.ToolError) as failed:
-        blockdev.probe(blockdev.Runner(module), '/dev/sdc')
+    with pytest.raises(command.ToolError) as failed:
+        blockdev.probe(command.Runner(module), '/dev/sdc')
     assert failed.value.rc == 8
     assert 'contradicting signatures' in failed.value.msg
 
@@ -194,7 +170,7 @@ def test_parse_partx_pairs_gpt_with_names():
 
 def test_partitions_lists_the_on_disk_table():
     module = FakeModule([(['/sbin/partx'], (0, fixture('partx_dos.txt'), ''))])
-    rows = blockdev.partitions(blockdev.Runner(module), '/dev/sdb')
+    rows = blockdev.partitions(command.Runner(module), '/dev/sdb')
     assert module.commands == [tool('partx', '--pairs', '--output', 'NR,START,SECTORS,TYPE,UUID,NAME,SCHEME',
                                     '/dev/sdb')]
     assert [(row['nr'], row['type']) for row in rows] == [(1, '0x83'), (2, '0x8e')]
@@ -274,7 +250,7 @@ def test_create_overlay_sends_writes_to_a_scratch_loop(fakesys, tmpdir):
     overlay_dir = str(tmpdir.join('run'))
     module = FakeModule([(['/sbin/losetup', '--find'], (0, '/dev/loop7\n', '')),
                          (['/sbin/dmsetup', 'create'], (0, '', ''))])
-    path = blockdev.create_overlay(blockdev.Runner(module), os.path.join(fakesys.dev, 'sdc1'), 'san_iscsi_ovl_vg_c',
+    path = blockdev.create_overlay(command.Runner(module), os.path.join(fakesys.dev, 'sdc1'), 'san_iscsi_ovl_vg_c',
                                    overlay_dir=overlay_dir, sysfs_root=fakesys.sys)
     cow = os.path.join(overlay_dir, 'san_iscsi_ovl_vg_c.cow')
     assert path == '/dev/mapper/san_iscsi_ovl_vg_c'
@@ -295,8 +271,8 @@ def test_create_overlay_failure_detaches_the_loop(fakesys, tmpdir):
     module = FakeModule([(['/sbin/losetup', '--find'], (0, '/dev/loop7\n', '')),
                          (['/sbin/dmsetup', 'create'], (1, '', 'device-mapper: reload ioctl failed')),
                          (['/sbin/losetup', '--detach'], (0, '', ''))])
-    with pytest.raises(blockdev.ToolError):
-        blockdev.create_overlay(blockdev.Runner(module), os.path.join(fakesys.dev, 'sdc'), 'ovl',
+    with pytest.raises(command.ToolError):
+        blockdev.create_overlay(command.Runner(module), os.path.join(fakesys.dev, 'sdc'), 'ovl',
                                 overlay_dir=overlay_dir, sysfs_root=fakesys.sys)
     assert module.commands[-1] == tool('losetup', '--detach', '/dev/loop7')
     assert not os.path.exists(cow)
@@ -311,6 +287,6 @@ def test_remove_overlay_removes_map_loop_and_file(fakesys, tmpdir):
     fakesys.add('loop3', '7:3')
     fakesys.write(os.path.join(fakesys.sys, 'block', 'loop3', 'loop', 'backing_file'), cow + '\n')
     module = FakeModule([(['/sbin/dmsetup', 'remove'], (0, '', '')), (['/sbin/losetup', '--detach'], (0, '', ''))])
-    blockdev.remove_overlay(blockdev.Runner(module), 'ovl', overlay_dir=overlay_dir, sysfs_root=fakesys.sys)
+    blockdev.remove_overlay(command.Runner(module), 'ovl', overlay_dir=overlay_dir, sysfs_root=fakesys.sys)
     assert module.commands == [tool('dmsetup', 'remove', '--retry', 'ovl'), tool('losetup', '--detach', '/dev/loop3')]
     assert not os.path.exists(cow)

@@ -10,7 +10,10 @@ import os
 
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils._command import Runner
+from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 
 IQN = 'iqn.2026-11.lab.san-iscsi:t1'
 WWID = 'naa.6001405a1b2c3d4e5f60718293a4b5c6'
@@ -183,7 +186,7 @@ def test_multipath_holders_and_mountpoints(fake):
     assert sda.multipath == '/dev/mapper/mpatha'
     assert sda.mountpoints == ['/srv/my data', '/boot/efi']
     assert sdb.mountpoints == ['/srv/my data']
-    assert _devices.device_holders_tree('dm-0', fake.sys) == ['dm-1']
+    assert blockdev.upper_devices('dm-0', fake.sys, with_partitions=True) == ['dm-1']
 
 
 def test_find_devices_filters_exactly(fake):
@@ -212,8 +215,8 @@ def test_find_devices_wwid_covers_non_iscsi_disks_but_target_does_not(fake):
 
 def test_mountpoints_by_source_when_no_sysfs_entry(fake):
     fake.mount('0:40', '/dev/sdq', '/mnt/btrfs', fstype='btrfs')
-    assert _devices.mountpoints(['sdq'], fake.mountinfo, fake.sys) == ['/mnt/btrfs']
-    assert _devices.mountpoints(['sdq1'], fake.mountinfo, fake.sys) == []
+    assert mountpoints_of_devices(['sdq'], fake.mountinfo, fake.sys) == ['/mnt/btrfs']
+    assert mountpoints_of_devices(['sdq1'], fake.mountinfo, fake.sys) == []
 
 
 class Clock(object):
@@ -236,7 +239,7 @@ def test_session_host_scan_and_delete(fake):
     _devices.scan_session(4, fake.sys)
     with open(os.path.join(fake.sys, 'class/scsi_host/host7/scan')) as handle:
         assert handle.read() == '- - -'
-    _devices.delete_device('sdc', fake.sys)
+    blockdev.delete_scsi_device('sdc', fake.sys)
     with open(os.path.join(fake.sys, 'bus/scsi/devices/7:0:0:0/delete')) as handle:
         assert handle.read() == '1'
     assert _devices.session_host(5, fake.sys) is None
@@ -247,14 +250,14 @@ def test_session_host_scan_and_delete(fake):
 def test_multipathd_running_and_swaps(tmp_path):
     (tmp_path / '1').mkdir()
     (tmp_path / '1' / 'comm').write_text('systemd\n')
-    assert _devices.multipathd_running(str(tmp_path)) is False
+    assert blockdev.multipathd_running(str(tmp_path)) is False
     (tmp_path / '812').mkdir()
     (tmp_path / '812' / 'comm').write_text('multipathd\n')
-    assert _devices.multipathd_running(str(tmp_path)) is True
+    assert blockdev.multipathd_running(str(tmp_path)) is True
     swaps = tmp_path / 'swaps'
     swaps.write_text('Filename\tType\tSize\tUsed\tPriority\n/dev/sdb2   partition\t1024\t0\t-2\n'
                      '/swapfile  file\t1024\t0\t-3\n')
-    assert _devices.swap_devices(str(swaps)) == ['sdb2']
+    assert blockdev.swap_devices(str(swaps)) == ['sdb2']
 
 
 def test_wait_returns_as_soon_as_nothing_is_missing():
@@ -292,11 +295,11 @@ def test_wait_rejects_non_positive_timeout():
 
 class FakeModule(object):
     def __init__(self, udevadm='/usr/bin/udevadm'):
-        self.udevadm = udevadm
+        self.binaries = {'udevadm': udevadm, 'timeout': '/usr/bin/timeout'}
         self.commands = []
 
-    def get_bin_path(self, name):
-        return self.udevadm if name == 'udevadm' else None
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return self.binaries.get(name)
 
     def run_command(self, args, environ_update=None):
         self.commands.append((args, environ_update))
@@ -305,19 +308,19 @@ class FakeModule(object):
 
 def test_udev_settler_runs_bounded_settle_with_c_locale():
     module = FakeModule()
-    settle = _devices.udev_settler(module, timeout_cap=5)
+    settle = blockdev.udev_settler(Runner(module), timeout_cap=5)
     settle(3.2)
     settle(500)
     settle(0.2)
+    c_locale = {'LC_ALL': 'C', 'LANG': 'C'}
     assert module.commands == [
-        (['/usr/bin/udevadm', 'settle', '--timeout=4'], {'LC_ALL': 'C'}),
-        (['/usr/bin/udevadm', 'settle', '--timeout=5'], {'LC_ALL': 'C'}),
-        (['/usr/bin/udevadm', 'settle', '--timeout=1'], {'LC_ALL': 'C'}),
+        (['/usr/bin/timeout', '-k', '5', '9', '/usr/bin/udevadm', 'settle', '--timeout=4'], c_locale),
+        (['/usr/bin/timeout', '-k', '5', '10', '/usr/bin/udevadm', 'settle', '--timeout=5'], c_locale),
+        (['/usr/bin/timeout', '-k', '5', '6', '/usr/bin/udevadm', 'settle', '--timeout=1'], c_locale),
     ]
-    _devices.udev_settler(module)(500)
-    assert module.commands[-1] == (['/usr/bin/udevadm', 'settle', '--timeout=%d' % _devices.SETTLE_SLICE],
-                                   {'LC_ALL': 'C'})
-    assert _devices.udev_settler(FakeModule(udevadm=None)) is None
+    blockdev.udev_settler(Runner(module))(500)
+    assert module.commands[-1][0][-1] == '--timeout=%d' % blockdev.SETTLE_SLICE
+    assert blockdev.udev_settler(Runner(FakeModule(udevadm=None))) is None
 
 
 def test_lun_device_rejects_unknown_fields():
@@ -357,7 +360,7 @@ def test_udev_processed_iscsi_disk_reads_the_database_not_the_link(fake):
     assert (first.by_path != [], second.by_path) == (True, [])
     assert [_devices.udev_processed_iscsi_disk(device, fake.sys, fake.udev_db)
             for device in (first, second, unprocessed)] == [True, True, False]
-    assert _devices.udev_links('sdd', fake.sys, fake.udev_db) == [
+    assert blockdev.udev_links('sdd', fake.sys, fake.udev_db) == [
         'disk/by-path/ip-10.10.1.1:3260-iscsi-%s-lun-1' % IQN, 'disk/by-id/wwn-0x%s' % WWID[4:]]
 
 

@@ -100,7 +100,7 @@ class Module(object):
     def __init__(self, fake):
         self.fake = fake
 
-    def get_bin_path(self, name, required=False):
+    def get_bin_path(self, name, required=False, opt_dirs=None):
         return self.fake.binaries.get(name)
 
     def run_command(self, args, **kwargs):

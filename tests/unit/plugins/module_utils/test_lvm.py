@@ -11,6 +11,7 @@ import os
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _command as command
 from ansible_collections.san.iscsi.plugins.module_utils import _lvm as lvm
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeModule, fixture, tool
 
@@ -27,7 +28,7 @@ def make(replies, tmpdir=None):
     if tmpdir is not None:
         kwargs = dict(devices_dir=str(tmpdir.join('devices')), online_dir=str(tmpdir.join('run')),
                       backup_dir=str(tmpdir.join('backup')), archive_dir=str(tmpdir.join('archive')))
-    return module, lvm.Lvm(blockdev.Runner(module), **kwargs)
+    return module, lvm.Lvm(command.Runner(module), **kwargs)
 
 
 # --- parsers ------------------------------------------------------------------------------------------
@@ -40,7 +41,7 @@ def test_parse_report_of_real_lvs_output():
 
 
 def test_parse_report_rejects_non_json():
-    with pytest.raises(blockdev.ToolError) as failed:
+    with pytest.raises(command.ToolError) as failed:
         lvm.parse_report('  Volume group "x" not found\n', 'vg')
     assert failed.value.msg == 'LVM printed a report that is not JSON'
 
@@ -149,7 +150,7 @@ def test_activation_of_one_lv_read_only_and_back():
 
 def test_failed_lvm_command_carries_its_output():
     module, seam = make([(['/sbin/lvm'], (5, '', '  Volume group "vg_clone" not found\n'))])
-    with pytest.raises(blockdev.ToolError) as failed:
+    with pytest.raises(command.ToolError) as failed:
         seam.activate_lv('vg_clone', 'data')
     assert failed.value.msg == ('activating vg_clone/data failed with exit code 5: '
                                 'Volume group "vg_clone" not found')

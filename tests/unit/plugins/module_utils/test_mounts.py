@@ -10,6 +10,7 @@ import os
 import signal
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _command as command
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeModule, fixture, tool
 
@@ -38,7 +39,7 @@ def test_mount_at_returns_the_top_of_a_stack_and_ignores_prefixes():
 
 def test_mount_never_consults_fstab_and_umount_names_the_target():
     module = FakeModule([(['/sbin/mount'], (0, '', '')), (['/sbin/umount'], (0, '', ''))])
-    runner = blockdev.Runner(module)
+    runner = command.Runner(module)
     mounts.mount(runner, '/dev/sdb1', '/srv/x', 'ext4', ['ro', 'noload'])
     mounts.umount(runner, '/srv/x')
     assert module.commands == [tool('mount', '-t', 'ext4', '-o', 'ro,noload', '/dev/sdb1', '/srv/x', timeout=300),

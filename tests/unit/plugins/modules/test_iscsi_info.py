@@ -6,8 +6,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils._blockdev import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import iscsi_info
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs
@@ -20,11 +23,15 @@ SESSIONS = iscsiadm('-m', 'session', '-P', '3')
 
 
 @pytest.fixture
+def run_module(run_module, host):
+    """Every module run of this file sees the fake tree."""
+    return functools.partial(run_module, paths=host.paths)
+
+
+@pytest.fixture
 def host(monkeypatch, tmp_path):
     fake = FakeSysfs(tmp_path)
-    monkeypatch.setattr(iscsi_info, 'SYSFS', fake.sys)
-    monkeypatch.setattr(iscsi_info, 'DEV', fake.dev)
-    monkeypatch.setattr(iscsi_info, 'MOUNTINFO', fake.mountinfo)
+    fake.paths = HostPaths(sysfs=fake.sys, dev=fake.dev, udev_db=fake.udev_db, mountinfo=fake.mountinfo)
     initiator = tmp_path / 'initiatorname.iscsi'
     initiator.write_text('## comment\nInitiatorName=iqn.2026-11.lab.san-iscsi:host1\n')
     monkeypatch.setattr(iscsi_info, 'INITIATOR_FILE', str(initiator))

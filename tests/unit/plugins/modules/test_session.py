@@ -6,10 +6,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev
+from ansible_collections.san.iscsi.plugins.module_utils._blockdev import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import session
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs
@@ -19,6 +22,7 @@ from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm
 TARGET = 'iqn.2026-11.lab.san-iscsi:helperc-capture'
 MULTIPATH = 'session_P1_multipath.txt'
 SESSIONS = iscsiadm('-m', 'session', '-P', '1')
+SETTLE = ['/usr/bin/timeout', '-k', '5', '6', '/usr/bin/udevadm', 'settle', '--timeout=1']
 NODES = iscsiadm('-m', 'node', '-P', '1')
 NODE_TREE = ('Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: default\n'
              '\tPortal: 10.10.2.1:3260,1\n\t\tIface Name: default\n'
@@ -65,17 +69,20 @@ def login(portal):
 @pytest.fixture
 def lab(monkeypatch, tmp_path):
     fake = FakeSysfs(tmp_path)
-    monkeypatch.setattr(session, 'SYSFS', fake.sys)
-    monkeypatch.setattr(session, 'DEV', fake.dev)
-    monkeypatch.setattr(session, 'MOUNTINFO', fake.mountinfo)
     proc = tmp_path / 'proc'
     proc.mkdir()
     (proc / 'swaps').write_text('Filename\tType\tSize\tUsed\tPriority\n')
-    monkeypatch.setattr(session, 'PROC', str(proc))
     fake.proc = proc
-    monkeypatch.setattr(session, 'UDEV_DB', fake.udev_db)
+    fake.paths = HostPaths(sysfs=fake.sys, dev=fake.dev, proc=str(proc), udev_db=fake.udev_db,
+                           mountinfo=fake.mountinfo)
     fake.commands = FakeCommands(monkeypatch)
     return fake
+
+
+@pytest.fixture
+def run_module(run_module, lab):
+    """Every module run of this file sees the fake tree."""
+    return functools.partial(run_module, paths=lab.paths)
 
 
 def two_paths(lab, luns=(0, 1)):
@@ -195,7 +202,7 @@ def test_no_lun_presented_logs_out_again_and_names_the_acl(run_module, lab):
     lab.commands.expect(login('10.10.1.1'))
     p1 = only_sessions(fixture(MULTIPATH), [2])
     lab.commands.expect(SESSIONS, out=p1)
-    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'])
+    lab.commands.allow(SETTLE)
     lab.commands.expect(SESSIONS, out=p1)
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
     with pytest.raises(ModuleFailed) as failed:
@@ -204,7 +211,7 @@ def test_no_lun_presented_logs_out_again_and_names_the_acl(run_module, lab):
     assert msg.startswith('timed out after 1s waiting for: any LUN on %s at 10.10.1.1:3260 (session 2)' % TARGET)
     assert 'presents no LUN to initiator' in msg
     assert 'ACL' in msg
-    assert ['/usr/bin/udevadm', 'settle', '--timeout=1'] in lab.commands.calls
+    assert SETTLE in lab.commands.calls
     with open(os.path.join(lab.sys, 'class/scsi_host/host3/scan')) as handle:
         assert handle.read() == '- - -'
     lab.commands.done()
@@ -254,7 +261,7 @@ def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, la
         lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default',
                                      '-o', 'delete'))
     flushed = []
-    monkeypatch.setattr(session._devices, 'flush_device', flushed.append)
+    monkeypatch.setattr(_blockdev, 'flush_device', flushed.append)
     result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
                                   'remove_node': True})
     assert result['changed'] is True
@@ -272,10 +279,10 @@ def test_logout_flushes_a_multipath_map_built_only_on_these_paths(run_module, la
     lab.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
     lab.commands.binaries['multipath'] = '/usr/sbin/multipath'
     lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
-    lab.commands.expect(['/usr/bin/timeout', '-k', '10', '60', '/usr/sbin/multipath', '-f', 'mpatha'])
+    lab.commands.expect(['/usr/bin/timeout', '-k', '5', '60', '/usr/sbin/multipath', '-f', 'mpatha'])
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--logout'))
-    monkeypatch.setattr(session._devices, 'flush_device', lambda path: None)
+    monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
     result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
     assert result['changed'] is True
     lab.commands.done()
@@ -330,11 +337,11 @@ def test_existing_session_recovering_after_target_restart_is_waited_for(run_modu
         with open(state, 'w') as handle:
             handle.write('LOGGED_IN\n')
     lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
-    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'], effect=recovered)
+    lab.commands.allow(SETTLE, effect=recovered)
     result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'multipath': 'no'})
     assert result['changed'] is False
     assert len(result['devices']) == 2
-    assert ['/usr/bin/udevadm', 'settle', '--timeout=1'] in lab.commands.calls
+    assert SETTLE in lab.commands.calls
     lab.commands.done()
 
 
@@ -551,7 +558,7 @@ BROWSE_TREE = 'Target: %s\n\tPortal: 10.10.1.1:3260,1\n\t\tIface Name: browse-1\
 
 def test_remove_iface_after_the_logout_when_unused(run_module, lab, monkeypatch):
     lab.add_session(2, 3, target=TARGET)
-    monkeypatch.setattr(session._devices, 'flush_device', lambda path: None)
+    monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
     lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2]), 'browse-1'))
     lab.commands.expect(NODES, out=BROWSE_TREE)
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
@@ -693,7 +700,7 @@ def test_a_disk_whose_by_path_link_went_to_the_other_iface_counts_once_udev_proc
 def test_a_disk_udev_has_not_processed_is_waited_for_by_name(run_module, lab):
     two_ifaces_one_portal(lab, udev_done=False)
     lab.commands.expect(SESSIONS, out=only_sessions(fixture('session_P1_two_ifaces.txt'), [12, 13]))
-    lab.commands.allow(['/usr/bin/udevadm', 'settle', '--timeout=1'])
+    lab.commands.allow(SETTLE)
     with pytest.raises(ModuleFailed) as failed:
         run_module(session, {'target': TWO_IFACES_TARGET, 'portal': '10.10.1.1', 'iface': 'capb', 'luns': [0],
                              'multipath': 'no', 'timeout': 1})
