@@ -40,19 +40,6 @@ STAT_FIELDS = ('read_ios', 'read_merges', 'read_sectors', 'read_ticks',
                'in_flight', 'io_ticks', 'time_in_queue')
 
 
-class HostPaths(object):
-    """Where a host shows its devices: sysfs, /dev, /proc, mountinfo and udev's database.
-
-    Seams and module managers take one of these; unit tests build one on a fake tree."""
-
-    def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None):
-        self.sysfs = sysfs
-        self.dev = dev
-        self.proc = proc
-        self.udev_db = udev_db
-        self.mountinfo = mountinfo or os.path.join(proc, 'self', 'mountinfo')
-
-
 # --- reading kernel files -------------------------------------------------------------------------
 
 def read_file(path, default=None):

@@ -19,9 +19,8 @@ import time
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils._blockdev import list_dir, read_file
-from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
-    InvalidName, canonical_host, names_equal, parse_portal,
-)
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import canonical_host, names_equal, parse_portal
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 
 HCTL_RE = re.compile(r'^(\d+):(\d+):(\d+):(\d+)$')
@@ -280,12 +279,12 @@ class DevicesBusy(Exception):
 
 
 class SessionDisks(object):
-    """The disks of iSCSI sessions on one host: read under PATHS (a _blockdev.HostPaths), acted on through
+    """The disks of iSCSI sessions on one host: read under PATHS (a HostPaths), acted on through
     RUNNER (a _command.Runner)."""
 
     def __init__(self, runner, paths=None):
         self.runner = runner
-        self.paths = paths or blockdev.HostPaths()
+        self.paths = paths or HostPaths()
 
     def of_sessions(self, sessions):
         """LunDevices of these sessions (objects with .sid), in session order then H:C:T:L."""

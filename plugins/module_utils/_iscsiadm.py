@@ -35,6 +35,7 @@ from collections import namedtuple
 
 from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, format_portal,
 )
@@ -307,11 +308,13 @@ def parse_fw(out):
 class Iscsiadm(object):
     """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks).
 
-    lock: the HostLock held around changes (default: the host's one lock); idbm_lock_dirs: see prepare().
+    lock: the HostLock held around changes (default: the host's one lock); idbm_lock_dirs: see prepare();
+    paths: the host's roots (a HostPaths: where the node and SendTargets databases are).
     """
 
-    def __init__(self, module, timeout=DEFAULT_TIMEOUT, lock=None, idbm_lock_dirs=None):
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT, lock=None, idbm_lock_dirs=None, paths=None):
         self.module = module
+        self.paths = paths or HostPaths()
         self.timeout = timeout
         self.runner = Runner(module, timeout, error=IscsiadmError, kill_grace=KILL_GRACE)
         self.binary = self.runner.binary('iscsiadm', hint=PACKAGE_HINT)
@@ -352,6 +355,14 @@ class Iscsiadm(object):
                     if error.errno != errno.EEXIST:
                         raise
         self._prepared = True
+
+    def record_file(self, record):
+        """The file iscsiadm keeps RECORD in (see node_record_file), or None."""
+        return node_record_file(record, self.paths.node_db_dirs)
+
+    def sendtargets_file(self, portal):
+        """The SendTargets discovery record file of PORTAL, or None."""
+        return sendtargets_record_file(portal, self.paths.sendtargets_db_dirs)
 
     def contention(self):
         """What this run waited for: {'lock_wait_seconds', 'lock_waits', 'retries'} (for the module result)."""
@@ -714,10 +725,10 @@ def report_contention(module, iscsiadm, result):
     return result
 
 
-def connect(module, timeout=DEFAULT_TIMEOUT):
-    """An Iscsiadm for the module, or fail_json saying which package to install."""
+def connect(module, timeout=DEFAULT_TIMEOUT, paths=None):
+    """An Iscsiadm for the module (PATHS: the host's roots), or fail_json saying which package to install."""
     try:
-        return Iscsiadm(module, timeout=timeout)
+        return Iscsiadm(module, timeout=timeout, paths=paths)
     except IscsiadmError as error:
         module.fail_json(**error.as_fail_kwargs())
 

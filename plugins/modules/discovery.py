@@ -152,8 +152,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    IscsiadmError, connect, fail, no_lock, read_record_value, report_contention, same_setting,
-    sendtargets_record_file)
+    IscsiadmError, connect, fail, no_lock, read_record_value, report_contention, same_setting)
 
 CHAP = (
     ('chap_username', 'discovery.sendtargets.auth.username', False),
@@ -165,12 +164,14 @@ AUTH_METHOD = 'discovery.sendtargets.auth.authmethod'
 
 
 class DiscoveryManager(object):
-    def __init__(self, module):
+    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
+
+    def __init__(self, module, paths=None):
         self.module = module
         self.params = module.params
         self.iface = self.params['iface']
         self.portal, self.portal_filter, self.target_filter = self.validate()
-        self.iscsiadm = connect(module)
+        self.iscsiadm = connect(module, paths=paths)
         self.result = dict(changed=False, targets=[], added=[], removed=[])
 
     def validate(self):
@@ -231,7 +232,7 @@ class DiscoveryManager(object):
         self.store_secrets()
 
     def store_secrets(self):
-        path = sendtargets_record_file(self.portal)
+        path = self.iscsiadm.sendtargets_file(self.portal)
         for option, name, secret in CHAP:
             if not secret or self.params[option] is None:
                 continue
@@ -289,7 +290,8 @@ def group_targets(records):
     return targets
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
             type=dict(type='str', default='sendtargets', choices=['sendtargets', 'isns', 'fw']),
@@ -308,7 +310,7 @@ def main():
         required_together=[('chap_username', 'chap_password'), ('chap_username_in', 'chap_password_in')],
         supports_check_mode=True,
     )
-    manager = DiscoveryManager(module)
+    manager = DiscoveryManager(module, paths)
     try:
         result = manager.run()
     except IscsiadmError as error:

@@ -104,6 +104,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils._devices import session_devices
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
@@ -155,10 +156,10 @@ def multipath_maps(paths):
 
 
 def main(paths=None):
-    """PATHS: the host's roots (a _blockdev.HostPaths; unit tests pass a fake tree's)."""
-    paths = paths or blockdev.HostPaths()
+    """PATHS: the host's roots (a HostPaths; unit tests pass a fake tree's)."""
+    paths = paths or HostPaths()
     module = AnsibleModule(argument_spec=dict(node_settings=dict(type='bool', default=False)), supports_check_mode=True)
-    iscsiadm = connect(module)
+    iscsiadm = connect(module, paths=paths)
     try:
         rc, out, _err = iscsiadm.run(['-m', 'node', '-o', 'show'], ok=(0, RC_NO_OBJECTS))
         nodes = [] if rc == RC_NO_OBJECTS else [node_dict(s, module.params['node_settings']) for s in parse_show(out)]

@@ -278,6 +278,7 @@ from ansible_collections.san.iscsi.plugins.module_utils import _devices as devic
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
 from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, mountable, valid_vg_name
 
 SYSFS_ROOT = '/sys'
@@ -462,7 +463,7 @@ class LunMount(object):
             return found, ([] if found else ['a LUN with %s' % described])
         try:
             return devices.wait_for_devices(predicate, params['timeout'], settle=blockdev.udev_settler(self.runner))
-        except devices.InvalidName as exc:
+        except InvalidName as exc:
             raise ModuleError('invalid target or portal: %s' % exc)
         except devices.DeviceWaitTimeout:
             raise ModuleError('no block device found for %s within %ss (is the session logged in?)'

@@ -173,7 +173,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    IscsiadmError, MASKED, connect, fail, is_secret, node_record_file, node_settings_text, read_record_value,
+    IscsiadmError, MASKED, connect, fail, is_secret, node_settings_text, read_record_value,
     report_contention, settings_to_update, unknown_settings, unknown_settings_message)
 
 AUTH_METHOD = 'node.session.auth.authmethod'
@@ -186,12 +186,14 @@ CHAP_FIELDS = (
 
 
 class NodeManager(object):
-    def __init__(self, module):
+    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
+
+    def __init__(self, module, paths=None):
         self.module = module
         self.params = module.params
         self.result = dict(changed=False, created=False, updated=[], record=None)
         self.target, self.portal = self.validate()
-        self.iscsiadm = connect(module)
+        self.iscsiadm = connect(module, paths=paths)
 
     def validate(self):
         try:
@@ -284,7 +286,7 @@ class NodeManager(object):
                 continue
             if self.params['update_password'] == 'on_create' and not created and shown.get(name):
                 continue
-            path = path or node_record_file(record)
+            path = path or self.iscsiadm.record_file(record)
             if path is None and not self.module.check_mode:
                 self.module.fail_json(msg='cannot find the record file of %s %s under /etc/iscsi/nodes or '
                                           '/var/lib/iscsi/nodes to store the CHAP password' % (
@@ -324,7 +326,8 @@ class NodeManager(object):
                     iface=record.iface, settings=masked)
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
             target=dict(type='str', required=True),
@@ -342,7 +345,7 @@ def main():
         required_together=[('chap_username', 'chap_password'), ('chap_username_in', 'chap_password_in')],
         supports_check_mode=True,
     )
-    manager = NodeManager(module)
+    manager = NodeManager(module, paths)
     try:
         result = manager.run()
     except IscsiadmError as error:

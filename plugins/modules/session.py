@@ -301,7 +301,7 @@ devices:
         - The C(/dev/disk/by-path) links that resolve to this device.
         - The by-path name has no iface in it. When sessions of several ifaces reach one target through one
           portal, their devices of one LUN share a name and udev points it at one of them, so the others
-          have none here. Use O(luns[].by_id) or the WWID to name a LUN.
+          have none here. Use RV(luns[].by_id) or the WWID to name a LUN.
       type: list
       elements: str
     by_id: {description: by-id links., type: list, elements: str}
@@ -344,14 +344,14 @@ class SessionError(Exception):
 
 
 class SessionManager(object):
-    """PATHS: the host's roots (a _blockdev.HostPaths; None for the real ones)."""
+    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
 
     def __init__(self, module, paths=None):
         self.module = module
         self.params = module.params
         self.iface = self.params['iface']
         self.target, self.portals = self.validate()
-        self.iscsiadm = connect(module, timeout=60)
+        self.iscsiadm = connect(module, timeout=60, paths=paths)
         self.disks = SessionDisks(Runner(module), paths)
         self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], removed_nodes=[], luns=[],
                            devices=[], updated_settings=[], created_iface=False, removed_iface=False)

@@ -10,7 +10,6 @@ import os
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _command as command
 from ansible_collections.san.iscsi.plugins.module_utils import _lvm as lvm
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeModule, fixture, tool

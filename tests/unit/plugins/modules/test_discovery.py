@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsiadm
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import discovery
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import (
@@ -109,11 +110,10 @@ def test_prune_removes_stale_portal_but_not_one_in_use(run_module, fake):
     fake.done()
 
 
-def test_discovery_chap_secret_goes_to_st_config(run_module, fake, monkeypatch, tmp_path):
+def test_discovery_chap_secret_goes_to_st_config(run_module, fake, tmp_path):
     st_dir = tmp_path / 'send_targets' / '10.10.1.1,3260'
     st_dir.mkdir(parents=True)
     st_config = st_dir / 'st_config'
-    monkeypatch.setattr(_iscsiadm, 'SENDTARGETS_DB_DIRS', (str(tmp_path / 'send_targets'),))
     db = ['-m', 'discoverydb', '-t', 'sendtargets', '-p', '10.10.1.1:3260']
     fake.expect(iscsiadm(*(db + ['-o', 'show'])), rc=21)
     fake.expect(iscsiadm(*(db + ['-o', 'new'])))
@@ -124,7 +124,8 @@ def test_discovery_chap_secret_goes_to_st_config(run_module, fake, monkeypatch, 
                 out=fixture(SENDTARGETS))
     st_config.write_text(fixture('discoverydb_show.txt').replace(' = <empty>\n', ' = \n'))
     result = run_module(discovery, {'portal': '10.10.1.1', 'persist': False, 'chap_username': 'disco',
-                                    'chap_password': 'disco-secret'})
+                                    'chap_password': 'disco-secret'},
+                        paths=HostPaths(sendtargets_db_dirs=(str(tmp_path / 'send_targets'),)))
     assert result['changed'] is True
     assert _iscsiadm.read_record_value(str(st_config), 'discovery.sendtargets.auth.password') == 'disco-secret'
     assert not any('disco-secret' in arg for call in fake.calls for arg in call)

@@ -10,7 +10,7 @@ import functools
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils._blockdev import HostPaths
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import iscsi_info
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs

@@ -6,11 +6,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsiadm
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import node
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import (
@@ -32,10 +34,16 @@ def fake(monkeypatch, tmp_path):
     record_dir = db / TARGET / '10.10.1.1,3260,1'
     record_dir.mkdir(parents=True)
     (record_dir / 'default').write_text(fixture('node_record_file.txt').replace('lab.test:b', 'lab.test:a'))
-    monkeypatch.setattr(_iscsiadm, 'NODE_DB_DIRS', (str(db),))
     commands = FakeCommands(monkeypatch)
     commands.record_file = str(record_dir / 'default')
+    commands.paths = HostPaths(node_db_dirs=(str(db),))
     return commands
+
+
+@pytest.fixture
+def run_module(run_module, fake):
+    """Every module run of this file finds the node database in tmp_path."""
+    return functools.partial(run_module, paths=fake.paths)
 
 
 def show_with(**changes):

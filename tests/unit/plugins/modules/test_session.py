@@ -12,7 +12,7 @@ import os
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev
-from ansible_collections.san.iscsi.plugins.module_utils._blockdev import HostPaths
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import session
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs

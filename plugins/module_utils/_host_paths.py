@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a host keeps what the seams read: the one object that names a host's roots.
+
+Seams and module managers take a HostPaths; a module's main(paths=None) uses the real host's, and unit
+tests build one on a fake tree instead of patching module globals.
+Private to the collection: no compatibility promise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+
+class HostPaths(object):
+    """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases.
+
+    node_db_dirs, sendtargets_db_dirs: the directories to look in, first existing wins; None means the
+    iscsiadm seam's defaults (/etc/iscsi/..., then /var/lib/iscsi/...)."""
+
+    def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None,
+                 node_db_dirs=None, sendtargets_db_dirs=None):
+        self.sysfs = sysfs
+        self.dev = dev
+        self.proc = proc
+        self.udev_db = udev_db
+        self.mountinfo = mountinfo or os.path.join(proc, 'self', 'mountinfo')
+        self.node_db_dirs = node_db_dirs
+        self.sendtargets_db_dirs = sendtargets_db_dirs
