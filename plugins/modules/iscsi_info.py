@@ -103,6 +103,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _devices
+from ansible_collections.san.iscsi.plugins.module_utils import _iscsid
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
@@ -110,23 +111,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
 SYSFS = '/sys'
 DEV = '/dev'
 MOUNTINFO = '/proc/self/mountinfo'
-INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
-
-
-def read_initiator(path):
-    found = {'name': None, 'alias': None}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                key, sep, value = line.strip().partition('=')
-                if sep and not key.startswith('#'):
-                    if key == 'InitiatorName':
-                        found['name'] = value.strip()
-                    elif key == 'InitiatorAlias':
-                        found['alias'] = value.strip()
-    except (IOError, OSError):
-        pass
-    return found
+INITIATOR_FILE = _iscsid.INITIATOR_FILE
 
 
 def node_dict(shown, with_settings):
@@ -168,7 +153,7 @@ def main():
     devices = []
     for session in sessions:
         devices.extend(d.to_dict() for d in _devices.session_devices(session.sid, SYSFS, DEV, MOUNTINFO))
-    module.exit_json(changed=False, initiator=read_initiator(INITIATOR_FILE), nodes=nodes,
+    module.exit_json(changed=False, initiator=_iscsid.read_initiator(INITIATOR_FILE), nodes=nodes,
                      sessions=[s.to_dict() for s in sessions], devices=devices,
                      multipath=multipath_maps(SYSFS, MOUNTINFO))
 
