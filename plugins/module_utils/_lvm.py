@@ -24,6 +24,7 @@ __metaclass__ = type
 import json
 import os
 import re
+from collections import namedtuple
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
@@ -250,20 +251,14 @@ class Lvm(object):
         return found
 
 
-class Clone(object):
+class Clone(namedtuple('Clone', 'name pv_path pv dm_map overlay_path lun_devices ours')):
     """A snapshot LUN's VG imported (or to import) as NAME on the overlay OVERLAY_PATH (dm map DM_MAP).
 
-    LUN_DEVICES: the LUN's device and the same device on its other paths (kernel names); OURS: the overlay's
-    kernel name when it already exists on the LUN (the clone was imported by an earlier run)."""
+    PV_PATH and PV: the LUN's PV and its `pvs` row; LUN_DEVICES: the LUN's device and the same device on its
+    other paths (kernel names); OURS: the overlay's kernel name when it is already on the LUN (an earlier run
+    imported the clone)."""
 
-    def __init__(self, name, pv_path, pv, dm_map, overlay_path, lun_devices, ours):
-        self.name = name
-        self.pv_path = pv_path
-        self.pv = pv
-        self.dm_map = dm_map
-        self.overlay_path = overlay_path
-        self.lun_devices = lun_devices
-        self.ours = ours
+    __slots__ = ()
 
     @property
     def imported(self):
@@ -279,10 +274,10 @@ class LvmEngine(object):
     ToolError.
     """
 
-    def __init__(self, lvm, runner, result, warn, check=False, sysfs_root='/sys', dev_root='/dev',
+    def __init__(self, lvm, result, warn, check=False, sysfs_root='/sys', dev_root='/dev',
                  mountinfo='/proc/self/mountinfo', overlay_dir=blockdev.OVERLAY_DIR):
         self.lvm = lvm
-        self.runner = runner
+        self.runner = lvm.runner
         self.result = result
         self.check = check
         self.warn = warn

@@ -374,8 +374,8 @@ class LunMount(object):
                        backup_dir=LVM_BACKUP_DIR, archive_dir=LVM_ARCHIVE_DIR)
         self.snapshot = self.params['snapshot']
         self.result = {'changed': False, 'mountpoint': self.path, 'snapshot': self.snapshot}
-        self.engine = LvmEngine(self.lvm, self.runner, self.result, module.warn, check=self.check,
-                                sysfs_root=SYSFS_ROOT, dev_root=DEV_ROOT, mountinfo=MOUNTINFO, overlay_dir=OVERLAY_DIR)
+        self.engine = LvmEngine(self.lvm, self.result, module.warn, check=self.check, sysfs_root=SYSFS_ROOT,
+                                dev_root=DEV_ROOT, mountinfo=MOUNTINFO, overlay_dir=OVERLAY_DIR)
         self.options = split_options(self.params['options'])
 
     # --- entry points -------------------------------------------------------------------------

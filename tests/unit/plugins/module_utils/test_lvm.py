@@ -187,7 +187,7 @@ def engine(host_rows, stderr=''):
     """An engine whose host `pvs` view is HOST_ROWS (plus STDERR)."""
     report = json.dumps({'report': [{'pv': host_rows}]})
     module, seam = make([(['/sbin/lvm', 'pvs'], (0, report, stderr))])
-    return module, lvm.LvmEngine(seam, seam.runner, {}, module.warn)
+    return module, lvm.LvmEngine(seam, {}, module.warn)
 
 
 @pytest.mark.parametrize('row', [
