@@ -87,6 +87,12 @@ def session_info(sid, sysfs_root='/sys'):
     }
 
 
+def session_ids(sysfs_root='/sys'):
+    """Ids of the host's iSCSI sessions (from /sys/class/iscsi_session), in order."""
+    return sorted(int(match.group(1)) for match in (SESSION_RE.match(entry) for entry in list_dir(
+        os.path.join(sysfs_root, 'class', 'iscsi_session'))) if match)
+
+
 def _session_of(device_realpath):
     for part in device_realpath.split(os.sep):
         match = SESSION_RE.match(part)

@@ -16,13 +16,16 @@ import os
 
 
 class HostPaths(object):
-    """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases.
+    """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases; LVM's
+    devices file, runtime, backup and archive directories; where copy-on-write overlays keep their scratch files.
 
     node_db_dirs, sendtargets_db_dirs: the directories to look in, first existing wins; None means the
     iscsiadm seam's defaults (/etc/iscsi/..., then /var/lib/iscsi/...)."""
 
     def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None,
-                 node_db_dirs=None, sendtargets_db_dirs=None):
+                 node_db_dirs=None, sendtargets_db_dirs=None, lvm_devices_dir='/etc/lvm/devices',
+                 lvm_online_dir='/run/lvm', lvm_backup_dir='/etc/lvm/backup', lvm_archive_dir='/etc/lvm/archive',
+                 overlay_dir='/run/san-iscsi'):
         self.sysfs = sysfs
         self.dev = dev
         self.proc = proc
@@ -30,3 +33,8 @@ class HostPaths(object):
         self.mountinfo = mountinfo or os.path.join(proc, 'self', 'mountinfo')
         self.node_db_dirs = node_db_dirs
         self.sendtargets_db_dirs = sendtargets_db_dirs
+        self.lvm_devices_dir = lvm_devices_dir
+        self.lvm_online_dir = lvm_online_dir
+        self.lvm_backup_dir = lvm_backup_dir
+        self.lvm_archive_dir = lvm_archive_dir
+        self.overlay_dir = overlay_dir

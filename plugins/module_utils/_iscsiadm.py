@@ -733,12 +733,6 @@ def connect(module, timeout=DEFAULT_TIMEOUT, paths=None):
         module.fail_json(**error.as_fail_kwargs())
 
 
-def bounded(module, argv, seconds=DEFAULT_TIMEOUT):
-    """argv run under coreutils `timeout` (when present) so no helper command can hang the module."""
-    timeout = module.get_bin_path('timeout')
-    return [timeout, '-k', str(KILL_GRACE), str(int(seconds))] + list(argv) if timeout else list(argv)
-
-
 def fail(module, error, **extra):
     """fail_json from an IscsiadmError (msg, cmd, rc, stdout, stderr) plus extra result keys."""
     result = error.as_fail_kwargs()

@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The LVM seam: JSON reports, the devices file, clone import, activation of one LV, clean-up.
+"""The LVM seam: JSON reports, the devices file, VG identity, clone import, activation, clean-up.
 
-Every call is `lvm <command> ...` through _command.Runner. Commands aimed at a clone name its
-devices with --devices, so they never see (let alone touch) the original VG, and they run with
-backups and archives off, so importing a clone leaves no files in /etc/lvm behind.
+Two layers:
+- `Lvm` runs one LVM command per method (`lvm <command> ...` through _command.Runner):
+  reports, the devices file, clone import, activation, and the runtime files LVM leaves. Commands for
+  export/import and the system ID belong here, beside their kin.
+- `LvmEngine` is what modules do with the VG on a LUN: read it, check its identity against the host's
+  own VGs (one rule, `vg_elsewhere`), release a VG LVM autoactivated on a snapshot LUN, import a snapshot's
+  VG as a clone under a new name on a copy-on-write overlay, and remove that clone again. Its reads and
+  refusals are safe in check mode; its changes are made only outside check mode.
+Commands aimed at a clone name its devices with --devices, so they never see (let alone touch) the original
+VG, and they run with backups and archives off, so importing a clone leaves no files in /etc/lvm behind.
 Needs lvm2 >= 2.03.12 (--devices, --setautoactivation, the devices file).
 Private to the collection: no compatibility promise.
 """
@@ -17,8 +24,12 @@ __metaclass__ = type
 import json
 import os
 import re
+from collections import namedtuple
 
+from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
+from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
 from ansible_collections.san.iscsi.plugins.module_utils._command import ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 
 LVM_TIMEOUT = 120
 NO_BACKUP = 'backup { backup = 0 archive = 0 }'
@@ -77,6 +88,45 @@ def parse_online_file(text):
         key, _sep, value = line.partition(':')
         fields[key.strip()] = value.strip()
     return fields
+
+
+def same_vg(row, pv):
+    """Whether a `pvs` ROW shows the VG of PV (a `pvs` row): the same VG name, VG UUID or PV UUID."""
+    return (row.get('vg_name') == pv['vg_name'] or row.get('vg_uuid') == pv['vg_uuid']
+            or row.get('pv_uuid') == pv['pv_uuid'])
+
+
+def choose_lv(vg, rows, wanted=None):
+    """The LV to use among VG's `lvs` ROWS: WANTED when the VG has it, else its one mountable LV."""
+    candidates = [row['lv_name'] for row in rows if mountable(row)]
+    if wanted:
+        if wanted not in [row['lv_name'] for row in rows]:
+            raise LvmRefusal('VG %s has no LV %s; it has: %s' % (vg, wanted, ', '.join(candidates) or 'none'))
+        return wanted
+    if len(candidates) != 1:
+        raise LvmRefusal('VG %s has %d LVs that can hold a filesystem (%s); choose one with lv'
+                         % (vg, len(candidates), ', '.join(candidates) or 'none'))
+    return candidates[0]
+
+
+def default_clone_name(vg, wwid):
+    """VG_clone_<last 6 alphanumerics of the LUN's WWID>: one name per snapshot LUN."""
+    suffix = re.sub(r'[^0-9A-Za-z]', '', wwid or '')[-6:]
+    return '%s_clone_%s' % (vg, suffix.lower()) if suffix else '%s_clone' % vg
+
+
+def one_row(rows, what, path):
+    if len(rows) != 1:
+        raise LvmRefusal('expected one %s on %s, LVM reported %d' % (what, path, len(rows)))
+    return rows[0]
+
+
+class LvmRefusal(Exception):
+    """The engine refuses: the message says why, and what to do about it."""
+
+    def __init__(self, msg):
+        super(LvmRefusal, self).__init__(msg)
+        self.msg = msg
 
 
 class Lvm(object):
@@ -200,6 +250,265 @@ class Lvm(object):
                 if os.path.exists(path):
                     found.append(path)
         return found
+
+
+class Clone(namedtuple('Clone', 'name pv_path pv dm_map overlay_path lun_devices ours')):
+    """A snapshot LUN's VG imported (or to import) as NAME on the overlay OVERLAY_PATH (dm map DM_MAP).
+
+    PV_PATH and PV: the LUN's PV and its `pvs` row; LUN_DEVICES: the LUN's device and the same device on its
+    other paths (kernel names); OURS: the overlay's kernel name when it is already on the LUN (an earlier run
+    imported the clone)."""
+
+    __slots__ = ()
+
+    @property
+    def imported(self):
+        return bool(self.ours)
+
+
+class LvmEngine(object):
+    """The VG on a LUN: read it, check its identity against the host, import a snapshot of it as a clone.
+
+    RESULT is the caller's result dict: the engine sets `changed` (also in check mode, for what it would do)
+    and `deactivated_vg`; WARN(msg) passes warnings on. PATHS (a HostPaths: sysfs, /dev, mountinfo, the overlay
+    directory) are the caller's, so tests build a fake host. Refusals raise LvmRefusal, failed commands
+    ToolError.
+    """
+
+    def __init__(self, lvm, result, warn, check=False, paths=None):
+        self.lvm = lvm
+        self.runner = lvm.runner
+        self.result = result
+        self.check = check
+        self.warn = warn
+        self.paths = paths or HostPaths()
+        self._host_view = None
+
+    def changed(self):
+        self.result['changed'] = True
+
+    def path_of(self, name):
+        return blockdev.device_path(name, self.paths.sysfs, self.paths.dev)
+
+    # --- the VG on a PV -------------------------------------------------------------------------------
+
+    def pv_row(self, pv_path):
+        return one_row(self.lvm.pvs(devices=[pv_path], readonly=True), 'PV', pv_path)
+
+    def vg_on(self, pv_path):
+        """(pvs row, vgs row) of the VG on PV_PATH, read with only that device in sight."""
+        pv = self.pv_row(pv_path)
+        if not pv.get('vg_name'):
+            raise LvmRefusal('%s is an LVM PV that belongs to no VG' % pv_path)
+        return pv, one_row(self.lvm.vgs(devices=[pv_path], readonly=True), 'VG', pv_path)
+
+    def lv_is_active(self, vg, lv):
+        return any(row['lv_name'] == lv and row.get('lv_active') == 'active' for row in self.lvm.lvs(vg))
+
+    def lv_device(self, vg, lv, scope):
+        """(kernel name, dm path) of the active LV VG/LV, looked up with the devices SCOPE (None: the host's)."""
+        rows = [row for row in self.lvm.lvs(vg, devices=scope) if row['lv_name'] == lv]
+        if not rows or not rows[0].get('lv_dm_path'):
+            raise LvmRefusal('LV %s/%s did not appear after activation' % (vg, lv))
+        dm_path = rows[0]['lv_dm_path']
+        name = blockdev.kernel_name(dm_path, self.paths.sysfs)
+        if name is None:
+            raise LvmRefusal('LV %s/%s is not active (no %s)' % (vg, lv, dm_path))
+        return name, dm_path
+
+    def lv_on_device(self, name):
+        """(vg, lv, overlays) of the LV that device NAME is, or None; OVERLAYS: the /dev/mapper paths of the
+        clone overlays below it (empty unless the LV belongs to a clone)."""
+        vg_lv = dm_lv_name(blockdev.dm_name(name, self.paths.sysfs))
+        if not vg_lv:
+            return None
+        overlays = [os.path.join(self.paths.dev, 'mapper', blockdev.dm_name(lower, self.paths.sysfs))
+                    for lower in blockdev.lower_devices(name, self.paths.sysfs)
+                    if blockdev.is_overlay(lower, self.paths.sysfs)]
+        return vg_lv[0], vg_lv[1], overlays
+
+    # --- VG identity: the host's own VGs -------------------------------------------------------------
+
+    def host_view(self):
+        """The host's own `pvs` view (rows, stderr), read once per engine."""
+        if self._host_view is None:
+            self._host_view = self.lvm.host_view()
+        return self._host_view
+
+    def vg_elsewhere(self, pv, own_paths):
+        """[(device, row)]: where the host's LVM sees the VG of PV on a device other than OWN_PATHS.
+
+        The one VG identity rule. A device counts when the host's `pvs` lists it with the same VG name, VG UUID
+        or PV UUID (ROW is that row), or when one of its duplicate-PV warnings names it for the PV's UUID (ROW
+        is None): 'Not using device /dev/sdd for PV ...', 'PV ... prefers device /dev/sdb ...'. LVM may list
+        the LUN itself under no name at all: with two paths and no multipath map it drops both as multipath
+        components (same WWID).
+        """
+        rows, stderr = self.host_view()
+        own = set(os.path.realpath(path) for path in own_paths)
+        found = [(row['pv_name'], row) for row in rows
+                 if os.path.realpath(row['pv_name']) not in own and same_vg(row, pv)]
+        for line in stderr.splitlines():
+            if pv['pv_uuid'] in line:
+                named = [token.rstrip('.,;:') for token in line.split() if token.startswith('/')]
+                found.extend((path, None) for path in named if os.path.realpath(path) not in own)
+        return found
+
+    def refuse_clash(self, pv, pv_path):
+        """Refuse to use the VG on PV_PATH in place when the host has it (or its PV) on another device too."""
+        found = self.vg_elsewhere(pv, [pv_path])
+        listed = [row for _path, row in found if row is not None]
+        if listed:
+            raise LvmRefusal('the VG on %s (%s) clashes with VG %s of this host (on %s): it looks like a '
+                             'snapshot or clone; set snapshot: true to import it as a clone'
+                             % (pv_path, pv['vg_name'], listed[0].get('vg_name'), listed[0]['pv_name']))
+        if found:
+            raise LvmRefusal('LVM reports the PV on %s (%s) as a duplicate: it looks like a snapshot or clone; '
+                             'set snapshot: true' % (pv_path, pv['pv_uuid']))
+
+    def refuse_taken_name(self, name):
+        rows, _stderr = self.host_view()
+        if any(row.get('vg_name') == name for row in rows):
+            raise LvmRefusal('a VG named %s already exists on this host; choose another clone_vg' % name)
+
+    # --- autoactivation on a snapshot LUN ------------------------------------------------------------
+
+    def lun_users(self, lun_devices, ours):
+        """Devices stacked directly on the LUN (any of its paths) other than OURS (the clone's overlay)."""
+        users = []
+        for device in lun_devices:
+            users.extend(name for name in blockdev.holders(device, self.paths.sysfs) if name not in ours + users)
+        return users
+
+    def release_autoactivated(self, clone, lv_rows, users=None):
+        """Deactivate the LUN's own VG when LVM autoactivated it on login (under its original name).
+
+        Only when every device stacked on the LUN (on any of its paths) is an LV of the VG stored on it (matched
+        by VG UUID), the host sees that VG on no other device, and none of its LVs (LV_ROWS) is open or mounted.
+        USERS: the devices stacked directly on the LUN (default: all but the clone's overlay); none, nothing to
+        do. Deactivation writes no metadata. Anything else is refused: it may be in use, or another VG of this
+        host.
+        """
+        if users is None:
+            users = self.lun_users(clone.lun_devices, clone.ours)
+        if not users:
+            return
+        pv, pv_path = clone.pv, clone.pv_path
+        vg = pv['vg_name']
+        stacked = list(users)
+        for name in users:
+            stacked.extend(upper for upper in blockdev.upper_devices(name, self.paths.sysfs) if upper not in stacked)
+        lv_prefix = 'LVM-' + (pv.get('vg_uuid') or '').replace('-', '')
+        foreign = [name for name in stacked if not pv.get('vg_uuid')
+                   or not blockdev.dm_uuid(name, self.paths.sysfs).startswith(lv_prefix)]
+        if foreign:
+            raise LvmRefusal('%s is in use by %s, not by LVs of VG %s stored on it; a snapshot LUN must not be '
+                             'used directly: stop using it first' % (pv_path, self.describe_devices(foreign), vg))
+        elsewhere = sorted(set(path for path, _row in self.vg_elsewhere(pv, [self.path_of(name)
+                                                                             for name in clone.lun_devices])))
+        if elsewhere:
+            raise LvmRefusal('LVs of VG %s are active on the snapshot LUN %s, but this host also has that VG or '
+                             'its PV on %s; refusing to deactivate what may be this host\'s own VG'
+                             % (vg, pv_path, ', '.join(elsewhere)))
+        # a pool is 'open' while its thin LVs are active: only LVs that can hold a filesystem count
+        busy = ['%s (open)' % row['lv_name'] for row in lv_rows
+                if mountable(row) and (row.get('lv_attr') or '')[5:6] == 'o']
+        entries = mounts.read_mountinfo(self.paths.mountinfo)
+        for name in stacked:
+            busy.extend('%s (mounted at %s)' % (self.path_of(name), entry.mountpoint)
+                        for entry in mounts.mounts_of(entries, blockdev.majmin(name, self.paths.sysfs)))
+        if busy:
+            raise LvmRefusal('LVs of VG %s on the snapshot LUN %s are in use: %s; refusing to deactivate them '
+                             '(unmount and close them first)' % (vg, pv_path, ', '.join(busy)))
+        self.result['deactivated_vg'] = vg
+        self.changed()
+        if self.check:
+            return
+        self.lvm.deactivate_vg(vg, devices=[pv_path])
+        left = [name for device in clone.lun_devices for name in blockdev.holders(device, self.paths.sysfs)
+                if name in stacked]
+        if left:
+            raise LvmRefusal('%s is still in use by %s after deactivating VG %s'
+                             % (pv_path, self.describe_devices(left), vg))
+
+    def describe_devices(self, names):
+        return ', '.join('%s (%s)' % (name, blockdev.dm_name(name, self.paths.sysfs) or name) for name in names)
+
+    # --- clone of a snapshot's VG --------------------------------------------------------------------
+
+    def clone(self, name, lun_name, pv_path, pv):
+        """The clone NAME of the VG on the LUN device LUN_NAME (path PV_PATH), as this host has it now."""
+        dm_map = blockdev.overlay_name(name)
+        ours = [holder for holder in blockdev.holders(lun_name, self.paths.sysfs)
+                if blockdev.dm_name(holder, self.paths.sysfs) == dm_map]
+        return Clone(name, pv_path, pv, dm_map, os.path.join(self.paths.dev, 'mapper', dm_map),
+                     blockdev.same_lun_devices(lun_name, self.paths.sysfs), ours)
+
+    def import_clone(self, clone):
+        """Overlay the LUN, then vgimportclone on the overlay: new VG and PV UUIDs, autoactivation off.
+
+        On failure everything the import made is removed again (with warnings) and the error re-raised."""
+        blockdev.create_overlay(self.runner, clone.pv_path, clone.dm_map, overlay_dir=self.paths.overlay_dir,
+                                sysfs_root=self.paths.sysfs)
+        overlay_path = clone.overlay_path
+        try:
+            blockdev.settle(self.runner)
+            overlay_name = blockdev.kernel_name(overlay_path, self.paths.sysfs)
+            if overlay_name and blockdev.holders(overlay_name, self.paths.sysfs):
+                raise LvmRefusal('something activated LVs on the overlay %s before the import (%s)'
+                                 % (overlay_path, ', '.join(blockdev.holders(overlay_name, self.paths.sysfs))))
+            devices_file = self.lvm.devices_file()
+            self.lvm.import_clone([overlay_path], clone.name, devices_file is not None)
+            imported = one_row(self.lvm.pvs(devices=[overlay_path]), 'PV', overlay_path)
+            if imported.get('vg_name') != clone.name:
+                raise LvmRefusal('the clone was imported as %s, not %s' % (imported.get('vg_name'), clone.name))
+            self.lvm.disable_autoactivation(clone.name, [overlay_path])
+        except (LvmRefusal, ToolError):
+            self.remove_clone(clone.name, [overlay_path], strict=False)
+            raise
+
+    def activate_clone_lv(self, clone, lv):
+        """Activate LV of the clone read-only, then undo an autoactivation of the original VG that landed
+        meanwhile (LVM's autoactivation runs in a unit udev starts without waiting: it may land during the
+        import)."""
+        self.lvm.activate_lv(clone.name, lv, devices=[clone.overlay_path], read_only=True)
+        late = self.lun_users(clone.lun_devices, [blockdev.kernel_name(clone.overlay_path, self.paths.sysfs)])
+        if late:
+            lv_rows = self.lvm.lvs(clone.pv['vg_name'], devices=[clone.pv_path], readonly=True)
+            self.release_autoactivated(clone, lv_rows, late)
+
+    # --- release ----------------------------------------------------------------------------------------
+
+    def release_lv(self, vg, lv, overlays):
+        """Deactivate VG/LV; for a clone (OVERLAYS: its overlays), remove the clone once no LV of it is active."""
+        scope = overlays or None
+        self.lvm.deactivate_lv(vg, lv, devices=scope)
+        if overlays and not [row for row in self.lvm.lvs(vg, devices=scope)
+                             if mountable(row) and row.get('lv_active') == 'active']:
+            self.remove_clone(vg, overlays, strict=True)
+
+    def remove_clone(self, clone, overlays, strict):
+        """Deactivate what is left of the clone, then remove its overlay and every trace the import left.
+
+        Not STRICT (clean-up after a failure): a failed deactivation is warned about and the removal goes on."""
+        majmins = [blockdev.majmin(blockdev.kernel_name(path, self.paths.sysfs) or '', self.paths.sysfs)
+                   for path in overlays]
+        devices_file = None
+        try:
+            devices_file = self.lvm.devices_file()
+            self.lvm.deactivate_vg(clone, devices=overlays)
+        except ToolError as exc:
+            if strict:
+                raise
+            self.warn('clean-up of the clone %s: %s' % (clone, exc.msg))
+        for path in overlays:
+            if self.lvm.devices_file_lists(path, devices_file):
+                self.lvm.deldev(path)
+            blockdev.remove_overlay(self.runner, os.path.basename(path), overlay_dir=self.paths.overlay_dir,
+                                    sysfs_root=self.paths.sysfs)
+        for leftover in self.lvm.online_records(majmins=[m for m in majmins if m], vg_names=[clone]) \
+                + self.lvm.metadata_copies(clone):
+            os.unlink(leftover)
 
 
 def _listdir(path):

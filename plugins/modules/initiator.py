@@ -100,27 +100,13 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError
+from ansible_collections.san.iscsi.plugins.module_utils._devices import session_ids
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, names_equal, validate_name
-from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import bounded
+from ansible_collections.san.iscsi.plugins.module_utils._iscsid import initiator_value, read_lines, restart_iscsid
 
 MACHINE_ID_FILES = ('/etc/machine-id', '/var/lib/dbus/machine-id')
-SESSIONS_DIR = '/sys/class/iscsi_session'
-
-
-def read_lines(path):
-    try:
-        with open(path) as handle:
-            return handle.read().splitlines()
-    except (IOError, OSError):
-        return None
-
-
-def current_value(lines, key):
-    for line in lines:
-        name, sep, value = line.partition('=')
-        if sep and name.strip() == key and not line.lstrip().startswith('#'):
-            return value.strip()
-    return None
 
 
 def set_value(lines, key, value):
@@ -140,7 +126,10 @@ def set_value(lines, key, value):
 
 
 class InitiatorManager(object):
-    def __init__(self, module):
+    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
+
+    def __init__(self, module, paths=None):
+        self.paths = paths or HostPaths()
         self.module = module
         self.params = module.params
         self.validate()
@@ -184,7 +173,7 @@ class InitiatorManager(object):
         path = self.params['path']
         original = read_lines(path)
         lines = list(original or [])
-        previous = current_value(lines, 'InitiatorName')
+        previous = initiator_value(lines, 'InitiatorName')
         name, generated = self.wanted_name(previous)
         name_changed = name is not None and not (previous and names_equal(previous, name))
         if name_changed:
@@ -196,7 +185,7 @@ class InitiatorManager(object):
             lines = set_value(lines, 'InitiatorAlias', self.params['alias'] or None)
         changed = lines != (original or [])
         result = dict(changed=changed, name=name, previous_name=previous, generated=generated and changed,
-                      alias=current_value(lines, 'InitiatorAlias'), restarted=False)
+                      alias=initiator_value(lines, 'InitiatorAlias'), restarted=False)
         if self.module._diff:
             result['diff'] = dict(before='\n'.join(original or []) + ('\n' if original else ''),
                                   after='\n'.join(lines) + '\n', before_header=path, after_header=path)
@@ -218,30 +207,22 @@ class InitiatorManager(object):
         self.module.atomic_move(tmp, path)
 
     def after_rename(self, result):
-        if os.path.isdir(SESSIONS_DIR) and os.listdir(SESSIONS_DIR):
+        if session_ids(self.paths.sysfs):
             self.module.warn('existing iSCSI sessions keep the old initiator name %s until they log out and in '
                              'again' % result['previous_name'])
         if not self.params['restart_iscsid']:
             return
-        systemctl = self.module.get_bin_path('systemctl')
-        if not systemctl:
-            self.module.warn('systemctl not found: restart iscsid yourself so it uses the new name')
-            return
-        rc, out, _err = self.module.run_command(bounded(self.module, [systemctl, 'is-active', 'iscsid.service']),
-                                                environ_update={'LC_ALL': 'C'})
-        if out.strip() != 'active':
-            return
-        result['restarted'] = True
-        if self.module.check_mode:
-            return
-        cmd = bounded(self.module, [systemctl, 'try-restart', 'iscsid.service'], 120)
-        rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
-        if rc != 0:
-            self.module.fail_json(msg='the name was written but restarting iscsid failed', cmd=cmd, rc=rc,
-                                  stdout=out, stderr=err, **result)
+        try:
+            result['restarted'] = restart_iscsid(self.module, 'systemctl not found: restart iscsid yourself so it '
+                                                              'uses the new name')
+        except CommandError as error:
+            result['restarted'] = True
+            self.module.fail_json(msg='the name was written but restarting iscsid failed', cmd=error.cmd, rc=error.rc,
+                                  stdout=error.stdout, stderr=error.stderr, **result)
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='str'),
@@ -253,7 +234,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**InitiatorManager(module).run())
+    module.exit_json(**InitiatorManager(module, paths).run())
 
 
 if __name__ == '__main__':

@@ -106,27 +106,12 @@ from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as bloc
 from ansible_collections.san.iscsi.plugins.module_utils._devices import session_devices
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
+from ansible_collections.san.iscsi.plugins.module_utils import _iscsid
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
 
-INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
-
-
-def read_initiator(path):
-    found = {'name': None, 'alias': None}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                key, sep, value = line.strip().partition('=')
-                if sep and not key.startswith('#'):
-                    if key == 'InitiatorName':
-                        found['name'] = value.strip()
-                    elif key == 'InitiatorAlias':
-                        found['alias'] = value.strip()
-    except (IOError, OSError):
-        pass
-    return found
+INITIATOR_FILE = _iscsid.INITIATOR_FILE
 
 
 def node_dict(shown, with_settings):
@@ -169,7 +154,7 @@ def main(paths=None):
     devices = []
     for session in sessions:
         devices.extend(d.to_dict() for d in session_devices(session.sid, paths.sysfs, paths.dev, paths.mountinfo))
-    module.exit_json(changed=False, initiator=read_initiator(INITIATOR_FILE), nodes=nodes,
+    module.exit_json(changed=False, initiator=_iscsid.read_initiator(INITIATOR_FILE), nodes=nodes,
                      sessions=[s.to_dict() for s in sessions], devices=devices,
                      multipath=multipath_maps(paths))
 

@@ -96,7 +96,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import MASKED, bounded, is_secret, setting_text
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError
+from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import MASKED, is_secret, setting_text
+from ansible_collections.san.iscsi.plugins.module_utils._iscsid import restart_iscsid
 
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_.\[\]-]*$')
 
@@ -216,21 +218,13 @@ class IscsidConfig(object):
         os.chmod(path, mode)
 
     def restart(self):
-        systemctl = self.module.get_bin_path('systemctl')
-        if not systemctl:
-            self.module.warn('systemctl not found: restart iscsid yourself')
-            return False
-        rc, out, _err = self.module.run_command(bounded(self.module, [systemctl, 'is-active', 'iscsid.service']),
-                                                environ_update={'LC_ALL': 'C'})
-        if out.strip() != 'active':
-            return False
-        if not self.module.check_mode:
-            cmd = bounded(self.module, [systemctl, 'try-restart', 'iscsid.service'], 120)
-            rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
-            if rc != 0:
-                self.module.fail_json(msg='iscsid.conf was written but restarting iscsid failed', cmd=cmd, rc=rc,
-                                      stdout=out, stderr=err)
-        return True
+        restarted = False
+        try:
+            restarted = restart_iscsid(self.module, 'systemctl not found: restart iscsid yourself')
+        except CommandError as error:
+            self.module.fail_json(msg='iscsid.conf was written but restarting iscsid failed', cmd=error.cmd,
+                                  rc=error.rc, stdout=error.stdout, stderr=error.stderr)
+        return restarted
 
 
 def main():

@@ -269,7 +269,6 @@ processes:
 '''
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -278,18 +277,11 @@ from ansible_collections.san.iscsi.plugins.module_utils import _devices as devic
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
 from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName
-from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, mountable, valid_vg_name
+from ansible_collections.san.iscsi.plugins.module_utils._lvm import (
+    Lvm, LvmEngine, LvmRefusal, choose_lv, default_clone_name, valid_vg_name)
 
-SYSFS_ROOT = '/sys'
-DEV_ROOT = '/dev'
-PROC_ROOT = '/proc'
-MOUNTINFO = '/proc/self/mountinfo'
-OVERLAY_DIR = blockdev.OVERLAY_DIR
-LVM_DEVICES_DIR = '/etc/lvm/devices'
-LVM_ONLINE_DIR = '/run/lvm'
-LVM_BACKUP_DIR = '/etc/lvm/backup'
-LVM_ARCHIVE_DIR = '/etc/lvm/archive'
 
 SNAPSHOT_BASE = ['ro', 'nosuid', 'nodev', 'noexec']
 NO_REPLAY = {
@@ -365,24 +357,22 @@ def merge_options(safe, extra, allow_unsafe):
     return merged
 
 
-def default_clone_name(vg, wwid):
-    suffix = re.sub(r'[^0-9A-Za-z]', '', wwid or '')[-6:]
-    return '%s_clone_%s' % (vg, suffix.lower()) if suffix else '%s_clone' % vg
-
-
 class LunMount(object):
-    def __init__(self, module):
+    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
+
+    def __init__(self, module, paths=None):
         self.module = module
+        self.paths = paths or HostPaths()
         self.params = module.params
         self.path = os.path.normpath(self.params['path'])
         self.check = module.check_mode
         self.runner = Runner(module)
-        self.lvm = Lvm(self.runner, devices_dir=LVM_DEVICES_DIR, online_dir=LVM_ONLINE_DIR,
-                       backup_dir=LVM_BACKUP_DIR, archive_dir=LVM_ARCHIVE_DIR)
+        self.lvm = Lvm(self.runner, devices_dir=self.paths.lvm_devices_dir, online_dir=self.paths.lvm_online_dir,
+                       backup_dir=self.paths.lvm_backup_dir, archive_dir=self.paths.lvm_archive_dir)
         self.snapshot = self.params['snapshot']
         self.result = {'changed': False, 'mountpoint': self.path, 'snapshot': self.snapshot}
+        self.engine = LvmEngine(self.lvm, self.result, module.warn, check=self.check, paths=self.paths)
         self.options = split_options(self.params['options'])
-        self._host_view = None
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -411,14 +401,14 @@ class LunMount(object):
 
     def ensure_present(self, mount):
         lun_name, wwid = self.resolve_lun()
-        self.result['lun_device'] = blockdev.device_path(lun_name, SYSFS_ROOT, DEV_ROOT)
+        self.result['lun_device'] = blockdev.device_path(lun_name, self.paths.sysfs, self.paths.dev)
         content = self.detect(lun_name)
         self.result['partition'] = content.partition
         persistent = self.persistent(mount)
         if content.is_lvm and self.snapshot and persistent:
             raise ModuleError('an imported LVM clone does not survive a reboot, so it cannot go to fstab; '
                               'use persistent: false')
-        entries = mounts.read_mountinfo(MOUNTINFO)
+        entries = mounts.read_mountinfo(self.paths.mountinfo)
         current = mounts.mount_at(entries, self.path) if mount else None
         if current is not None:
             target = self.already_mounted(current, content)
@@ -435,10 +425,10 @@ class LunMount(object):
         """(kernel name, wwid) of the LUN: the multipath map when a map holds the path device."""
         params = self.params
         if params['device']:
-            name = blockdev.kernel_name(params['device'], SYSFS_ROOT)
+            name = blockdev.kernel_name(params['device'], self.paths.sysfs)
             if name is None:
                 raise ModuleError('%s is not a block device' % params['device'])
-            wwid = blockdev.read_file(os.path.join(blockdev.class_dir(name, SYSFS_ROOT), 'device', 'wwid'))
+            wwid = blockdev.read_file(os.path.join(blockdev.class_dir(name, self.paths.sysfs), 'device', 'wwid'))
         else:
             found = self.wait_for_lun()
             wwids = sorted(set(device.wwid for device in found))
@@ -449,7 +439,7 @@ class LunMount(object):
             if len(found) > 1 and not any(device.multipath for device in found):
                 self.module.warn('%d paths lead to this LUN and no multipath map holds them; using %s'
                                  % (len(found), found[0].path))
-        name = blockdev.multipath_holder(name, SYSFS_ROOT) or name
+        name = blockdev.multipath_holder(name, self.paths.sysfs) or name
         return name, (wwid or '').lower() or None
 
     def wait_for_lun(self):
@@ -459,7 +449,8 @@ class LunMount(object):
         described = ', '.join('%s=%s' % (key, value) for key, value in sorted(filters.items()) if value is not None)
 
         def predicate():
-            found = devices.find_devices(sysfs_root=SYSFS_ROOT, dev_root=DEV_ROOT, mountinfo=MOUNTINFO, **filters)
+            found = devices.find_devices(sysfs_root=self.paths.sysfs, dev_root=self.paths.dev,
+                                         mountinfo=self.paths.mountinfo, **filters)
             return found, ([] if found else ['a LUN with %s' % described])
         try:
             return devices.wait_for_devices(predicate, params['timeout'], settle=blockdev.udev_settler(self.runner))
@@ -472,7 +463,7 @@ class LunMount(object):
     # --- content detection ---------------------------------------------------------------------
 
     def detect(self, lun_name):
-        path = blockdev.device_path(lun_name, SYSFS_ROOT, DEV_ROOT)
+        path = blockdev.device_path(lun_name, self.paths.sysfs, self.paths.dev)
         fields = blockdev.probe(self.runner, path)
         if not fields:
             raise ModuleError('%s is blank: no filesystem, partition table or LVM signature was found '
@@ -496,7 +487,7 @@ class LunMount(object):
 
     def pick_partition(self, lun_name, path, pttype):
         table = blockdev.partitions(self.runner, path)
-        nodes = blockdev.partition_devices(lun_name, SYSFS_ROOT)
+        nodes = blockdev.partition_devices(lun_name, self.paths.sysfs)
         wanted = self.params['partition']
         if wanted is not None:
             if wanted not in [row['nr'] for row in table]:
@@ -530,22 +521,22 @@ class LunMount(object):
             raise ModuleError('the kernel has no device for partition %d of %s (run partx --add or rescan)'
                               % (number, disk_path))
         name = nodes[number]
-        path = blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT)
+        path = blockdev.device_path(name, self.paths.sysfs, self.paths.dev)
         return Content(name, path, blockdev.probe(self.runner, path), partition=number)
 
     # --- protections ---------------------------------------------------------------------------------
 
     def protect(self, content, lower=True):
         """Kernel read-only flag on the content and (LOWER) its disk and every path under a multipath map."""
-        names = [content.name] + (blockdev.lower_devices(content.name, SYSFS_ROOT) if lower else [])
+        names = [content.name] + (blockdev.lower_devices(content.name, self.paths.sysfs) if lower else [])
         for name in names:
-            if not blockdev.is_read_only(name, SYSFS_ROOT):
+            if not blockdev.is_read_only(name, self.paths.sysfs):
                 self.changed()
                 if not self.check:
-                    blockdev.set_read_only(self.runner, blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT))
+                    blockdev.set_read_only(self.runner, blockdev.device_path(name, self.paths.sysfs, self.paths.dev))
 
     def refuse_if_written_elsewhere(self, entries, content):
-        majmin = blockdev.majmin(content.name, SYSFS_ROOT)
+        majmin = blockdev.majmin(content.name, self.paths.sysfs)
         for entry in mounts.mounts_of(entries, majmin):
             if 'rw' in entry.options:
                 raise ModuleError('%s is already mounted read-write at %s; a snapshot mount would not be '
@@ -555,201 +546,51 @@ class LunMount(object):
 
     def prepare_lvm(self, content, wwid, activate):
         pv_path = content.path
-        pv = self.single_row(self.lvm.pvs(devices=[pv_path], readonly=True), 'PV', pv_path)
-        vg = pv.get('vg_name')
-        if not vg:
-            raise ModuleError('%s is an LVM PV that belongs to no VG' % pv_path)
-        vg_row = self.single_row(self.lvm.vgs(devices=[pv_path], readonly=True), 'VG', pv_path)
+        pv, vg_row = self.engine.vg_on(pv_path)
+        vg = pv['vg_name']
         if int(vg_row.get('pv_count') or 1) != 1:
             raise ModuleError('VG %s spans %s PVs; only one LUN (%s) was given' % (vg, vg_row['pv_count'], pv_path))
         lv_rows = self.lvm.lvs(vg, devices=[pv_path], readonly=True)
-        lv = self.choose_lv(vg, lv_rows)
+        lv = choose_lv(vg, lv_rows, self.params['lv'])
         self.result.update(vg=vg, lv=lv, clone_vg=None)
         if self.snapshot:
             return self.prepare_clone(content, pv, lv_rows, lv, wwid, activate)
-        self.refuse_clash(pv, pv_path)
+        self.engine.refuse_clash(pv, pv_path)
+        planned = self.planned('/dev/%s/%s' % (vg, lv))
         if not activate:
-            active = [row for row in self.lvm.lvs(vg) if row['lv_name'] == lv and row.get('lv_active') == 'active']
-            return self.lv_target(vg, lv, None) if active else self.planned('/dev/%s/%s' % (vg, lv))
+            return self.lv_target(vg, lv, None) if self.engine.lv_is_active(vg, lv) else planned
         self.changed()
         if self.check:
-            return self.planned('/dev/%s/%s' % (vg, lv))
+            return planned
         self.lvm.activate_lv(vg, lv)
         return self.lv_target(vg, lv, None)
 
-    @staticmethod
-    def single_row(rows, what, path):
-        if len(rows) != 1:
-            raise ModuleError('expected one %s on %s, LVM reported %d' % (what, path, len(rows)))
-        return rows[0]
-
-    def choose_lv(self, vg, rows):
-        candidates = [row['lv_name'] for row in rows if mountable(row)]
-        wanted = self.params['lv']
-        if wanted:
-            if wanted not in [row['lv_name'] for row in rows]:
-                raise ModuleError('VG %s has no LV %s; it has: %s' % (vg, wanted, ', '.join(candidates) or 'none'))
-            return wanted
-        if len(candidates) != 1:
-            raise ModuleError('VG %s has %d LVs that can hold a filesystem (%s); choose one with lv'
-                              % (vg, len(candidates), ', '.join(candidates) or 'none'))
-        return candidates[0]
-
-    def refuse_clash(self, pv, pv_path):
-        rows, stderr = self.lvm.host_view()
-        own = os.path.realpath(pv_path)
-        for row in rows:
-            if os.path.realpath(row['pv_name']) == own:
-                continue
-            if row.get('vg_name') == pv['vg_name'] or row.get('vg_uuid') == pv['vg_uuid'] \
-                    or row.get('pv_uuid') == pv['pv_uuid']:
-                raise ModuleError('the VG on %s (%s) clashes with VG %s of this host (on %s): it looks like a '
-                                  'snapshot or clone; set snapshot: true to import it as a clone'
-                                  % (pv_path, pv['vg_name'], row.get('vg_name'), row['pv_name']))
-        if pv['pv_uuid'] in stderr:
-            raise ModuleError('LVM reports the PV on %s (%s) as a duplicate: it looks like a snapshot or clone; '
-                              'set snapshot: true' % (pv_path, pv['pv_uuid']))
-
     def prepare_clone(self, content, pv, lv_rows, lv, wwid, activate):
-        clone = self.params['clone_vg'] or default_clone_name(pv['vg_name'], wwid)
-        if not valid_vg_name(clone):
-            raise ModuleError('clone_vg %r is not a valid VG name' % clone)
-        self.result['clone_vg'] = clone
-        dm_map = blockdev.overlay_name(clone)
-        overlay_path = os.path.join(DEV_ROOT, 'mapper', dm_map)
-        lun_devices = blockdev.same_lun_devices(content.name, SYSFS_ROOT)
-        ours = [name for name in blockdev.holders(content.name, SYSFS_ROOT)
-                if blockdev.dm_name(name, SYSFS_ROOT) == dm_map]
-        others = self.lun_users(lun_devices, ours)
-        if others:
-            self.release_autoactivated(content, lun_devices, pv, lv_rows, others)
+        name = self.params['clone_vg'] or default_clone_name(pv['vg_name'], wwid)
+        if not valid_vg_name(name):
+            raise ModuleError('clone_vg %r is not a valid VG name' % name)
+        self.result['clone_vg'] = name
+        clone = self.engine.clone(name, content.name, content.path, pv)
+        self.engine.release_autoactivated(clone, lv_rows)
         if not activate:
             return self.planned(None)
-        if not ours:
-            self.refuse_taken_name(clone)
+        if not clone.imported:
+            self.engine.refuse_taken_name(name)
         self.protect(content)
-        if not ours:
+        planned = self.planned('/dev/%s/%s' % (name, lv))
+        if not clone.imported:
             self.changed()
             if self.check:
-                return self.planned('/dev/%s/%s' % (clone, lv))
-            self.import_clone(content.path, dm_map, overlay_path, clone)
+                return planned
+            self.engine.import_clone(clone)
         self.changed()
         if self.check:
-            return self.planned('/dev/%s/%s' % (clone, lv))
-        self.lvm.activate_lv(clone, lv, devices=[overlay_path], read_only=True)
-        # LVM's autoactivation runs in a unit udev starts without waiting: it may land during the import
-        late = self.lun_users(lun_devices, [blockdev.kernel_name(overlay_path, SYSFS_ROOT)])
-        if late:
-            lv_rows = self.lvm.lvs(pv['vg_name'], devices=[content.path], readonly=True)
-            self.release_autoactivated(content, lun_devices, pv, lv_rows, late)
-        return self.lv_target(clone, lv, [overlay_path])
-
-    @staticmethod
-    def lun_users(lun_devices, ours):
-        """Devices stacked directly on the LUN (any of its paths) other than OURS (the clone's overlay)."""
-        users = []
-        for device in lun_devices:
-            users.extend(name for name in blockdev.holders(device, SYSFS_ROOT) if name not in ours + users)
-        return users
-
-    def release_autoactivated(self, content, lun_devices, pv, lv_rows, others):
-        """Deactivate the LUN's own VG when LVM autoactivated it on login (under its original name).
-
-        Only when every device stacked on the LUN (on any of its paths, LUN_DEVICES) is an LV of the VG stored
-        on it (matched by VG UUID), that VG has no PV anywhere else on this host, and none of its LVs is open or
-        mounted. Deactivation writes no metadata. Anything else is refused: it may be in use, or another VG of
-        this host.
-        """
-        vg = pv['vg_name']
-        stacked = list(others)
-        for name in others:
-            stacked.extend(upper for upper in blockdev.upper_devices(name, SYSFS_ROOT) if upper not in stacked)
-        lv_prefix = 'LVM-' + (pv.get('vg_uuid') or '').replace('-', '')
-        foreign = [name for name in stacked if not pv.get('vg_uuid')
-                   or not (blockdev.dm_uuid(name, SYSFS_ROOT) or '').startswith(lv_prefix)]
-        if foreign:
-            raise ModuleError('%s is in use by %s, not by LVs of VG %s stored on it; a snapshot LUN must not be '
-                              'used directly: stop using it first' % (content.path, self.describe_devices(foreign), vg))
-        self.refuse_vg_elsewhere(pv, content.path, lun_devices)
-        # a pool is 'open' while its thin LVs are active: only LVs that can hold a filesystem count
-        busy = ['%s (open)' % row['lv_name'] for row in lv_rows
-                if mountable(row) and (row.get('lv_attr') or '')[5:6] == 'o']
-        entries = mounts.read_mountinfo(MOUNTINFO)
-        for name in stacked:
-            busy.extend('%s (mounted at %s)' % (blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT), entry.mountpoint)
-                        for entry in mounts.mounts_of(entries, blockdev.majmin(name, SYSFS_ROOT)))
-        if busy:
-            raise ModuleError('LVs of VG %s on the snapshot LUN %s are in use: %s; refusing to deactivate them '
-                              '(unmount and close them first)' % (vg, content.path, ', '.join(busy)))
-        self.result['deactivated_vg'] = vg
-        self.changed()
-        if self.check:
-            return
-        self.lvm.deactivate_vg(vg, devices=[content.path])
-        left = [name for device in lun_devices for name in blockdev.holders(device, SYSFS_ROOT) if name in stacked]
-        if left:
-            raise ModuleError('%s is still in use by %s after deactivating VG %s'
-                              % (content.path, self.describe_devices(left), vg))
-
-    @staticmethod
-    def describe_devices(names):
-        return ', '.join('%s (%s)' % (name, blockdev.dm_name(name, SYSFS_ROOT) or name) for name in names)
-
-    def refuse_vg_elsewhere(self, pv, pv_path, lun_devices):
-        """Fail when the host's LVM sees the VG (by name, VG UUID or PV UUID) on any device but this LUN: PV_PATH
-        or the same device on another path to it (LUN_DEVICES, kernel names). LVM may list the LUN under no
-        name at all: with two paths and no multipath map it drops both as multipath components (same WWID)."""
-        rows, stderr = self.host_view()
-        own = set(os.path.realpath(blockdev.device_path(name, SYSFS_ROOT, DEV_ROOT)) for name in lun_devices)
-        elsewhere = set(row['pv_name'] for row in rows if os.path.realpath(row['pv_name']) not in own and (
-            row.get('vg_name') == pv['vg_name'] or row.get('vg_uuid') == pv['vg_uuid']
-            or row.get('pv_uuid') == pv['pv_uuid']))
-        for line in stderr.splitlines():  # duplicates LVM does not list: 'Not using device /dev/sdd for PV ...'
-            if pv['pv_uuid'] in line:
-                named = [token.rstrip('.,;:') for token in line.split() if token.startswith('/')]
-                elsewhere.update(path for path in named if os.path.realpath(path) not in own)
-        if elsewhere:
-            raise ModuleError('LVs of VG %s are active on the snapshot LUN %s, but this host also has that VG or '
-                              'its PV on %s; refusing to deactivate what may be this host\'s own VG'
-                              % (pv['vg_name'], pv_path, ', '.join(sorted(elsewhere))))
-
-    def host_view(self):
-        """The host's own `pvs` view, read once per run."""
-        if self._host_view is None:
-            self._host_view = self.lvm.host_view()
-        return self._host_view
-
-    def refuse_taken_name(self, clone):
-        rows, _stderr = self.host_view()
-        if any(row.get('vg_name') == clone for row in rows):
-            raise ModuleError('a VG named %s already exists on this host; choose another clone_vg' % clone)
-
-    def import_clone(self, pv_path, dm_map, overlay_path, clone):
-        blockdev.create_overlay(self.runner, pv_path, dm_map, overlay_dir=OVERLAY_DIR, sysfs_root=SYSFS_ROOT)
-        try:
-            blockdev.settle(self.runner)
-            overlay_name = blockdev.kernel_name(overlay_path, SYSFS_ROOT)
-            if overlay_name and blockdev.holders(overlay_name, SYSFS_ROOT):
-                raise ModuleError('something activated LVs on the overlay %s before the import (%s)'
-                                  % (overlay_path, ', '.join(blockdev.holders(overlay_name, SYSFS_ROOT))))
-            devices_file = self.lvm.devices_file()
-            self.lvm.import_clone([overlay_path], clone, devices_file is not None)
-            imported = self.single_row(self.lvm.pvs(devices=[overlay_path]), 'PV', overlay_path)
-            if imported.get('vg_name') != clone:
-                raise ModuleError('the clone was imported as %s, not %s' % (imported.get('vg_name'), clone))
-            self.lvm.disable_autoactivation(clone, [overlay_path])
-        except (ModuleError, ToolError):
-            self.remove_clone(clone, [overlay_path], strict=False)
-            raise
+            return planned
+        self.engine.activate_clone_lv(clone, lv)
+        return self.lv_target(name, lv, [clone.overlay_path])
 
     def lv_target(self, vg, lv, scope):
-        rows = [row for row in self.lvm.lvs(vg, devices=scope) if row['lv_name'] == lv]
-        if not rows or not rows[0].get('lv_dm_path'):
-            raise ModuleError('LV %s/%s did not appear after activation' % (vg, lv))
-        dm_path = rows[0]['lv_dm_path']
-        name = blockdev.kernel_name(dm_path, SYSFS_ROOT)
-        if name is None:
-            raise ModuleError('LV %s/%s is not active (no %s)' % (vg, lv, dm_path))
+        name, dm_path = self.engine.lv_device(vg, lv, scope)
         fields = blockdev.probe(self.runner, dm_path)
         content = Content(name, dm_path, fields)
         if content.is_lvm or fields.get('USAGE') != 'filesystem':
@@ -780,34 +621,33 @@ class LunMount(object):
         if not os.path.isdir(self.path):
             os.makedirs(self.path, 0o755)
         mounts.mount(self.runner, target.path, self.path, target.fstype, options)
-        self.result['read_only'] = blockdev.is_read_only(target.name, SYSFS_ROOT) and 'ro' in options
+        self.result['read_only'] = blockdev.is_read_only(target.name, self.paths.sysfs) and 'ro' in options
 
     def already_mounted(self, current, content):
-        mounted = (blockdev.name_of_majmin(current.majmin, SYSFS_ROOT)
-                   or blockdev.kernel_name(current.source, SYSFS_ROOT))
+        mounted = (blockdev.name_of_majmin(current.majmin, self.paths.sysfs)
+                   or blockdev.kernel_name(current.source, self.paths.sysfs))
         if mounted is None or (mounted != content.name
-                               and content.name not in blockdev.lower_devices(mounted, SYSFS_ROOT)):
+                               and content.name not in blockdev.lower_devices(mounted, self.paths.sysfs)):
             raise ModuleError('%s already has %s mounted, which is not on %s'
                               % (self.path, current.source, content.path))
         if self.snapshot and 'ro' not in current.options:
             raise ModuleError('%s is mounted read-write; unmount it before mounting it as a snapshot' % self.path)
         fields = content.fields if mounted == content.name else {'TYPE': current.fstype}
-        target = Content(mounted, blockdev.device_path(mounted, SYSFS_ROOT, DEV_ROOT), fields)
+        target = Content(mounted, blockdev.device_path(mounted, self.paths.sysfs, self.paths.dev), fields)
         if content.is_lvm:
             self.describe_mounted_lv(mounted, content)
         self.result.update(device=target.path, fstype=current.fstype, options=current.options,
                            uuid=fields.get('UUID'), label=fields.get('LABEL'),
-                           read_only=blockdev.is_read_only(mounted, SYSFS_ROOT) and 'ro' in current.options)
+                           read_only=blockdev.is_read_only(mounted, self.paths.sysfs) and 'ro' in current.options)
         return target
 
     def describe_mounted_lv(self, name, content):
-        vg_lv = dm_lv_name(blockdev.dm_name(name, SYSFS_ROOT))
-        if not vg_lv:
+        found = self.engine.lv_on_device(name)
+        if not found:
             raise ModuleError('%s is mounted from %s, which is not an LV' % (self.path, name))
-        pv = self.single_row(self.lvm.pvs(devices=[content.path], readonly=True), 'PV', content.path)
-        clone = vg_lv[0] if any(blockdev.is_overlay(n, SYSFS_ROOT)
-                                for n in blockdev.lower_devices(name, SYSFS_ROOT)) else None
-        self.result.update(vg=pv.get('vg_name'), lv=vg_lv[1], clone_vg=clone)
+        pv = self.engine.pv_row(content.path)
+        vg, lv, overlays = found
+        self.result.update(vg=pv.get('vg_name'), lv=lv, clone_vg=vg if overlays else None)
 
     # --- fstab ----------------------------------------------------------------------------------------------
 
@@ -823,10 +663,10 @@ class LunMount(object):
             return '/dev/%s/%s' % (self.result['vg'], self.result['lv'])
         uuid = content.fields.get('UUID')
         if uuid and not self.snapshot:
-            link = os.path.join(DEV_ROOT, 'disk', 'by-uuid', uuid)
+            link = os.path.join(self.paths.dev, 'disk', 'by-uuid', uuid)
             if os.path.basename(os.path.realpath(link)) == content.name:
                 return 'UUID=%s' % uuid
-        stable = blockdev.stable_identifier(content.name, DEV_ROOT)
+        stable = blockdev.stable_identifier(content.name, self.paths.dev)
         if stable is None:
             raise ModuleError('%s has no stable name (no UUID, /dev/disk/by-id or by-path link); refusing to '
                               'write /dev/%s to fstab' % (content.path, content.name))
@@ -863,12 +703,13 @@ class LunMount(object):
 
     def ensure_unmounted(self):
         self.result.pop('snapshot')
-        current = mounts.mount_at(mounts.read_mountinfo(MOUNTINFO), self.path)
+        current = mounts.mount_at(mounts.read_mountinfo(self.paths.mountinfo), self.path)
         if current is None:
             return
-        name = blockdev.name_of_majmin(current.majmin, SYSFS_ROOT) or blockdev.kernel_name(current.source, SYSFS_ROOT)
+        name = (blockdev.name_of_majmin(current.majmin, self.paths.sysfs)
+                or blockdev.kernel_name(current.source, self.paths.sysfs))
         self.result.update(device=current.source, fstype=current.fstype, options=current.options)
-        busy = mounts.process_holders(current.majmin, PROC_ROOT)
+        busy = mounts.process_holders(current.majmin, self.paths.proc)
         if busy:
             self.result['processes'] = busy
             if not self.params['force']:
@@ -880,47 +721,23 @@ class LunMount(object):
         if busy:
             mounts.terminate([proc['pid'] for proc in busy])
         mounts.umount(self.runner, self.path)
-        if name and (blockdev.dm_uuid(name, SYSFS_ROOT) or '').startswith('LVM-'):
+        if name and blockdev.is_lvm_volume(name, self.paths.sysfs):
             self.release_lv(name)
 
     def release_lv(self, name):
-        vg_lv = dm_lv_name(blockdev.dm_name(name, SYSFS_ROOT))
-        if not vg_lv:
+        found = self.engine.lv_on_device(name)
+        if not found:
             return
-        vg, lv = vg_lv
-        overlays = [os.path.join(DEV_ROOT, 'mapper', blockdev.dm_name(n, SYSFS_ROOT))
-                    for n in blockdev.lower_devices(name, SYSFS_ROOT) if blockdev.is_overlay(n, SYSFS_ROOT)]
-        scope = overlays or None
+        vg, lv, overlays = found
         self.result.update(lv=lv, clone_vg=vg if overlays else None, vg=None if overlays else vg)
-        self.lvm.deactivate_lv(vg, lv, devices=scope)
-        if overlays and not [row for row in self.lvm.lvs(vg, devices=scope)
-                             if mountable(row) and row.get('lv_active') == 'active']:
-            self.remove_clone(vg, overlays, strict=True)
-
-    def remove_clone(self, clone, overlays, strict):
-        """Deactivate what is left of the clone, then remove its overlay and every trace the import left."""
-        majmins = [blockdev.majmin(blockdev.kernel_name(path, SYSFS_ROOT) or '', SYSFS_ROOT) for path in overlays]
-        devices_file = None
-        try:
-            devices_file = self.lvm.devices_file()
-            self.lvm.deactivate_vg(clone, devices=overlays)
-        except ToolError as exc:
-            if strict:
-                raise
-            self.module.warn('clean-up of the clone %s: %s' % (clone, exc.msg))
-        for path in overlays:
-            if self.lvm.devices_file_lists(path, devices_file):
-                self.lvm.deldev(path)
-            blockdev.remove_overlay(self.runner, os.path.basename(path), overlay_dir=OVERLAY_DIR, sysfs_root=SYSFS_ROOT)
-        for leftover in self.lvm.online_records(majmins=[m for m in majmins if m], vg_names=[clone]) \
-                + self.lvm.metadata_copies(clone):
-            os.unlink(leftover)
+        self.engine.release_lv(vg, lv, overlays)
 
     def changed(self):
         self.result['changed'] = True
 
 
-def main():
+def main(paths=None):
+    """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path', required=True),
@@ -955,10 +772,10 @@ def main():
         module.fail_json(msg='timeout must be 1 or more')
     manager = None
     try:
-        manager = LunMount(module)
+        manager = LunMount(module, paths)
         module.exit_json(**manager.run())
-    except ModuleError as exc:
-        result = dict(manager.result if manager else {}, **exc.extra)
+    except (ModuleError, LvmRefusal) as exc:
+        result = dict(manager.result if manager else {}, **getattr(exc, 'extra', {}))
         result.pop('changed', None)
         module.fail_json(msg=exc.msg, changed=bool(manager and manager.result.get('changed')), **result)
     except ToolError as exc:

@@ -331,6 +331,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     BUILTIN_IFACES, IscsiadmError, NodeRecord, connect, fail, node_settings_text, report_contention)
+from ansible_collections.san.iscsi.plugins.module_utils._iscsid import read_initiator
 
 MAX_LUN = 16383
 
@@ -592,14 +593,7 @@ class SessionManager(object):
             raise SessionError('%s%s; %s' % (error, hint, predicate.explain(error.devices)))
 
     def initiator_hint(self):
-        try:
-            with open('/etc/iscsi/initiatorname.iscsi') as handle:
-                for line in handle:
-                    if line.startswith('InitiatorName='):
-                        return line.split('=', 1)[1].strip()
-        except (IOError, OSError):
-            pass
-        return 'this host'
+        return read_initiator()['name'] or 'this host'
 
     def undo(self):
         """Log out of the sessions and delete the records this run created; the caller re-raises its error."""

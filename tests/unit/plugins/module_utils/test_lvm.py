@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -174,3 +175,87 @@ def test_online_records_and_metadata_copies_of_a_clone_only(tmpdir):
     assert seam.metadata_copies('vg_clone') == [str(tmpdir.join('backup', 'vg_clone')),
                                                 str(tmpdir.join('archive', 'vg_clone_00000-386717652.vg'))]
     assert os.path.exists(str(run.join('pvs_online', 'WAdoaFXqIYjf8FRCADdNf9O2o9yWAQfd')))
+
+
+# --- the engine: VG identity against the host -----------------------------------------------------------
+
+LAB_PV = {'pv_name': '/dev/sdc', 'pv_uuid': 'hbv2xh-ZdNC-Xa6W-lF3T-2EXe-nbNx-1YjarB', 'vg_name': 'labvg',
+          'vg_uuid': 'K0BTSv-30fB-kiiv-ylQp-kDWd-V0Dt-Neor59'}
+
+
+def engine(host_rows, stderr=''):
+    """An engine whose host `pvs` view is HOST_ROWS (plus STDERR)."""
+    report = json.dumps({'report': [{'pv': host_rows}]})
+    module, seam = make([(['/sbin/lvm', 'pvs'], (0, report, stderr))])
+    return module, lvm.LvmEngine(seam, {}, module.warn)
+
+
+@pytest.mark.parametrize('row', [
+    dict(LAB_PV, pv_name='/dev/sdb'),                                        # the original VG
+    dict(LAB_PV, pv_name='/dev/sdb', vg_name='renamed'),                     # same VG UUID, other name
+    dict(LAB_PV, pv_name='/dev/sdb', vg_name='other', vg_uuid='x'),          # same PV UUID
+    {'pv_name': '/dev/sdb', 'pv_uuid': 'p', 'vg_name': 'labvg', 'vg_uuid': 'v'},  # same name, other VG
+])
+def test_vg_elsewhere_by_name_vg_uuid_or_pv_uuid(row):
+    module, seam = engine([row, {'pv_name': '/dev/vda2', 'pv_uuid': 'o', 'vg_name': 'sysvg', 'vg_uuid': 's'}])
+    assert seam.vg_elsewhere(LAB_PV, ['/dev/sdc']) == [('/dev/sdb', row)]
+    assert seam.vg_elsewhere(LAB_PV, ['/dev/sdc', '/dev/sdb']) == []
+    assert len(module.commands) == 1  # the host view is read once
+
+
+def test_vg_elsewhere_counts_devices_named_by_duplicate_warnings_but_not_its_own(tmpdir):
+    own = tmpdir.join('by-id-link')
+    own.mksymlinkto('/dev/sdc')
+    warnings = ('  WARNING: Not using device /dev/sdd for PV %s.\n'
+                '  WARNING: PV %s prefers device /dev/sdc because device was seen first.\n'
+                '  WARNING: Not using device /dev/sde for PV other-uuid.\n' % (LAB_PV['pv_uuid'], LAB_PV['pv_uuid']))
+    _module, seam = engine([LAB_PV], warnings)
+    assert seam.vg_elsewhere(LAB_PV, [str(own)]) == [('/dev/sdd', None)]
+    assert seam.vg_elsewhere(LAB_PV, ['/dev/sdc', '/dev/sdd']) == []
+
+
+def test_refuse_clash_names_the_host_vg_or_the_duplicate():
+    _module, seam = engine([LAB_PV, dict(LAB_PV, pv_name='/dev/sdb')])
+    with pytest.raises(lvm.LvmRefusal) as refused:
+        seam.refuse_clash(LAB_PV, '/dev/sdc')
+    assert refused.value.msg == ('the VG on /dev/sdc (labvg) clashes with VG labvg of this host (on /dev/sdb): it '
+                                 'looks like a snapshot or clone; set snapshot: true to import it as a clone')
+    _module, seam = engine([LAB_PV], '  WARNING: Not using device /dev/sdb for PV %s.\n' % LAB_PV['pv_uuid'])
+    with pytest.raises(lvm.LvmRefusal) as refused:
+        seam.refuse_clash(LAB_PV, '/dev/sdc')
+    assert refused.value.msg == ('LVM reports the PV on /dev/sdc (%s) as a duplicate: it looks like a snapshot or '
+                                 'clone; set snapshot: true' % LAB_PV['pv_uuid'])
+    _module, seam = engine([LAB_PV, {'pv_name': '/dev/vda2', 'pv_uuid': 'o', 'vg_name': 'sysvg', 'vg_uuid': 's'}])
+    seam.refuse_clash(LAB_PV, '/dev/sdc')
+
+
+def test_refuse_taken_name_of_a_clone():
+    _module, seam = engine([LAB_PV])
+    with pytest.raises(lvm.LvmRefusal) as refused:
+        seam.refuse_taken_name('labvg')
+    assert refused.value.msg == 'a VG named labvg already exists on this host; choose another clone_vg'
+    seam.refuse_taken_name('labvg_clone_1e2f')
+
+
+# --- the engine's choices ------------------------------------------------------------------------------
+
+def test_choose_lv_takes_the_one_mountable_lv_or_the_one_asked_for():
+    rows = lvm.parse_report(fixture('lvm_lvs.json'), 'lv')
+    assert lvm.choose_lv('labvg', rows, 'lml_snap') == 'lml_snap'
+    with pytest.raises(lvm.LvmRefusal) as refused:
+        lvm.choose_lv('labvg', rows)
+    assert refused.value.msg == ('VG labvg has 2 LVs that can hold a filesystem (fx_lmlorig, lml_snap); '
+                                 'choose one with lv')
+    with pytest.raises(lvm.LvmRefusal) as refused:
+        lvm.choose_lv('labvg', rows, 'nope')
+    assert refused.value.msg == 'VG labvg has no LV nope; it has: fx_lmlorig, lml_snap'
+    assert lvm.choose_lv('labvg', [row for row in rows if row['lv_name'] != 'lml_snap']) == 'fx_lmlorig'
+
+
+@pytest.mark.parametrize('wwid, expected', [
+    ('naa.6001405d3b6a1f0c2e4a4b8b9c0d1e2f', 'datavg_clone_0d1e2f'),
+    ('NAA.6001405D3B6A1F0C2E4A4B8B9C0D1E2F', 'datavg_clone_0d1e2f'),
+    (None, 'datavg_clone'),
+])
+def test_default_clone_name_ends_with_the_lun_wwid(wwid, expected):
+    assert lvm.default_clone_name('datavg', wwid) == expected

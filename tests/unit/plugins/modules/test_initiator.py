@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import hashlib
 import os
 import stat
@@ -14,6 +15,7 @@ import pytest
 
 from ansible.module_utils.common.warnings import get_warning_messages
 
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.modules import initiator
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import FakeCommands
@@ -24,7 +26,7 @@ DEBIAN_FILE = ('## DO NOT EDIT OR REMOVE THIS FILE!\n'
                '## may reject this initiator.  The InitiatorName must be unique\n'
                '## for each iSCSI initiator.  Do NOT duplicate iSCSI InitiatorNames.\n'
                'InitiatorName=iqn.1993-08.org.debian:01:5b1d9f7e3a2c\n')
-SYSTEMCTL = ['/usr/bin/timeout', '-k', '10']
+SYSTEMCTL = ['/usr/bin/timeout', '-k', '5']
 
 
 @pytest.fixture
@@ -35,13 +37,19 @@ def env(monkeypatch, tmp_path):
     machine_id = tmp_path / 'machine-id'
     machine_id.write_text('0123456789abcdef0123456789abcdef\n')
     monkeypatch.setattr(initiator, 'MACHINE_ID_FILES', (str(machine_id),))
-    sessions = tmp_path / 'iscsi_session'
-    sessions.mkdir()
-    monkeypatch.setattr(initiator, 'SESSIONS_DIR', str(sessions))
+    sessions = tmp_path / 'sys' / 'class' / 'iscsi_session'
+    sessions.mkdir(parents=True)
     commands = FakeCommands(monkeypatch, binaries={'timeout': '/usr/bin/timeout', 'systemctl': '/usr/bin/systemctl'})
     commands.path = path
     commands.sessions = sessions
+    commands.paths = HostPaths(sysfs=str(tmp_path / 'sys'))
     return commands
+
+
+@pytest.fixture
+def run_module(run_module, env):
+    """Every module run of this file sees the fake /sys."""
+    return functools.partial(run_module, paths=env.paths)
 
 
 def is_active(rc=0, state='active'):

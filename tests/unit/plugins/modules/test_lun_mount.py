@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fcntl
+import functools
 import json
 import os
 
@@ -17,6 +18,7 @@ from ansible.module_utils import basic
 from ansible_collections.san.iscsi.plugins.modules import lun_mount
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _host_lock
+from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import NO_BACKUP
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeSys, fixture
@@ -55,11 +57,10 @@ class World(object):
         self.replies = []
         self.commands = []
         self.next_mount_id = 100
-        for name, value in (('SYSFS_ROOT', self.sysfs.sys), ('DEV_ROOT', self.sysfs.dev), ('PROC_ROOT', self.proc),
-                            ('MOUNTINFO', self.mountinfo), ('OVERLAY_DIR', self.overlays),
-                            ('LVM_DEVICES_DIR', self.devices_dir), ('LVM_ONLINE_DIR', self.online),
-                            ('LVM_BACKUP_DIR', self.backup_dir), ('LVM_ARCHIVE_DIR', self.archive_dir)):
-            monkeypatch.setattr(lun_mount, name, value)
+        self.paths = HostPaths(sysfs=self.sysfs.sys, dev=self.sysfs.dev, proc=self.proc, mountinfo=self.mountinfo,
+                               overlay_dir=self.overlays, lvm_devices_dir=self.devices_dir,
+                               lvm_online_dir=self.online, lvm_backup_dir=self.backup_dir,
+                               lvm_archive_dir=self.archive_dir)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', self._unbound_run_command())
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', self._get_bin_path)
 
@@ -139,6 +140,12 @@ class World(object):
 @pytest.fixture
 def world(tmpdir, monkeypatch):
     return World(tmpdir, monkeypatch)
+
+
+@pytest.fixture
+def run_module(run_module, world):
+    """Every module run of this file sees the world's fake host."""
+    return functools.partial(run_module, paths=world.paths)
 
 
 def args(world, **kwargs):
