@@ -16,7 +16,8 @@ import os
 
 
 class HostPaths(object):
-    """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases; LVM's
+    """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases and its
+    initiator-name file; LVM's
     devices file, runtime, backup and archive directories; where copy-on-write overlays keep their scratch files.
 
     node_db_dirs, sendtargets_db_dirs: the directories to look in, first existing wins; None means the
@@ -25,7 +26,7 @@ class HostPaths(object):
     def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None,
                  node_db_dirs=None, sendtargets_db_dirs=None, lvm_devices_dir='/etc/lvm/devices',
                  lvm_online_dir='/run/lvm', lvm_backup_dir='/etc/lvm/backup', lvm_archive_dir='/etc/lvm/archive',
-                 overlay_dir='/run/san-iscsi'):
+                 overlay_dir='/run/san-iscsi', initiator_file='/etc/iscsi/initiatorname.iscsi'):
         self.sysfs = sysfs
         self.dev = dev
         self.proc = proc
@@ -38,3 +39,4 @@ class HostPaths(object):
         self.lvm_backup_dir = lvm_backup_dir
         self.lvm_archive_dir = lvm_archive_dir
         self.overlay_dir = overlay_dir
+        self.initiator_file = initiator_file

@@ -105,13 +105,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils._devices import session_devices
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
-from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsid
+from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
-
-INITIATOR_FILE = _iscsid.INITIATOR_FILE
 
 
 def node_dict(shown, with_settings):
@@ -154,7 +152,7 @@ def main(paths=None):
     devices = []
     for session in sessions:
         devices.extend(d.to_dict() for d in session_devices(session.sid, paths.sysfs, paths.dev, paths.mountinfo))
-    module.exit_json(changed=False, initiator=_iscsid.read_initiator(INITIATOR_FILE), nodes=nodes,
+    module.exit_json(changed=False, initiator=_iscsid.read_initiator(paths.initiator_file), nodes=nodes,
                      sessions=[s.to_dict() for s in sessions], devices=devices,
                      multipath=multipath_maps(paths))
 

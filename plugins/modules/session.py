@@ -593,7 +593,7 @@ class SessionManager(object):
             raise SessionError('%s%s; %s' % (error, hint, predicate.explain(error.devices)))
 
     def initiator_hint(self):
-        return read_initiator()['name'] or 'this host'
+        return read_initiator(self.disks.paths.initiator_file)['name'] or 'this host'
 
     def undo(self):
         """Log out of the sessions and delete the records this run created; the caller re-raises its error."""

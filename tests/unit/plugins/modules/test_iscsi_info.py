@@ -31,10 +31,10 @@ def run_module(run_module, host):
 @pytest.fixture
 def host(monkeypatch, tmp_path):
     fake = FakeSysfs(tmp_path)
-    fake.paths = HostPaths(sysfs=fake.sys, dev=fake.dev, udev_db=fake.udev_db, mountinfo=fake.mountinfo)
     initiator = tmp_path / 'initiatorname.iscsi'
     initiator.write_text('## comment\nInitiatorName=iqn.2026-11.lab.san-iscsi:host1\n')
-    monkeypatch.setattr(iscsi_info, 'INITIATOR_FILE', str(initiator))
+    fake.paths = HostPaths(sysfs=fake.sys, dev=fake.dev, udev_db=fake.udev_db, mountinfo=fake.mountinfo,
+                           initiator_file=str(initiator))
     fake.commands = FakeCommands(monkeypatch)
     return fake
 
