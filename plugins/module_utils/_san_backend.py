@@ -4,7 +4,8 @@
 """The SAN backend interface shared by igroup, lun, lun_map, snapshot and san_info.
 
 Modules talk to a storage array only through a :class:`SanBackend` returned by
-:func:`get_backend`. They never look at ``provider`` themselves.
+``_san_factory.get_backend``. They never look at ``provider`` themselves. This file holds the interface, the
+data shapes and the errors; it imports no implementation.
 
 Vocabulary (the same words for every array type):
 
@@ -191,7 +192,7 @@ def naa_lio(unit_serial):
 
 
 class SanBackend(object):
-    """One array. Built by :func:`get_backend`; connection facts come from the module's params.
+    """One array. Built by ``_san_factory.get_backend``; connection facts come from the module's params.
 
     Class attributes each implementation sets:
 
@@ -373,19 +374,6 @@ class SanBackend(object):
     def validate_snapshot(self, volume, name, lun):
         """Same for creating snapshot ``name`` of ``volume`` (``lun`` may be None). Read-only.
         Default: accept."""
-
-
-def get_backend(module):
-    """Return the SanBackend for ``module.params['provider']``; imports the implementation lazily
-    so an ONTAP run never needs rtslib and a LIO run never needs netapp-lib."""
-    provider = module.params.get('provider')
-    if provider == 'lio':
-        from ansible_collections.san.iscsi.plugins.module_utils._san_lio import LioBackend
-        return LioBackend(module)
-    if provider == 'ontap':
-        from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_rest import ontap_backend
-        return ontap_backend(module)
-    raise SanInvalid('unknown provider %r: expected one of %s' % (provider, ', '.join(PROVIDERS)))
 
 
 def san_argument_spec():

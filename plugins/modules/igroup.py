@@ -150,8 +150,9 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, mapped_removal_conflict,
-    normalize_initiator, san_argument_spec)
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, mapped_removal_conflict, normalize_initiator,
+    san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class IgroupManager(object):

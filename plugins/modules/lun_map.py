@@ -127,7 +127,8 @@ igroup_created:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, normalize_initiator, san_argument_spec)
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, normalize_initiator, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class LunMapManager(object):

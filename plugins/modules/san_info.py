@@ -83,7 +83,8 @@ snapshots:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanError, fail_san, get_backend, san_argument_spec)
+    SanError, fail_san, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 def gather(module, backend):

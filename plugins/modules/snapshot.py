@@ -94,7 +94,8 @@ snapshot:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanNotFound, fail_san, get_backend, san_argument_spec)
+    SanConflict, SanError, SanNotFound, fail_san, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class SnapshotManager(object):

@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_backend
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanInvalid, get_backend, naa_lio, naa_ontap, normalize_initiator, parse_size)
+    SanConflict, SanInvalid, naa_lio, naa_ontap, normalize_initiator, parse_size)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 @pytest.mark.parametrize('text, expected', [
