@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanBackend, SanConflict, SanError, SanInvalid, SanNotFound)
+    SanBackend, SanConflict, SanError, SanInvalid, SanNotFound, igroup_mapped_conflict)
 
 # The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
 # map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
@@ -115,8 +115,7 @@ class OntapBackendBase(SanBackend):
     def delete_igroup(self, name, force=False):
         igroup = self._require_igroup(name)
         if igroup['maps'] and not force:
-            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
-                              % (name, ', '.join(sorted(entry['path'] for entry in igroup['maps']))))
+            raise igroup_mapped_conflict(name, sorted(entry['path'] for entry in igroup['maps']))
         self._delete_igroup(igroup, force)
 
     # -- LUNs -----------------------------------------------------------------------------------

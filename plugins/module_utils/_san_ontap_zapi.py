@@ -93,7 +93,8 @@ class OntapZapiBackend(OntapBackendBase):
     def __init__(self, module):
         super(OntapZapiBackend, self).__init__(module)
         if not HAS_NETAPP_LIB:
-            module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR)
+            module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR,
+                             error_code='missing_library')
         self.vserver = module.params['vserver']
         self.server = _Server(module.params)
         self.count = 0
