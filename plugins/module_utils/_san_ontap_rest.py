@@ -24,7 +24,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict, naa_ontap)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound, mapped_removal_conflict, naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
     OntapBackendBase, clone_comment_pattern, parse_clone_comment, split_ontap_lun_path)
 
