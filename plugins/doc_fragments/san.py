@@ -104,7 +104,15 @@ options:
     type: path
 notes:
   - Modules never branch on O(provider); the backend chosen by it maps the same options onto the array.
+  - A failure reported by the array or by the checks of these modules has C(msg) and C(error_code); playbooks
+    and roles test C(error_code), never C(msg).
   - Errors from ONTAP carry ONTAP's own error code in C(error_code) and its message in C(msg).
+  - These refusals have a code of their own on every O(provider) - C(igroup_not_found) (the igroup does not
+    exist, or vanished before the LUN map was made), C(igroup_mapped) (an igroup with LUN maps is not deleted
+    without C(force=true)), C(lun_not_found) (the LUN to map or snapshot does not exist); when it replaces
+    an ONTAP code, that code is in C(array_error_code).
+  - Any other failure without an ONTAP code has C(error_code) C(not_found), C(conflict), C(invalid),
+    C(connection), C(auth) or C(san_error), by kind.
 requirements:
   - ONTAP with O(use_rest=never) or a cluster without REST, the netapp-lib Python library.
   - LIO, python3-rtslib-fb and LVM on the storage host.

@@ -4,7 +4,8 @@
 """The SAN backend interface shared by igroup, lun, lun_map, snapshot and san_info.
 
 Modules talk to a storage array only through a :class:`SanBackend` returned by
-:func:`get_backend`. They never look at ``provider`` themselves.
+``_san_factory.get_backend``. They never look at ``provider`` themselves. This file holds the interface, the
+data shapes and the errors; it imports no implementation.
 
 Vocabulary (the same words for every array type):
 
@@ -95,47 +96,80 @@ _SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)?\s*$', re.IGNOREC
 _SIZE_UNITS = {'': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3, 't': 1024 ** 4, 'p': 1024 ** 5}
 
 
+# Stable error codes of the refusals roles and playbooks test (error_code in a failure result).
+IGROUP_NOT_FOUND = 'igroup_not_found'
+IGROUP_MAPPED = 'igroup_mapped'
+LUN_NOT_FOUND = 'lun_not_found'
+
+
 class SanError(Exception):
     """Any failure reported by, or while talking to, a SAN backend.
 
-    ``code``: the array's error code as a string (ONTAP REST ``error.code``, ZAPI ``errno``,
-    an HTTP status for transport errors) or None. ``details``: extra facts for fail_json.
+    ``code``: the array's error code as a string (ONTAP REST ``error.code``, ZAPI ``errno``, an HTTP status
+    or ``tls``/``connection``/``timeout`` for transport errors), one of the stable codes above, or, when
+    neither is given, the class's ``default_code``; never None. ``details``: extra facts for fail_json.
     """
+
+    default_code = 'san_error'
 
     def __init__(self, message, code=None, details=None):
         super(SanError, self).__init__(message)
         self.message = message
-        self.code = code
+        self.code = code if code is not None else self.default_code
         self.details = details or {}
 
     def to_fail_kwargs(self):
         """Keyword arguments for ``module.fail_json``."""
         result = dict(self.details)
         result['msg'] = self.message
-        if self.code is not None:
-            result['error_code'] = self.code
+        result['error_code'] = self.code
         return result
 
 
 class SanConnectionError(SanError):
     """The array cannot be reached: refused, timeout, TLS verification failure."""
 
+    default_code = 'connection'
+
 
 class SanAuthError(SanError):
     """Credentials rejected (HTTP 401) or not allowed (403)."""
 
+    default_code = 'auth'
+
 
 class SanNotFound(SanError):
     """A referenced object or container does not exist (vserver, volume, igroup, LUN, snapshot)."""
+
+    default_code = 'not_found'
 
 
 class SanConflict(SanError):
     """The request contradicts the array's state: mapped igroup, snapshot backing a clone,
     LUN id already used, existing map with another id, existing LUN with another clone parent."""
 
+    default_code = 'conflict'
+
 
 class SanInvalid(SanError):
     """Input the backend cannot accept (bad name for this array type, unsupported option)."""
+
+    default_code = 'invalid'
+
+
+def with_code(exc, code):
+    """``exc`` as the same kind of SanError with the stable ``code``; an array code it carried is kept in
+    the details as ``array_error_code``."""
+    details = dict(exc.details)
+    if exc.code != exc.default_code:
+        details['array_error_code'] = exc.code
+    return type(exc)(exc.message, code, details)
+
+
+def igroup_mapped_conflict(igroup, paths):
+    """The SanConflict for deleting an igroup that has LUN maps (without force)."""
+    return SanConflict('igroup %r is mapped to %s; unmap first or set force=true' % (igroup, ', '.join(paths)),
+                       IGROUP_MAPPED)
 
 
 def mapped_removal_conflict(igroup, initiators, maps):
@@ -191,7 +225,7 @@ def naa_lio(unit_serial):
 
 
 class SanBackend(object):
-    """One array. Built by :func:`get_backend`; connection facts come from the module's params.
+    """One array. Built by ``_san_factory.get_backend``; connection facts come from the module's params.
 
     Class attributes each implementation sets:
 
@@ -373,19 +407,6 @@ class SanBackend(object):
     def validate_snapshot(self, volume, name, lun):
         """Same for creating snapshot ``name`` of ``volume`` (``lun`` may be None). Read-only.
         Default: accept."""
-
-
-def get_backend(module):
-    """Return the SanBackend for ``module.params['provider']``; imports the implementation lazily
-    so an ONTAP run never needs rtslib and a LIO run never needs netapp-lib."""
-    provider = module.params.get('provider')
-    if provider == 'lio':
-        from ansible_collections.san.iscsi.plugins.module_utils._san_lio import LioBackend
-        return LioBackend(module)
-    if provider == 'ontap':
-        from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_rest import ontap_backend
-        return ontap_backend(module)
-    raise SanInvalid('unknown provider %r: expected one of %s' % (provider, ', '.join(PROVIDERS)))
 
 
 def san_argument_spec():

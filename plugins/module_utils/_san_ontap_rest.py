@@ -24,12 +24,10 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict,
-    naa_ontap)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound, mapped_removal_conflict, naa_ontap)
+from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
+    OntapBackendBase, clone_comment_pattern, parse_clone_comment, split_ontap_lun_path)
 
-# The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
-# map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
-CLONE_COMMENT_PREFIX = 'san.iscsi:clone_from='
 MIN_REST_VERSION = (9, 6)
 
 IGROUP_FIELDS = 'name,uuid,protocol,os_type,initiators.name,lun_maps.logical_unit_number,lun_maps.lun.name,svm.name'
@@ -37,32 +35,6 @@ LUN_FIELDS = ('name,uuid,location.volume.name,space.size,os_type,serial_number,c
               'lun_maps.logical_unit_number,lun_maps.igroup.name,svm.name')
 MAP_FIELDS = 'logical_unit_number,lun.name,lun.uuid,igroup.name,igroup.uuid,svm.name'
 SNAPSHOT_FIELDS = 'name,uuid,create_time'
-
-
-def clone_comment(source):
-    return '%s/vol/%s/.snapshot/%s/%s' % (CLONE_COMMENT_PREFIX, source['volume'], source['snapshot'], source['lun'])
-
-
-def parse_clone_comment(comment):
-    """Return {'volume', 'snapshot', 'lun'} from a clone comment, None for any other comment."""
-    if not comment or not comment.startswith(CLONE_COMMENT_PREFIX + '/vol/'):
-        return None
-    parts = comment[len(CLONE_COMMENT_PREFIX + '/vol/'):].split('/')
-    if len(parts) != 4 or parts[1] != '.snapshot':
-        return None
-    return {'volume': parts[0], 'snapshot': parts[2], 'lun': parts[3]}
-
-
-def split_ontap_lun_path(path):
-    parts = (path or '').split('/')
-    if len(parts) != 4 or parts[0] != '' or parts[1] != 'vol' or not parts[2] or not parts[3]:
-        raise SanInvalid('LUN path %r is not /vol/<volume>/<lun>' % path)
-    return parts[2], parts[3]
-
-
-def check_ontap_name(kind, name):
-    if not name or '/' in name or name.startswith('.'):
-        raise SanInvalid('invalid ONTAP %s name %r' % (kind, name))
 
 
 class RestClient(object):
@@ -166,59 +138,9 @@ def probe_rest(client):
     return (version.get('generation', 0), version.get('major', 0), version.get('minor', 0))
 
 
-def ontap_backend(module):
-    """Pick REST or ZAPI per ``use_rest`` (auto: REST when ONTAP >= 9.6 answers on /api)."""
-    params = module.params
-    missing = [name for name in ('hostname', 'username', 'password', 'vserver') if not params.get(name)]
-    if missing:
-        raise SanInvalid('provider=ontap needs %s' % ', '.join(missing))
-    if params['use_rest'] == 'never':
-        return _zapi_backend(module)
-    client = RestClient(params)
-    version = probe_rest(client)
-    if version is not None and version[:2] >= MIN_REST_VERSION:
-        return OntapRestBackend(module, client, version)
-    if params['use_rest'] == 'always':
-        raise SanInvalid('use_rest=always but ONTAP at %s offers no usable REST API (needs 9.6 or later; found %s)'
-                         % (params['hostname'], '.'.join(str(part) for part in version) if version else 'none'))
-    backend = _zapi_backend(module)
-    backend.extra_requests = client.count
-    return backend
-
-
-def _zapi_backend(module):
-    from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_zapi import OntapZapiBackend
-    return OntapZapiBackend(module)
-
-
-class OntapBackendBase(SanBackend):
-    """What the REST and ZAPI backends share: ONTAP's limits and its LUN path naming."""
-
-    provider = 'ontap'
-    max_lun_id = 4095
-    size_granularity = 4096
-    default_os_type = 'linux'
-
-    def lun_path(self, volume, name):
-        check_ontap_name('volume', volume)
-        check_ontap_name('LUN', name)
-        return '/vol/%s/%s' % (volume, name)
-
-    def split_lun_path(self, path):
-        return split_ontap_lun_path(path)
-
-    @staticmethod
-    def check_clone_source(volume, source):
-        if source['volume'] != volume:
-            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
-                             '%r differs from volume %r' % (source['volume'], volume))
-
-    def validate_lun(self, current, planned):
-        if current is None and planned['clone_parent']:
-            self.check_clone_source(planned['volume'], planned['clone_parent'])
-
-
 class OntapRestBackend(OntapBackendBase):
+
+    NOT_FOUND_CODES = {'vserver': '2621462', 'volume': '4', 'igroup': '5374852', 'lun': '5374875'}
 
     def __init__(self, module, client, version):
         super(OntapRestBackend, self).__init__(module)
@@ -260,20 +182,11 @@ class OntapRestBackend(OntapBackendBase):
             delay = min(delay * 2, 2.0)
 
     # -- connection -----------------------------------------------------------------------------
-    def check_connection(self):
-        if self.client.get_one('/api/svm/svms', {'name': self.vserver, 'fields': 'name,uuid'}) is None:
-            raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
-                              '2621462')
+    def _vserver_record(self):
+        return self.client.get_one('/api/svm/svms', {'name': self.vserver, 'fields': 'name,uuid'})
 
-    def _volume(self, volume):
-        record = self.client.get_one('/api/storage/volumes', self._svm_query(name=volume, fields='name,uuid'))
-        if record is None:
-            self.check_connection()
-            raise SanNotFound('volume %r does not exist in vserver %r' % (volume, self.vserver), '4')
-        return record
-
-    def check_volume(self, volume):
-        self._volume(volume)
+    def _volume_record(self, volume):
+        return self.client.get_one('/api/storage/volumes', self._svm_query(name=volume, fields='name,uuid'))
 
     # -- igroups --------------------------------------------------------------------------------
     @staticmethod
@@ -287,19 +200,9 @@ class OntapRestBackend(OntapBackendBase):
             'vserver': record.get('svm', {}).get('name'), 'uuid': record.get('uuid'),
         }
 
-    def _igroup_record(self, name):
-        return self.client.get_one('/api/protocols/san/igroups', self._svm_query(name=name, fields=IGROUP_FIELDS))
-
     def get_igroup(self, name):
-        record = self._igroup_record(name)
+        record = self.client.get_one('/api/protocols/san/igroups', self._svm_query(name=name, fields=IGROUP_FIELDS))
         return self._igroup_dict(record) if record else None
-
-    def _require_igroup(self, name):
-        record = self._igroup_record(name)
-        if record is None:
-            self.check_connection()
-            raise SanNotFound('igroup %r does not exist in vserver %r' % (name, self.vserver), '5374852')
-        return record
 
     def list_igroups(self, name=None):
         query = self._svm_query(fields=IGROUP_FIELDS)
@@ -316,36 +219,32 @@ class OntapRestBackend(OntapBackendBase):
         return self.get_igroup(name)
 
     def set_igroup_os_type(self, name, os_type):
-        record = self._require_igroup(name)
-        self.client.request('PATCH', '/api/protocols/san/igroups/%s' % record['uuid'], body={'os_type': os_type})
+        igroup = self._require_igroup(name)
+        self.client.request('PATCH', '/api/protocols/san/igroups/%s' % igroup['uuid'], body={'os_type': os_type})
         return self.get_igroup(name)
 
     def add_initiators(self, name, initiators):
-        record = self._require_igroup(name)
-        self.client.request('POST', '/api/protocols/san/igroups/%s/initiators' % record['uuid'],
+        igroup = self._require_igroup(name)
+        self.client.request('POST', '/api/protocols/san/igroups/%s/initiators' % igroup['uuid'],
                             body={'records': [{'name': initiator} for initiator in initiators]})
         return self.get_igroup(name)
 
     def remove_initiators(self, name, initiators, force=False):
-        record = self._require_igroup(name)
+        igroup = self._require_igroup(name)
         query = None
-        if record.get('lun_maps'):
+        if igroup['maps']:
             if not force:
-                raise mapped_removal_conflict(name, initiators, self._igroup_dict(record)['maps'])
+                raise mapped_removal_conflict(name, initiators, igroup['maps'])
             # In the REST reference of both DELETE endpoints since 9.6, the oldest REST this backend uses.
             query = {'allow_delete_while_mapped': 'true'}
         for initiator in initiators:
             self.client.request('DELETE', '/api/protocols/san/igroups/%s/initiators/%s'
-                                % (record['uuid'], quote(initiator, safe='')), query)
+                                % (igroup['uuid'], quote(initiator, safe='')), query)
         return self.get_igroup(name)
 
-    def delete_igroup(self, name, force=False):
-        record = self._require_igroup(name)
-        if record.get('lun_maps') and not force:
-            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
-                              % (name, ', '.join(sorted(m['lun']['name'] for m in record['lun_maps']))))
-        query = {'allow_delete_while_mapped': 'true'} if record.get('lun_maps') else None
-        self.client.request('DELETE', '/api/protocols/san/igroups/%s' % record['uuid'], query)
+    def _delete_igroup(self, igroup, force):
+        query = {'allow_delete_while_mapped': 'true'} if igroup['maps'] else None
+        self.client.request('DELETE', '/api/protocols/san/igroups/%s' % igroup['uuid'], query)
 
     # -- LUNs -----------------------------------------------------------------------------------
     @staticmethod
@@ -365,20 +264,6 @@ class OntapRestBackend(OntapBackendBase):
     def _lun_record(self, path):
         return self.client.get_one('/api/storage/luns', self._svm_query(name=path, fields=LUN_FIELDS))
 
-    def get_lun(self, volume, name):
-        record = self._lun_record(self.lun_path(volume, name))
-        if record is None:
-            self._volume(volume)
-            return None
-        return self._lun_dict(record)
-
-    def _require_lun(self, path):
-        record = self._lun_record(path)
-        if record is None:
-            self._volume(split_ontap_lun_path(path)[0])
-            raise SanNotFound('LUN %s does not exist in vserver %r' % (path, self.vserver), '5374875')
-        return record
-
     def list_luns(self, volume=None, name=None):
         query = self._svm_query(fields=LUN_FIELDS)
         if volume:
@@ -388,46 +273,29 @@ class OntapRestBackend(OntapBackendBase):
         return sorted((self._lun_dict(r) for r in self.client.get_records('/api/storage/luns', query)),
                       key=lambda entry: entry['path'])
 
-    def create_lun(self, volume, name, size, os_type):
-        path = self.lun_path(volume, name)
-        self._volume(volume)
+    def _create_lun(self, path, size, os_type):
         self.client.request('POST', '/api/storage/luns', body={
             'svm': {'name': self.vserver}, 'name': path, 'os_type': os_type, 'space': {'size': size}})
-        return self._lun_dict(self._require_lun(path))
 
-    def clone_lun(self, volume, name, source, os_type):
-        path = self.lun_path(volume, name)
-        self.check_clone_source(volume, source)
+    def _clone_from_snapshot(self, volume, name, source):
         volume_record = self._volume(volume)
         if self._snapshot_record(volume_record, source['snapshot']) is None:
-            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '4')
+            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume),
+                              self.NOT_FOUND_CODES['volume'])
         dummy, body = self.client.request('POST', '/api/storage/file/clone', body={
             'volume': {'name': volume, 'uuid': volume_record['uuid']},
             'source_path': '.snapshot/%s/%s' % (source['snapshot'], source['lun']),
             'destination_path': name})
         self.wait_job(body)
-        record = self._require_lun(path)
-        self.client.request('PATCH', '/api/storage/luns/%s' % record['uuid'], body={'comment': clone_comment(source)})
-        return self._lun_dict(self._require_lun(path))
 
-    def resize_lun(self, volume, name, size):
-        path = self.lun_path(volume, name)
-        record = self._require_lun(path)
-        if size < record['space']['size']:
-            raise SanInvalid('refusing to shrink LUN %s from %d to %d bytes' % (path, record['space']['size'], size))
-        self.client.request('PATCH', '/api/storage/luns/%s' % record['uuid'], body={'space': {'size': size}})
-        return self._lun_dict(self._require_lun(path))
+    def _set_lun_comment(self, lun, comment):
+        self.client.request('PATCH', '/api/storage/luns/%s' % lun['uuid'], body={'comment': comment})
 
-    def set_lun_os_type(self, volume, name, os_type):
-        raise SanInvalid('ONTAP cannot change the os_type of existing LUN %s' % self.lun_path(volume, name))
+    def _resize_lun(self, lun, size):
+        self.client.request('PATCH', '/api/storage/luns/%s' % lun['uuid'], body={'space': {'size': size}})
 
-    def delete_lun(self, volume, name):
-        path = self.lun_path(volume, name)
-        record = self._require_lun(path)
-        if record.get('lun_maps'):
-            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first'
-                              % (path, ', '.join(sorted(m['igroup']['name'] for m in record['lun_maps']))))
-        self.client.request('DELETE', '/api/storage/luns/%s' % record['uuid'])
+    def _delete_lun(self, lun):
+        self.client.request('DELETE', '/api/storage/luns/%s' % lun['uuid'])
 
     # -- maps -----------------------------------------------------------------------------------
     @staticmethod
@@ -435,23 +303,16 @@ class OntapRestBackend(OntapBackendBase):
         return {'igroup': record['igroup']['name'], 'path': record['lun']['name'],
                 'lun_id': record['logical_unit_number'], 'vserver': record.get('svm', {}).get('name')}
 
-    def _map_record(self, path, igroup):
-        return self.client.get_one('/api/protocols/san/lun-maps',
-                                   self._svm_query(**{'lun.name': path, 'igroup.name': igroup, 'fields': MAP_FIELDS}))
-
-    def get_lun_map(self, path, igroup):
-        split_ontap_lun_path(path)
-        record = self._map_record(path, igroup)
-        return self._map_dict(record) if record else None
-
-    def list_lun_maps(self, igroup=None, path=None):
+    def _map_records(self, igroup=None, path=None):
         query = self._svm_query(fields=MAP_FIELDS)
         if igroup:
             query['igroup.name'] = igroup
         if path:
             query['lun.name'] = path
-        return sorted((self._map_dict(r) for r in self.client.get_records('/api/protocols/san/lun-maps', query)),
-                      key=lambda entry: (entry['igroup'], entry['lun_id']))
+        return self.client.get_records('/api/protocols/san/lun-maps', query)
+
+    def _find_lun_maps(self, igroup, path):
+        return [self._map_dict(record) for record in self._map_records(igroup, path)]
 
     def create_lun_map(self, path, igroup, lun_id=None):
         body = {'svm': {'name': self.vserver}, 'lun': {'name': path}, 'igroup': {'name': igroup}}
@@ -468,10 +329,9 @@ class OntapRestBackend(OntapBackendBase):
         return self.get_lun_map(path, igroup)
 
     def delete_lun_map(self, path, igroup):
-        record = self._map_record(path, igroup)
-        if record is None:
-            return
-        self.client.request('DELETE', '/api/protocols/san/lun-maps/%s/%s' % (record['lun']['uuid'], record['igroup']['uuid']))
+        for record in self._map_records(igroup, path):
+            self.client.request('DELETE', '/api/protocols/san/lun-maps/%s/%s'
+                                % (record['lun']['uuid'], record['igroup']['uuid']))
 
     # -- snapshots ------------------------------------------------------------------------------
     def _snapshot_record(self, volume_record, name):
@@ -479,8 +339,7 @@ class OntapRestBackend(OntapBackendBase):
                                    {'name': name, 'fields': SNAPSHOT_FIELDS})
 
     def _clones_of(self, volume, snapshot):
-        query = self._svm_query(comment='%s/vol/%s/.snapshot/%s/*' % (CLONE_COMMENT_PREFIX, volume, snapshot),
-                                fields='name')
+        query = self._svm_query(comment=clone_comment_pattern(volume, snapshot), fields='name')
         return sorted(record['name'] for record in self.client.get_records('/api/storage/luns', query))
 
     def _snapshot_dict(self, volume, record):
@@ -513,7 +372,7 @@ class OntapRestBackend(OntapBackendBase):
         self.wait_job(body)
         record = self._snapshot_record(volume_record, name)
         if record is None:
-            raise SanError('snapshot %r of volume %r is missing after its job succeeded' % (name, volume))
+            raise self.snapshot_missing(volume, name, 'its job')
         return self._snapshot_dict(volume, record)
 
     def delete_snapshot(self, volume, name):
@@ -521,10 +380,7 @@ class OntapRestBackend(OntapBackendBase):
         record = self._snapshot_record(volume_record, name)
         if record is None:
             return
-        clones = self._clones_of(volume, name)
-        if clones:
-            raise SanConflict('snapshot %r of volume %r backs LUN clone(s) %s; delete them first'
-                              % (name, volume, ', '.join(clones)))
+        self.refuse_snapshot_with_clones(volume, name)
         dummy, body = self.client.request('DELETE', '/api/storage/volumes/%s/snapshots/%s'
                                           % (volume_record['uuid'], record['uuid']))
         self.wait_job(body)

@@ -21,9 +21,9 @@ from ansible.module_utils.basic import missing_required_lib
 from urllib.request import HTTPBasicAuthHandler, HTTPPasswordMgrWithPriorAuth, HTTPSHandler, build_opener
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
-from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_rest import (
-    CLONE_COMMENT_PREFIX, OntapBackendBase, clone_comment, parse_clone_comment, split_ontap_lun_path)
+    SanAuthError, SanConnectionError, SanError, SanNotFound, naa_ontap)
+from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
+    OntapBackendBase, clone_comment_pattern, parse_clone_comment, split_ontap_lun_path)
 
 try:
     from netapp_lib.api.zapi.zapi import NaApiError, NaElement, NaServer
@@ -88,10 +88,13 @@ def iter_request(api, info_name, query):
 
 class OntapZapiBackend(OntapBackendBase):
 
+    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '15661', 'lun': '15661'}
+
     def __init__(self, module):
         super(OntapZapiBackend, self).__init__(module)
         if not HAS_NETAPP_LIB:
-            module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR)
+            module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR,
+                             error_code='missing_library')
         self.vserver = module.params['vserver']
         self.server = _Server(module.params)
         self.count = 0
@@ -154,17 +157,13 @@ class OntapZapiBackend(OntapBackendBase):
             raise SanError('ONTAP returned %d records for %s, expected at most one' % (len(records), api))
         return records[0] if records else None
 
-    # -- connection and naming ------------------------------------------------------------------
-    def check_connection(self):
-        if self.get_one('vserver-get-iter', 'vserver-info', [('vserver-name', self.vserver)], tunnel=False) is None:
-            raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
-                              '15698')
+    # -- connection and containers --------------------------------------------------------------
+    def _vserver_record(self):
+        return self.get_one('vserver-get-iter', 'vserver-info', [('vserver-name', self.vserver)], tunnel=False)
 
-    def check_volume(self, volume):
+    def _volume_record(self, volume):
         query = [element('volume-id-attributes', [('name', volume), ('owning-vserver-name', self.vserver)])]
-        if self.get_one('volume-get-iter', 'volume-attributes', query) is None:
-            self.check_connection()
-            raise SanNotFound('volume %r does not exist in vserver %r' % (volume, self.vserver), '15661')
+        return self.get_one('volume-get-iter', 'volume-attributes', query)
 
     # -- maps (used by igroups and LUNs) -----------------------------------------------------------
     def _maps(self, **query):
@@ -189,13 +188,6 @@ class OntapZapiBackend(OntapBackendBase):
         record = self.get_one('igroup-get-iter', 'initiator-group-info', [('initiator-group-name', name)])
         return self._igroup_dict(record) if record is not None else None
 
-    def _require_igroup(self, name):
-        igroup = self.get_igroup(name)
-        if igroup is None:
-            self.check_connection()
-            raise SanNotFound('igroup %r does not exist in vserver %r' % (name, self.vserver), '15661')
-        return igroup
-
     def list_igroups(self, name=None):
         query = [('initiator-group-name', name)] if name else []
         return sorted((self._igroup_dict(r) for r in self.get_iter('igroup-get-iter', 'initiator-group-info', query)),
@@ -204,9 +196,7 @@ class OntapZapiBackend(OntapBackendBase):
     def create_igroup(self, name, protocol, os_type, initiators):
         self.invoke(element('igroup-create', [('initiator-group-name', name), ('initiator-group-type', protocol),
                                               ('os-type', os_type)]))
-        for initiator in initiators:
-            self.invoke(element('igroup-add', [('initiator-group-name', name), ('initiator', initiator)]))
-        return self.get_igroup(name)
+        return self.add_initiators(name, initiators)
 
     def set_igroup_os_type(self, name, os_type):
         self.invoke(element('igroup-set-os-type', [('initiator-group-name', name), ('os-type', os_type)]))
@@ -224,12 +214,8 @@ class OntapZapiBackend(OntapBackendBase):
                                                   ('force', 'true' if force else 'false')]))
         return self.get_igroup(name)
 
-    def delete_igroup(self, name, force=False):
-        igroup = self._require_igroup(name)
-        if igroup['maps'] and not force:
-            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
-                              % (name, ', '.join(entry['path'] for entry in igroup['maps'])))
-        self.invoke(element('igroup-destroy', [('initiator-group-name', name),
+    def _delete_igroup(self, igroup, force):
+        self.invoke(element('igroup-destroy', [('initiator-group-name', igroup['name']),
                                                ('force', 'true' if force else 'false')]))
 
     # -- LUNs -----------------------------------------------------------------------------------
@@ -250,20 +236,6 @@ class OntapZapiBackend(OntapBackendBase):
     def _lun_record(self, path):
         return self.get_one('lun-get-iter', 'lun-info', [('path', path)])
 
-    def get_lun(self, volume, name):
-        record = self._lun_record(self.lun_path(volume, name))
-        if record is None:
-            self.check_volume(volume)
-            return None
-        return self._lun_dict(record)
-
-    def _require_lun(self, path):
-        record = self._lun_record(path)
-        if record is None:
-            self.check_volume(split_ontap_lun_path(path)[0])
-            raise SanNotFound('LUN %s does not exist in vserver %r' % (path, self.vserver), '15661')
-        return self._lun_dict(record)
-
     def list_luns(self, volume=None, name=None):
         query = []
         if name:
@@ -273,57 +245,35 @@ class OntapZapiBackend(OntapBackendBase):
         return sorted((self._lun_dict(r) for r in self.get_iter('lun-get-iter', 'lun-info', query)),
                       key=lambda entry: entry['path'])
 
-    def create_lun(self, volume, name, size, os_type):
-        path = self.lun_path(volume, name)
-        self.check_volume(volume)
+    def _create_lun(self, path, size, os_type):
         self.invoke(element('lun-create-by-size', [('path', path), ('size', size), ('ostype', os_type),
                                                    ('space-reservation-enabled', 'false')]))
-        return self._require_lun(path)
 
-    def clone_lun(self, volume, name, source, os_type):
-        path = self.lun_path(volume, name)
-        self.check_clone_source(volume, source)
+    def _clone_from_snapshot(self, volume, name, source):
         if self._snapshot_record(volume, source['snapshot']) is None:
             self.check_volume(volume)
-            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume), '15661')
+            raise SanNotFound('snapshot %r does not exist in volume %r' % (source['snapshot'], volume),
+                              self.NOT_FOUND_CODES['volume'])
         self.invoke(element('clone-create', [('volume', volume), ('source-path', source['lun']),
                                              ('destination-path', name), ('snapshot-name', source['snapshot'])]))
-        self._require_lun(path)
-        self.invoke(element('lun-set-comment', [('path', path), ('comment', clone_comment(source))]))
-        return self._require_lun(path)
 
-    def resize_lun(self, volume, name, size):
-        path = self.lun_path(volume, name)
-        current = self._require_lun(path)
-        if size < current['size']:
-            raise SanInvalid('refusing to shrink LUN %s from %d to %d bytes' % (path, current['size'], size))
-        self.invoke(element('lun-resize', [('path', path), ('size', size)]))
-        return self._require_lun(path)
+    def _set_lun_comment(self, lun, comment):
+        self.invoke(element('lun-set-comment', [('path', lun['path']), ('comment', comment)]))
 
-    def set_lun_os_type(self, volume, name, os_type):
-        raise SanInvalid('ONTAP cannot change the os_type of existing LUN %s' % self.lun_path(volume, name))
+    def _resize_lun(self, lun, size):
+        self.invoke(element('lun-resize', [('path', lun['path']), ('size', size)]))
 
-    def delete_lun(self, volume, name):
-        path = self.lun_path(volume, name)
-        current = self._require_lun(path)
-        if current['maps']:
-            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first'
-                              % (path, ', '.join(entry['igroup'] for entry in current['maps'])))
-        self.invoke(element('lun-destroy', [('path', path)]))
+    def _delete_lun(self, lun):
+        self.invoke(element('lun-destroy', [('path', lun['path'])]))
 
     # -- maps -----------------------------------------------------------------------------------
-    def get_lun_map(self, path, igroup):
-        split_ontap_lun_path(path)
-        maps = self._maps(path=path, initiator_group=igroup)
-        return maps[0] if maps else None
-
-    def list_lun_maps(self, igroup=None, path=None):
+    def _find_lun_maps(self, igroup, path):
         query = {}
         if igroup:
             query['initiator_group'] = igroup
         if path:
             query['path'] = path
-        return sorted(self._maps(**query), key=lambda entry: (entry['igroup'], entry['lun_id']))
+        return self._maps(**query)
 
     def create_lun_map(self, path, igroup, lun_id=None):
         fields = [('path', path), ('initiator-group', igroup)]
@@ -345,7 +295,7 @@ class OntapZapiBackend(OntapBackendBase):
         return self.get_one('snapshot-get-iter', 'snapshot-info', [('name', name), ('volume', volume)])
 
     def _clones_of(self, volume, snapshot):
-        query = [('comment', '%s/vol/%s/.snapshot/%s/*' % (CLONE_COMMENT_PREFIX, volume, snapshot))]
+        query = [('comment', clone_comment_pattern(volume, snapshot))]
         return sorted(record.get_child_content('path') for record in self.get_iter('lun-get-iter', 'lun-info', query))
 
     def _snapshot_dict(self, record):
@@ -379,14 +329,11 @@ class OntapZapiBackend(OntapBackendBase):
         self.invoke(element('snapshot-create', [('volume', volume), ('snapshot', name)]))
         record = self._snapshot_record(volume, name)
         if record is None:
-            raise SanError('snapshot %r of volume %r is missing after snapshot-create succeeded' % (name, volume))
+            raise self.snapshot_missing(volume, name, 'snapshot-create')
         return self._snapshot_dict(record)
 
     def delete_snapshot(self, volume, name):
-        clones = self._clones_of(volume, name)
-        if clones:
-            raise SanConflict('snapshot %r of volume %r backs LUN clone(s) %s; delete them first'
-                              % (name, volume, ', '.join(clones)))
+        self.refuse_snapshot_with_clones(volume, name)
         self.invoke(element('snapshot-delete', [('volume', volume), ('snapshot', name)]))
 
 

@@ -150,8 +150,9 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, mapped_removal_conflict,
-    normalize_initiator, san_argument_spec)
+    IGROUP_MAPPED, SanConflict, SanError, SanInvalid, SanNotFound, fail_san, igroup_mapped_conflict,
+    mapped_removal_conflict, normalize_initiator, san_argument_spec, with_code)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class IgroupManager(object):
@@ -176,8 +177,7 @@ class IgroupManager(object):
         if current is None:
             return
         if current['maps'] and not self.params['force']:
-            raise SanConflict('igroup %r is mapped to %s; unmap first or set force=true'
-                              % (current['name'], ', '.join(entry['path'] for entry in current['maps'])))
+            raise igroup_mapped_conflict(current['name'], [entry['path'] for entry in current['maps']])
         self.result.update(changed=True, removed=current['initiators'],
                            diff=dict(before=self.describe(current), after=''))
         if not self.module.check_mode:
@@ -187,6 +187,9 @@ class IgroupManager(object):
                 # another run deleted it between this run's read and its delete: absent, as asked, by someone else
                 self.result.update(changed=False, removed=[])
                 self.result.pop('diff')
+            except SanConflict as exc:
+                # the one conflict of delete_igroup: another run mapped a LUN after this run's read
+                raise with_code(exc, IGROUP_MAPPED)
 
     def create(self):
         self.backend.check_connection()

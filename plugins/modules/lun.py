@@ -181,7 +181,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, parse_size, san_argument_spec)
+    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, parse_size, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 def parse_tolerance(value, size):

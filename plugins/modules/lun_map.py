@@ -127,7 +127,9 @@ igroup_created:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, get_backend, normalize_initiator, san_argument_spec)
+    IGROUP_NOT_FOUND, LUN_NOT_FOUND, SanConflict, SanError, SanInvalid, SanNotFound, fail_san, normalize_initiator,
+    san_argument_spec, with_code)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class LunMapManager(object):
@@ -182,7 +184,13 @@ class LunMapManager(object):
             self.create_igroup(new_igroup)
         if current is not None:
             self.backend.delete_lun_map(self.path, self.igroup)
-        created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
+        try:
+            created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
+        except SanNotFound as exc:
+            # the igroup read above is gone (another run deleted it): say so with a code of its own
+            if self.backend.get_igroup(self.igroup) is None:
+                raise with_code(exc, IGROUP_NOT_FOUND)
+            raise
         self.result.update(map=created, lun_id=created['lun_id'])
         return self.result
 
@@ -202,7 +210,7 @@ class LunMapManager(object):
         before any change (a remap to a used id would otherwise unmap the LUN and then fail).
         Return the igroup to create from ``initiators`` (None when it exists)."""
         if not mapped and self.backend.get_lun(self.volume, self.lun) is None:
-            raise SanNotFound('LUN %s does not exist' % self.path)
+            raise SanNotFound('LUN %s does not exist' % self.path, LUN_NOT_FOUND)
         igroup = self.get_igroup()
         if igroup is None:
             return self.plan_igroup()
@@ -218,7 +226,7 @@ class LunMapManager(object):
         """The igroup to create, validated as san.iscsi.igroup validates it (check mode predicts the run)."""
         self.backend.check_connection()
         if self.initiators is None:
-            raise SanNotFound('igroup %r does not exist' % self.igroup)
+            raise SanNotFound('igroup %r does not exist' % self.igroup, IGROUP_NOT_FOUND)
         planned = dict(name=self.igroup, protocol='iscsi', os_type='linux', initiators=self.initiators, maps=[],
                        vserver=self.params.get('vserver'), uuid=None)
         self.backend.validate_igroup(None, planned)
@@ -254,7 +262,8 @@ def main():
         required_together=[('lun', 'volume')],
     )
     if module.params['state'] == 'absent' and module.params['initiators'] is not None:
-        module.fail_json(msg='initiators is only used with state=present: it creates or checks the igroup of a new map')
+        module.fail_json(msg='initiators is only used with state=present: it creates or checks the igroup of a new map',
+                         error_code=SanInvalid.default_code)
     try:
         result = LunMapManager(module).run()
     except SanError as exc:

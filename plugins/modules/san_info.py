@@ -42,6 +42,16 @@ options:
   snapshot:
     description: Only snapshots with this name.
     type: str
+  snapshots_before:
+    description:
+      - A time, C(YYYY-MM-DDTHH:MM:SS) and a UTC offset (C(+00:00), C(+0000) or C(Z)), for example
+        C(2026-11-19T12:00:00+00:00).
+      - Pick from the reported RV(snapshots) the newest one taken strictly before this time and return it as
+        RV(snapshot_before). Snapshots without a C(create_time) are not considered; with O(lun), neither are
+        snapshots of another LUN (LIO snapshots belong to one LUN, ONTAP snapshots to the whole volume).
+        Of snapshots taken at the same second, the first in RV(snapshots) order (volume, then name) wins.
+      - Needs C(snapshots) in O(gather).
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -55,6 +65,16 @@ EXAMPLES = r'''
     gather: [igroups, maps]
     igroup: host1
   register: host1_view
+
+- name: The newest snapshot of LUN data01 taken before noon (LIO, on the storage host)
+  san.iscsi.san_info:
+    provider: lio
+    gather: [snapshots]
+    volume: labvg/pool
+    lun: data01
+    snapshots_before: '2026-11-19T12:00:00+00:00'
+  register: before_noon
+  # before_noon.snapshot_before.name, or before_noon.snapshot_before is none
 '''
 
 RETURN = r'''
@@ -78,17 +98,64 @@ snapshots:
   returned: always
   type: list
   elements: dict
+snapshot_before:
+  description:
+    - The snapshot O(snapshots_before) picks (one of RV(snapshots)), or null when none qualifies or the option
+      is not given.
+  returned: always
+  type: dict
+  sample:
+    name: nightly.2026-11-19_0010
+    volume: vol1
+    lun: null
+    create_time: '2026-11-19T00:10:00+00:00'
+    clones: []
+    vserver: svm1
+    uuid: 2bbc6b58-c5a4-11ef-9d5e-005056bb2a3f
 '''
+
+import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanError, fail_san, get_backend, san_argument_spec)
+    SanError, SanInvalid, fail_san, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+
+
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%S%z'
+
+
+def parse_time(text, what):
+    try:
+        return datetime.datetime.strptime(text, TIME_FORMAT)
+    except ValueError:
+        raise SanInvalid('%s %r is not a time like 2026-11-19T12:00:00+00:00 (YYYY-MM-DDTHH:MM:SS and a UTC offset)'
+                         % (what, text))
+
+
+def newest_before(snapshots, limit, lun):
+    """The snapshot of ``snapshots`` with the latest create_time strictly before ``limit`` (an aware
+    datetime), skipping those without a create_time and, when ``lun`` is given, those of another LUN; the
+    first of equal times wins. None when none qualifies."""
+    best, best_time = None, None
+    for snapshot in snapshots:
+        if not snapshot['create_time'] or (lun is not None and snapshot['lun'] not in (None, lun)):
+            continue
+        taken = parse_time(snapshot['create_time'], 'create_time of snapshot %r' % snapshot['name'])
+        if taken < limit and (best_time is None or taken > best_time):
+            best, best_time = snapshot, taken
+    return best
 
 
 def gather(module, backend):
     params, wanted = module.params, set(module.params['gather'])
-    result = dict(changed=False, igroups=[], luns=[], maps=[], snapshots=[])
+    result = dict(changed=False, igroups=[], luns=[], maps=[], snapshots=[], snapshot_before=None)
+    limit = None
+    if params['snapshots_before'] is not None:
+        if 'snapshots' not in wanted:
+            raise SanInvalid('snapshots_before picks one of the snapshots: add snapshots to gather')
+        limit = parse_time(params['snapshots_before'], 'snapshots_before')
     if 'igroups' in wanted:
         result['igroups'] = backend.list_igroups(name=params['igroup'])
     if 'luns' in wanted:
@@ -98,6 +165,8 @@ def gather(module, backend):
         result['maps'] = backend.list_lun_maps(igroup=params['igroup'], path=path)
     if 'snapshots' in wanted:
         result['snapshots'] = backend.list_snapshots(volume=params['volume'], name=params['snapshot'])
+    if limit is not None:
+        result['snapshot_before'] = newest_before(result['snapshots'], limit, params['lun'])
     return result
 
 
@@ -110,6 +179,7 @@ def main():
         igroup=dict(type='str'),
         lun=dict(type='str'),
         snapshot=dict(type='str'),
+        snapshots_before=dict(type='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

@@ -94,7 +94,8 @@ snapshot:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanNotFound, fail_san, get_backend, san_argument_spec)
+    LUN_NOT_FOUND, SanConflict, SanError, SanNotFound, fail_san, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 class SnapshotManager(object):
@@ -127,7 +128,7 @@ class SnapshotManager(object):
 
     def create(self):
         if self.lun is not None and self.backend.get_lun(self.volume, self.lun) is None:
-            raise SanNotFound('LUN %r does not exist in volume %r' % (self.lun, self.volume))
+            raise SanNotFound('LUN %r does not exist in volume %r' % (self.lun, self.volume), LUN_NOT_FOUND)
         self.backend.validate_snapshot(self.volume, self.name, self.lun)
         self.result.update(changed=True, snapshot=dict(name=self.name, volume=self.volume, lun=self.lun,
                                                        create_time=None, clones=[],

@@ -13,10 +13,11 @@ local rsyncs the paths from ROOT into DEST. rsync -aAXHS --numeric-ids keeps own
 xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to them
 (--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only itemizes.
 
-Prints one JSON object: {"paths": [{"path", "type", "size"}], "refused": [{"path", "reason"}],
-"changes": [itemized rsync lines]} or, when a command fails, {"msg", "cmd", "rc", "stderr"}; a refused path
-or a failure is also told in one line on stderr. Exits 0 on success, 1 otherwise. Every command runs with
-LC_ALL=C and the timeout.
+Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type", "size"}], "refused":
+[{"path", "reason"}], "changes": [itemized rsync lines]} or, when a command fails, {"changed", "msg", "cmd",
+"rc", "stderr"}; "changed" is true when rsync changed (or, failing, may have changed) the destination. A
+refused path or a failure is also told in one line on stderr, after the JSON line. Exits 0 on success, 1
+otherwise. Every command runs with LC_ALL=C and the timeout.
 """
 
 import argparse
@@ -178,13 +179,17 @@ def parse(argv):
 
 def main(argv):
     args = parse(argv)
+    # pack writes only the run's relay archive; a dry run writes nothing
+    writes = args.action != 'pack' and not getattr(args, 'dry_run', False)
     try:
         result = dict(pack=pack, unpack=unpack, local=local)[args.action](args)
     except (CopyError, OSError) as exc:
-        failure = getattr(exc, 'result', None) or dict(msg=str(exc))
+        failure = dict(getattr(exc, 'result', None) or dict(msg=str(exc)))
+        failure['changed'] = writes  # rsync may have copied part of it before it failed
         print(json.dumps(failure))
         sys.stderr.write(failure['msg'] + '\n')
         return 1
+    result['changed'] = writes and bool(result['changes'])
     print(json.dumps(result))
     for entry in result['refused']:
         sys.stderr.write('refused %s: %s; nothing was copied\n' % (entry['path'], entry['reason']))

@@ -6,8 +6,9 @@ script on stdin (raw).
 
 cleanup removes the run's relay files and directories (--remove) and the empty mount point (--rmdir; a mount
 point that is not empty is an error, nothing in it is deleted); every step runs even when an earlier one
-failed, and what is already gone counts as done. Prints JSON {"changed": bool, "done": [...], "errors":
-[...]}; exits 1 when a step failed. (The run's iSCSI interface is created and deleted by san.iscsi.session.)
+failed, and what is already gone counts as done. Prints one JSON object on one line, {"changed": bool,
+"done": [...], "errors": [...]} ("changed": something was removed); exits 1 when a step failed. (The run's
+iSCSI interface is created and deleted by san.iscsi.session.)
 """
 
 import argparse

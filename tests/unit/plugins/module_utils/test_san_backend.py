@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_backend
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanInvalid, get_backend, naa_lio, naa_ontap, normalize_initiator, parse_size)
+    SanConflict, SanError, SanInvalid, SanNotFound, naa_lio, naa_ontap, normalize_initiator, parse_size, with_code)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -47,6 +48,20 @@ def test_wwids():
 def test_error_fail_kwargs_keep_code_and_details():
     error = SanConflict('busy', '8', {'api': 'x'})
     assert error.to_fail_kwargs() == {'msg': 'busy', 'error_code': '8', 'api': 'x'}
+
+
+def test_every_error_has_an_error_code():
+    assert SanError('x').to_fail_kwargs() == {'msg': 'x', 'error_code': 'san_error'}
+    assert SanNotFound('x').to_fail_kwargs()['error_code'] == 'not_found'
+    assert SanConflict('x', details={'api': 'y'}).to_fail_kwargs() == {'msg': 'x', 'error_code': 'conflict', 'api': 'y'}
+
+
+def test_a_stable_code_keeps_the_arrays_code_in_the_details():
+    coded = with_code(SanNotFound('gone', '5374878', {'status': 404}), 'igroup_not_found')
+    assert isinstance(coded, SanNotFound)
+    assert coded.to_fail_kwargs() == {'msg': 'gone', 'error_code': 'igroup_not_found', 'status': 404,
+                                      'array_error_code': '5374878'}
+    assert 'array_error_code' not in with_code(SanNotFound('gone'), 'igroup_not_found').details
 
 
 def test_unknown_provider():

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
+from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound)
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
@@ -63,7 +63,7 @@ def http(monkeypatch):
 
 def backend(http, **params):
     http.probe()
-    return _san_ontap_rest.ontap_backend(FakeModule(**params))
+    return _san_factory.ontap_backend(FakeModule(**params))
 
 
 def test_probe_picks_rest_and_counts_requests(http):
@@ -75,7 +75,7 @@ def test_probe_picks_rest_and_counts_requests(http):
 
 def test_missing_connection_options_fail_before_any_request(http):
     with pytest.raises(SanInvalid, match='provider=ontap needs password'):
-        _san_ontap_rest.ontap_backend(FakeModule(password=None))
+        _san_factory.ontap_backend(FakeModule(password=None))
     assert http.calls == []
 
 
@@ -83,7 +83,7 @@ def test_wrong_credentials_raise_auth_error_with_ontap_code(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', status=401,
                 reply=ontap_error('6', 'User is not authorized.'))
     with pytest.raises(SanAuthError) as raised:
-        _san_ontap_rest.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(FakeModule())
     assert raised.value.code == '6'
     assert "user 'admin'" in raised.value.message and 'HTTP 401' in raised.value.message
 
@@ -91,7 +91,7 @@ def test_wrong_credentials_raise_auth_error_with_ontap_code(http):
 def test_tls_verification_failure_is_a_connection_error(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', exception=tls_failure(BASE))
     with pytest.raises(SanConnectionError) as raised:
-        _san_ontap_rest.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(FakeModule())
     assert raised.value.code == 'tls'
     assert 'TLS certificate verification failed' in raised.value.message
 
@@ -99,7 +99,7 @@ def test_tls_verification_failure_is_a_connection_error(http):
 def test_use_rest_always_refuses_an_old_cluster(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', status=404, reply={})
     with pytest.raises(SanInvalid, match='use_rest=always'):
-        _san_ontap_rest.ontap_backend(FakeModule(use_rest='always'))
+        _san_factory.ontap_backend(FakeModule(use_rest='always'))
 
 
 def test_get_igroup_one_request_by_name(http):
@@ -174,7 +174,7 @@ def test_forced_removal_from_a_mapped_igroup_allows_it_while_mapped(http, versio
     """allow_delete_while_mapped is in the 9.6 REST reference of DELETE .../initiators/{name}: no version gate."""
     http.expect('GET', BASE + '/api/cluster?fields=version',
                 reply={'version': dict(zip(('generation', 'major', 'minor'), version))})
-    api = _san_ontap_rest.ontap_backend(FakeModule())
+    api = _san_factory.ontap_backend(FakeModule())
     assert api.version == version
     http.expect('GET', IG_URL, reply=records(MAPPED_IGROUP))
     http.expect('DELETE', BASE + '/api/protocols/san/igroups/ig-1/initiators/iqn.2026-11.lab.san-iscsi%3Ahost1'

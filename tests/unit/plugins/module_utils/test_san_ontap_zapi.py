@@ -12,7 +12,7 @@ import pytest
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest, _san_ontap_zapi
+from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_zapi
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound)
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
@@ -72,7 +72,7 @@ def zapi(monkeypatch):
 
 def backend(zapi):
     zapi.expect(VERSION_REQUEST, VERSION_REPLY)
-    return _san_ontap_rest.ontap_backend(FakeModule())
+    return _san_factory.ontap_backend(FakeModule())
 
 
 def expect(zapi, api_xml, reply_inner='', tunnel=True):
@@ -89,14 +89,14 @@ def test_use_rest_never_reads_the_ontapi_version_untunnelled(zapi):
 def test_wrong_credentials(zapi):
     zapi.expect(VERSION_REQUEST, HTTPError('https://cluster1', 401, 'Unauthorized', {}, None))
     with pytest.raises(SanAuthError) as raised:
-        _san_ontap_rest.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(FakeModule())
     assert raised.value.code == '401'
 
 
 def test_tls_verification_failure(zapi):
     zapi.expect(VERSION_REQUEST, tls_failure('https://cluster1'))
     with pytest.raises(SanConnectionError, match='TLS certificate verification failed'):
-        _san_ontap_rest.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(FakeModule())
 
 
 def test_unknown_vserver(zapi):

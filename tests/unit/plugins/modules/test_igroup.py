@@ -200,3 +200,22 @@ def test_an_igroup_another_run_deleted_meanwhile_is_absent_unchanged(http, run_m
     http.expect('GET', SVM_URL, reply=records({'name': 'svm1'}))  # the vserver is there: only the igroup went
     result = run_module(igroup, args(state='absent'))
     assert (result['changed'], result['removed'], 'diff' in result) == (False, [], False)
+
+
+def test_a_mapped_igroup_is_refused_with_a_stable_code(http, run_module):
+    mapped = dict(IGROUP, lun_maps=[{'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/data01'}}])
+    http.probe().expect('GET', IG_URL, reply=records(mapped))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(igroup, args(state='absent'))
+    assert failed.value.result['error_code'] == 'igroup_mapped'
+    assert http.writes() == []
+
+
+def test_an_igroup_another_run_mapped_meanwhile_is_refused_as_mapped(http, run_module):
+    # the module read it unmapped; the backend's own read before the delete finds the other run's map
+    mapped = dict(IGROUP, lun_maps=[{'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/data01'}}])
+    http.probe().expect('GET', IG_URL, reply=records(IGROUP)).expect('GET', IG_URL, reply=records(mapped))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(igroup, args(state='absent'))
+    assert failed.value.result['error_code'] == 'igroup_mapped'
+    assert http.writes() == []

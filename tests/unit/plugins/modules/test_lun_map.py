@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import lun_map
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, ontap_error, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 MAP_URL = (BASE + '/api/protocols/san/lun-maps?fields=logical_unit_number%2Clun.name%2Clun.uuid%2Cigroup.name%2C'
@@ -130,6 +130,7 @@ def test_unknown_igroup(http, run_module):
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, args())
     assert failed.value.result['msg'] == "igroup 'host1' does not exist"
+    assert failed.value.result['error_code'] == 'igroup_not_found'
     assert http.writes() == []
 
 
@@ -157,3 +158,36 @@ def test_missing_igroup_is_created_from_initiators_then_mapped(http, run_module)
     http.expect('GET', new_map_url, reply=records(dict(MAP, igroup={'name': 'new', 'uuid': 'ig-2'}, logical_unit_number=0)))
     result = run_module(lun_map, dict(args(), igroup='new', initiators=['IQN.2026-11.lab.san-iscsi:new']))
     assert (result['changed'], result['igroup_created'], result['lun_id']) == (True, True, 0)
+
+
+def map_refused_as_not_found(http, run_module, code, igroup_after):
+    """A new map ONTAP refuses with ``code`` (404) after the checks passed; the igroup then reads ``igroup_after``."""
+    http.probe().expect('GET', MAP_URL, reply=records())
+    http.expect('GET', LUN_URL, reply=records(LUN)).expect('GET', IG_URL, reply=records(IGROUP))
+    http.expect('POST', BASE + '/api/protocols/san/lun-maps', body={
+        'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/data01'}, 'igroup': {'name': 'host1'}},
+        status=404, reply=ontap_error(code, 'The specified object does not exist.'))
+    http.expect('GET', IG_URL, reply=records(*igroup_after))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args())
+    return failed.value.result
+
+
+def test_an_igroup_deleted_between_the_read_and_the_map_fails_with_its_own_code(http, run_module):
+    # another run's teardown deletes the igroup after this run read it: roles test error_code, not the message
+    result = map_refused_as_not_found(http, run_module, '5374878', [])
+    assert (result['error_code'], result['array_error_code']) == ('igroup_not_found', '5374878')
+
+
+def test_a_lun_that_vanished_after_the_read_keeps_the_arrays_code(http, run_module):
+    result = map_refused_as_not_found(http, run_module, '5374875', [IGROUP])
+    assert result['error_code'] == '5374875' and 'array_error_code' not in result
+
+
+def test_unknown_lun_has_a_stable_code(http, run_module):
+    http.probe().expect('GET', MAP_URL, reply=records()).expect('GET', LUN_URL, reply=records())
+    http.expect('GET', BASE + '/api/storage/volumes?fields=name%2Cuuid&name=vol1&svm.name=svm1',
+                reply=records({'name': 'vol1', 'uuid': 'v-1'}))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, args())
+    assert failed.value.result['error_code'] == 'lun_not_found'

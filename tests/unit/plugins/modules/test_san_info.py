@@ -48,3 +48,74 @@ def test_error_keeps_ontap_code(http, run_module):
         run_module(san_info, dict(CONNECTION, gather=['luns']))
     assert failed.value.result['error_code'] == '6'
     assert 'not authorized for that command' in failed.value.result['msg']
+
+
+VOL_URL = BASE + '/api/storage/volumes?fields=name%2Cuuid&name=vol1&svm.name=svm1'
+SNAPS_URL = BASE + '/api/storage/volumes/v-1/snapshots?fields=name%2Cuuid%2Ccreate_time'
+
+
+def clones_url(snapshot):
+    return (BASE + '/api/storage/luns?comment=san.iscsi%3Aclone_from%3D%2Fvol%2Fvol1%2F.snapshot%2F' + snapshot
+            + '%2F%2A&fields=name&svm.name=svm1')
+
+
+def snapshot(name, create_time, lun=None):
+    return dict(name=name, volume='vol1', lun=lun, create_time=create_time, clones=[], vserver=None, uuid=None)
+
+
+def test_snapshots_before_picks_the_newest_snapshot_taken_strictly_before(http, run_module):
+    snaps = [{'name': 'a', 'uuid': 's-a', 'create_time': '2026-11-19T10:00:00+00:00'},
+             {'name': 'b', 'uuid': 's-b', 'create_time': '2026-11-19T13:00:00+02:00'},  # 11:00 UTC
+             {'name': 'c', 'uuid': 's-c', 'create_time': '2026-11-19T12:00:00Z'},  # not before 12:00: excluded
+             {'name': 'd', 'uuid': 's-d'}]
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('GET', VOL_URL, reply=records({'name': 'vol1', 'uuid': 'v-1'})).expect('GET', SNAPS_URL, reply=records(*snaps))
+    for name in 'abcd':
+        http.expect('GET', clones_url(name), reply=records())
+    result = run_module(san_info, dict(CONNECTION, gather=['snapshots'], volume='vol1',
+                                       snapshots_before='2026-11-19T12:00:00+00:00'), check_mode=True)
+    assert [entry['name'] for entry in result['snapshots']] == ['a', 'b', 'c', 'd']
+    assert result['snapshot_before']['name'] == 'b'
+    assert result['snapshot_before'] == result['snapshots'][1]
+
+
+def test_without_snapshots_before_nothing_is_picked(http, run_module):
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('GET', VOL_URL, reply=records({'name': 'vol1', 'uuid': 'v-1'})).expect('GET', SNAPS_URL, reply=records(
+        {'name': 'a', 'uuid': 's-a', 'create_time': '2026-11-19T10:00:00+00:00'}))
+    http.expect('GET', clones_url('a'), reply=records())
+    result = run_module(san_info, dict(CONNECTION, gather=['snapshots'], volume='vol1'))
+    assert result['snapshot_before'] is None and len(result['snapshots']) == 1
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(snapshots_before='2026-11-19 12:00:00+00:00'), "snapshots_before '2026-11-19 12:00:00+00:00' is not a time"),
+    (dict(snapshots_before='2026-11-19T12:00:00'), "snapshots_before '2026-11-19T12:00:00' is not a time"),
+    (dict(snapshots_before='2026-11-19T12:00:00Z', gather=['igroups']), 'add snapshots to gather'),
+])
+def test_a_bad_snapshots_before_fails_before_anything_is_listed(http, run_module, extra, message):
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(san_info, dict(dict(CONNECTION, gather=['snapshots']), **extra))
+    assert message in failed.value.result['msg']
+    assert failed.value.result['error_code'] == 'invalid'
+    assert len(http.calls) == 2
+
+
+def test_newest_before_skips_other_luns_and_untimed_snapshots_and_keeps_the_first_of_a_tie():
+    limit = san_info.parse_time('2026-11-19T12:00:00+00:00', 'limit')
+    snapshots = [snapshot('a', '2026-11-19T11:00:00+00:00', lun='data01'),
+                 snapshot('b', '2026-11-19T11:00:00+00:00', lun='data01'),
+                 snapshot('c', '2026-11-19T11:30:00+00:00', lun='data02'),
+                 snapshot('d', None, lun='data01'),
+                 snapshot('e', '2026-11-19T09:00:00+00:00')]
+    assert san_info.newest_before(snapshots, limit, 'data01')['name'] == 'a'
+    assert san_info.newest_before(snapshots, limit, None)['name'] == 'c'
+    assert san_info.newest_before(snapshots, limit, 'data03')['name'] == 'e'
+    assert san_info.newest_before(snapshots, san_info.parse_time('2026-11-19T09:00:00Z', 'limit'), None) is None
+
+
+def test_an_unreadable_create_time_fails_instead_of_being_skipped():
+    limit = san_info.parse_time('2026-11-19T12:00:00+00:00', 'limit')
+    with pytest.raises(san_info.SanInvalid, match="create_time of snapshot 'a'"):
+        san_info.newest_before([snapshot('a', '2026-11-19 11:00')], limit, None)

@@ -131,3 +131,27 @@ def test_a_command_over_its_timeout_is_stopped():
         copy_paths.run(['sleep', '5'], 1)
     assert failed.value.result == dict(msg='sleep did not finish within 1 seconds', cmd=['sleep', '5'], rc=None,
                                        stderr='')
+
+
+def test_changed_is_true_only_when_rsync_changed_the_destination(snapshot, tmp_path):
+    """The role's changed_when reads "changed" from the one JSON document the script prints."""
+    dest, archive = tmp_path / 'dest', tmp_path / 'relay.tar'
+    dest.mkdir()
+    copy = ['local', str(snapshot), str(dest), '--timeout=30', '--', 'data/tree']
+    assert run_script(*copy)[1]['changed'] is True
+    assert run_script(*copy)[1] == dict(changed=False, paths=[dict(path='data/tree', type='directory', size=0)],
+                                        refused=[], changes=[])
+    (dest / 'data' / 'tree' / 'a.txt').write_text('changed since\n')
+    dry = run_script('local', str(snapshot), str(dest), '--timeout=30', '--dry-run', '--', 'data/tree')[1]
+    assert dry['changes'] and dry['changed'] is False
+    assert run_script('pack', str(snapshot), str(archive), '--timeout=30', '--', 'data/tree')[1]['changed'] is False
+    assert run_script('local', str(snapshot), str(dest), '--timeout=30', '--', 'data/missing')[1]['changed'] is False
+
+
+def test_a_failed_copy_counts_as_changed_unless_it_was_a_dry_run(tmp_path):
+    archive, staging = tmp_path / 'relay.tar', tmp_path / 'relay.staging'
+    for dry_run, changed in ((['--dry-run'], False), ([], True)):
+        archive.write_bytes(b'not a tar archive' * 64)
+        rc, result = run_script('unpack', str(archive), str(staging), str(tmp_path / 'dest'), '--timeout=30',
+                                *(dry_run + ['--', 'data/tree']))
+        assert (rc, result['changed']) == (1, changed)

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the ONTAP REST and ZAPI backends share: ONTAP's limits, LUN path naming, the clone-parent comment
+and the steps of each operation that do not depend on the API. Each backend supplies the API calls (the
+``_*`` hooks below) and its own "not found" error codes (``NOT_FOUND_CODES``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
+    SanBackend, SanConflict, SanError, SanInvalid, SanNotFound, igroup_mapped_conflict)
+
+# The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
+# map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
+CLONE_COMMENT_PREFIX = 'san.iscsi:clone_from='
+
+
+def clone_comment(source):
+    return '%s/vol/%s/.snapshot/%s/%s' % (CLONE_COMMENT_PREFIX, source['volume'], source['snapshot'], source['lun'])
+
+
+def clone_comment_pattern(volume, snapshot):
+    """The comment query that finds every LUN cloned from ``snapshot`` of ``volume``."""
+    return '%s/vol/%s/.snapshot/%s/*' % (CLONE_COMMENT_PREFIX, volume, snapshot)
+
+
+def parse_clone_comment(comment):
+    """Return {'volume', 'snapshot', 'lun'} from a clone comment, None for any other comment."""
+    if not comment or not comment.startswith(CLONE_COMMENT_PREFIX + '/vol/'):
+        return None
+    parts = comment[len(CLONE_COMMENT_PREFIX + '/vol/'):].split('/')
+    if len(parts) != 4 or parts[1] != '.snapshot':
+        return None
+    return {'volume': parts[0], 'snapshot': parts[2], 'lun': parts[3]}
+
+
+def split_ontap_lun_path(path):
+    parts = (path or '').split('/')
+    if len(parts) != 4 or parts[0] != '' or parts[1] != 'vol' or not parts[2] or not parts[3]:
+        raise SanInvalid('LUN path %r is not /vol/<volume>/<lun>' % path)
+    return parts[2], parts[3]
+
+
+def check_ontap_name(kind, name):
+    if not name or '/' in name or name.startswith('.'):
+        raise SanInvalid('invalid ONTAP %s name %r' % (kind, name))
+
+
+class OntapBackendBase(SanBackend):
+    """The API-independent half of an ONTAP backend.
+
+    A subclass sets ``vserver`` and ``NOT_FOUND_CODES`` (ONTAP's code for a missing vserver, volume, igroup
+    and LUN in its API) and implements the hooks: ``_vserver_record``, ``_volume_record``, ``_lun_record``,
+    ``_lun_dict``, ``_create_lun``, ``_clone_from_snapshot``, ``_set_lun_comment``, ``_resize_lun``,
+    ``_delete_lun``, ``_delete_igroup``, ``_find_lun_maps``, ``_clones_of``.
+    """
+
+    provider = 'ontap'
+    max_lun_id = 4095
+    size_granularity = 4096
+    default_os_type = 'linux'
+    vserver = None
+    NOT_FOUND_CODES = {'vserver': None, 'volume': None, 'igroup': None, 'lun': None}
+
+    # -- naming ---------------------------------------------------------------------------------
+    def lun_path(self, volume, name):
+        check_ontap_name('volume', volume)
+        check_ontap_name('LUN', name)
+        return '/vol/%s/%s' % (volume, name)
+
+    def split_lun_path(self, path):
+        return split_ontap_lun_path(path)
+
+    @staticmethod
+    def check_clone_source(volume, source):
+        if source['volume'] != volume:
+            raise SanInvalid('ONTAP clones a LUN from a Snapshot copy inside the same volume: clone_from.volume '
+                             '%r differs from volume %r' % (source['volume'], volume))
+
+    def validate_lun(self, current, planned):
+        if current is None and planned['clone_parent']:
+            self.check_clone_source(planned['volume'], planned['clone_parent'])
+
+    # -- connection and containers --------------------------------------------------------------
+    def check_connection(self):
+        if self._vserver_record() is None:
+            raise SanNotFound('vserver %r does not exist on %s' % (self.vserver, self.module.params['hostname']),
+                              self.NOT_FOUND_CODES['vserver'])
+
+    def _missing(self, kind, name):
+        """The SanNotFound for a missing volume or igroup, once the vserver is known to exist."""
+        self.check_connection()
+        return SanNotFound('%s %r does not exist in vserver %r' % (kind, name, self.vserver), self.NOT_FOUND_CODES[kind])
+
+    def _volume(self, volume):
+        """The volume's record; SanNotFound naming the vserver or the volume when either is missing."""
+        record = self._volume_record(volume)
+        if record is None:
+            raise self._missing('volume', volume)
+        return record
+
+    def check_volume(self, volume):
+        self._volume(volume)
+
+    # -- igroups --------------------------------------------------------------------------------
+    def _require_igroup(self, name):
+        igroup = self.get_igroup(name)
+        if igroup is None:
+            raise self._missing('igroup', name)
+        return igroup
+
+    def delete_igroup(self, name, force=False):
+        igroup = self._require_igroup(name)
+        if igroup['maps'] and not force:
+            raise igroup_mapped_conflict(name, sorted(entry['path'] for entry in igroup['maps']))
+        self._delete_igroup(igroup, force)
+
+    # -- LUNs -----------------------------------------------------------------------------------
+    def get_lun(self, volume, name):
+        record = self._lun_record(self.lun_path(volume, name))
+        if record is None:
+            self.check_volume(volume)
+            return None
+        return self._lun_dict(record)
+
+    def _require_lun(self, path):
+        """The LUN dict of ``path``; SanNotFound naming the vserver, the volume or the LUN that is missing."""
+        record = self._lun_record(path)
+        if record is None:
+            self.check_volume(split_ontap_lun_path(path)[0])
+            raise SanNotFound('LUN %s does not exist in vserver %r' % (path, self.vserver), self.NOT_FOUND_CODES['lun'])
+        return self._lun_dict(record)
+
+    def create_lun(self, volume, name, size, os_type):
+        path = self.lun_path(volume, name)
+        self.check_volume(volume)
+        self._create_lun(path, size, os_type)
+        return self._require_lun(path)
+
+    def clone_lun(self, volume, name, source, os_type):
+        path = self.lun_path(volume, name)
+        self.check_clone_source(volume, source)
+        self._clone_from_snapshot(volume, name, source)
+        self._set_lun_comment(self._require_lun(path), clone_comment(source))
+        return self._require_lun(path)
+
+    def resize_lun(self, volume, name, size):
+        path = self.lun_path(volume, name)
+        current = self._require_lun(path)
+        if size < current['size']:
+            raise SanInvalid('refusing to shrink LUN %s from %d to %d bytes' % (path, current['size'], size))
+        self._resize_lun(current, size)
+        return self._require_lun(path)
+
+    def set_lun_os_type(self, volume, name, os_type):
+        raise SanInvalid('ONTAP cannot change the os_type of existing LUN %s' % self.lun_path(volume, name))
+
+    def delete_lun(self, volume, name):
+        path = self.lun_path(volume, name)
+        current = self._require_lun(path)
+        if current['maps']:
+            raise SanConflict('LUN %s is mapped to igroup(s) %s; unmap it first'
+                              % (path, ', '.join(entry['igroup'] for entry in current['maps'])))
+        self._delete_lun(current)
+
+    # -- maps -----------------------------------------------------------------------------------
+    def get_lun_map(self, path, igroup):
+        split_ontap_lun_path(path)
+        maps = self._find_lun_maps(igroup, path)
+        return maps[0] if maps else None
+
+    def list_lun_maps(self, igroup=None, path=None):
+        return sorted(self._find_lun_maps(igroup, path), key=lambda entry: (entry['igroup'], entry['lun_id']))
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def refuse_snapshot_with_clones(self, volume, name):
+        """SanConflict naming the LUN clones that depend on snapshot ``name`` of ``volume``, if any."""
+        clones = self._clones_of(volume, name)
+        if clones:
+            raise SanConflict('snapshot %r of volume %r backs LUN clone(s) %s; delete them first'
+                              % (name, volume, ', '.join(clones)))
+
+    @staticmethod
+    def snapshot_missing(volume, name, after):
+        return SanError('snapshot %r of volume %r is missing after %s succeeded' % (name, volume, after))
