@@ -59,7 +59,6 @@ __metaclass__ = type
 import contextlib
 import datetime
 import errno
-import fcntl
 import ipaddress
 import json
 import os
@@ -70,6 +69,7 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, parse_portal, validate_name
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, parse_report, valid_vg_name
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
@@ -392,7 +392,8 @@ class LioBackend(SanBackend):
         super(LioBackend, self).__init__(module)
         if rtslib_fb is None:
             module.fail_json(msg=missing_required_lib('rtslib-fb') + ' Install python3-rtslib-fb (Debian, Ubuntu) '
-                             'or python3-rtslib (RHEL, Fedora) on the storage host.', exception=RTSLIB_IMPORT_ERROR)
+                             'or python3-rtslib (RHEL, Fedora) on the storage host.', exception=RTSLIB_IMPORT_ERROR,
+                             error_code='missing_library')
         self.runner = Runner(module)
         self.lvs = _LvmStore(Lvm(self.runner))
         self.files = _FileStore(self.runner)
@@ -505,13 +506,17 @@ class LioBackend(SanBackend):
     # -- saving ---------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _locked(self):
+        """Hold the storage host's LIO lock (a HostLock: bounded wait, the holder named when it runs out)."""
         directory = next((d for d in LOCK_DIRS if os.path.isdir(d)), os.path.dirname(self.save_file))
-        with open(os.path.join(directory, LOCK_NAME), 'a') as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        lock = host_lock(os.path.join(directory, LOCK_NAME))
+        try:
+            lock.acquire('change the LIO configuration of %s' % (self.target_iqn or 'this host'))
+        except HostLockTimeout as error:
+            raise SanError(error.msg, code=error.error_code)
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextlib.contextmanager
     def _changing_config(self):

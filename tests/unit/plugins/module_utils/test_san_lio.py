@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import stat
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
+from ansible_collections.san.iscsi.plugins.module_utils import _host_lock, _san_lio
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_lio)
 
@@ -894,3 +895,19 @@ def test_a_new_backstore_never_gets_its_index_from_a_stale_rtslib_cache(backend,
     monkeypatch.setattr(_san_lio.rtslib_fb, 'BlockStorageObject', recording)
     backend.create_lun('labvg/pool', 'lio_a', 10 * MIB, 'linux')
     assert created_with == [{}]  # emptied, so rtslib reads configfs again before it picks an index
+
+
+def test_a_change_waits_a_bounded_time_for_the_lio_lock_and_names_its_holder(backend, tmp_path, monkeypatch):
+    monkeypatch.setattr(_host_lock, 'HOST_LOCK_WAIT', 0.2)
+    monkeypatch.setattr(_host_lock, '_LOCKS', {})
+    path = tmp_path / 'lock' / _san_lio.LOCK_NAME
+    with open(str(path), 'w') as other:  # another process (a lab helper, another run) holds it
+        other.write('pid 4242: export a LUN (since 2026-12-02 12:00:00)\n')
+        other.flush()
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with pytest.raises(SanError) as failed:
+            backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    assert failed.value.code == 'host_lock_timeout'
+    assert failed.value.message.endswith('held by pid 4242: export a LUN (since 2026-12-02 12:00:00)')
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    assert backend.get_igroup('host1') is not None
