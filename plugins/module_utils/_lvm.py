@@ -362,7 +362,9 @@ class LvmEngine(object):
             raise LvmRefusal('the VG on %s (%s) clashes with VG %s of this host (on %s): it looks like a '
                              'snapshot or clone; set snapshot: true to import it as a clone'
                              % (pv_path, pv['vg_name'], listed[0].get('vg_name'), listed[0]['pv_name']))
-        if found:
+        _rows, stderr = self.host_view()
+        # any warning naming the PV's UUID (even one that names no other device) means LVM sees it twice
+        if found or pv['pv_uuid'] in stderr:
             raise LvmRefusal('LVM reports the PV on %s (%s) as a duplicate: it looks like a snapshot or clone; '
                              'set snapshot: true' % (pv_path, pv['pv_uuid']))
 

@@ -225,6 +225,10 @@ def test_refuse_clash_names_the_host_vg_or_the_duplicate():
         seam.refuse_clash(LAB_PV, '/dev/sdc')
     assert refused.value.msg == ('LVM reports the PV on /dev/sdc (%s) as a duplicate: it looks like a snapshot or '
                                  'clone; set snapshot: true' % LAB_PV['pv_uuid'])
+    # a warning on the PV's UUID that names no other device still refuses (it was so in lun_mount)
+    _module, seam = engine([LAB_PV], '  WARNING: PV %s was already found on this device.\n' % LAB_PV['pv_uuid'])
+    with pytest.raises(lvm.LvmRefusal):
+        seam.refuse_clash(LAB_PV, '/dev/sdc')
     _module, seam = engine([LAB_PV, {'pv_name': '/dev/vda2', 'pv_uuid': 'o', 'vg_name': 'sysvg', 'vg_uuid': 's'}])
     seam.refuse_clash(LAB_PV, '/dev/sdc')
 
