@@ -623,9 +623,23 @@ class LioBackend(SanBackend):
     def _so_identity(storage_object):
         return (storage_object.plugin, storage_object.name)
 
+    @staticmethod
+    def _acl_mapped_luns(acl):
+        """[(MappedLUN, storage object)] of one node ACL.
+
+        A mapped LUN that another process is deleting while this one reads (its link to the TPG LUN already
+        gone: rtslib raises RTSLibBrokenLink) is left out, as if the delete had finished."""
+        found = []
+        for mlun in acl.mapped_luns:
+            try:
+                found.append((mlun, mlun.tpg_lun.storage_object))
+            except _vanished_errors():
+                continue
+        return found
+
     def _acl_maps(self, acl):
-        """[(mapped_lun_id, storage object)] of one node ACL."""
-        return [(mlun.mapped_lun, mlun.tpg_lun.storage_object) for mlun in acl.mapped_luns]
+        """[(mapped_lun_id, storage object)] of one node ACL (see _acl_mapped_luns)."""
+        return [(mlun.mapped_lun, storage_object) for mlun, storage_object in self._acl_mapped_luns(acl)]
 
     def _lun_maps(self, storage_object):
         wanted = self._so_identity(storage_object)
@@ -1024,7 +1038,7 @@ class LioBackend(SanBackend):
                 raise SanConflict('igroup %r exists already' % name)
             self._add_acls(tpg, name, keys, [])
             self._reconcile_auth(tpg)
-        return self.get_igroup(name)
+            return self.get_igroup(name)
 
     def set_igroup_os_type(self, name, os_type):
         self._check_igroup_fields(name, 'iscsi', os_type)
@@ -1039,7 +1053,7 @@ class LioBackend(SanBackend):
                 raise SanNotFound('igroup %r does not exist' % name)
             self._add_acls(tpg, name, keys, self._acl_maps(acls[0]))
             self._reconcile_auth(tpg)
-        return self.get_igroup(name)
+            return self.get_igroup(name)
 
     def _existing_tpg(self):
         tpg = self._tpg()
@@ -1087,7 +1101,7 @@ class LioBackend(SanBackend):
                 if acl.node_wwn.lower() in keys:
                     acl.delete()
             self._reconcile_auth(tpg)
-        return self.get_igroup(name)
+            return self.get_igroup(name)
 
     def delete_igroup(self, name, force=False):
         with self._changing_config():
@@ -1168,14 +1182,14 @@ class LioBackend(SanBackend):
             tpg_lun = self._tpg_lun(tpg, storage_object)
             wanted = self._so_identity(storage_object)
             for acl in acls:
-                mapped = dict((mlun.mapped_lun, mlun) for mlun in acl.mapped_luns)
-                if lun_id in mapped and self._so_identity(mapped[lun_id].tpg_lun.storage_object) == wanted:
+                mapped = dict((mlun.mapped_lun, (mlun, so)) for mlun, so in self._acl_mapped_luns(acl))
+                if lun_id in mapped and self._so_identity(mapped[lun_id][1]) == wanted:
                     continue
-                for mlun in mapped.values():  # a partial map under another id is replaced
-                    if self._so_identity(mlun.tpg_lun.storage_object) == wanted:
+                for mlun, storage_object in mapped.values():  # a partial map under another id is replaced
+                    if self._so_identity(storage_object) == wanted:
                         mlun.delete()
                 rtslib_fb.MappedLUN(acl, lun_id, tpg_lun)
-        return self.get_lun_map(path, igroup)
+            return self.get_lun_map(path, igroup)
 
     def _choose_lun_id(self, acls, storage_object, lun_id, igroup):
         wanted = self._so_identity(storage_object)
@@ -1205,7 +1219,7 @@ class LioBackend(SanBackend):
         with self._changing_config():
             tpg = self._existing_tpg()
             for acl in self._igroup_acls(tpg, igroup):
-                for mlun in list(acl.mapped_luns):
-                    if self._so_identity(mlun.tpg_lun.storage_object) == wanted:
+                for mlun, mapped in self._acl_mapped_luns(acl):
+                    if self._so_identity(mapped) == wanted:
                         mlun.delete()
             self._drop_unmapped_tpg_luns(tpg, set([wanted]))

@@ -911,3 +911,34 @@ def test_a_change_waits_a_bounded_time_for_the_lio_lock_and_names_its_holder(bac
     assert failed.value.message.endswith('held by pid 4242: export a LUN (since 2026-12-02 12:00:00)')
     backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
     assert backend.get_igroup('host1') is not None
+
+
+class BrokenMappedLUN(object):
+    """A mapped LUN another process is deleting: configfs still lists it, its link to the TPG LUN is gone."""
+
+    def __init__(self, mapped_lun):
+        self.mapped_lun = mapped_lun
+
+    @property
+    def tpg_lun(self):
+        raise RTSLibError('Broken LUN in configFS, no storage object')
+
+
+def test_a_mapped_lun_being_deleted_by_another_process_is_read_as_gone(backend, lio):
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('hosts', 'iscsi', 'linux', [HOST1])
+    backend.create_lun_map('labvg/pool/lio_a', 'hosts', 0)
+    lio.targets[IQN].tpg_map[1].acl_map[HOST1].mlun_map[3] = BrokenMappedLUN(3)
+    assert backend.get_lun_map('labvg/pool/lio_a', 'hosts')['lun_id'] == 0
+    assert backend.get_igroup('hosts')['maps'] == [dict(path='labvg/pool/lio_a', lun_id=0)]
+
+
+def test_a_new_map_is_read_back_while_the_lio_lock_is_still_held(backend, lio, tmp_path, monkeypatch):
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('hosts', 'iscsi', 'linux', [HOST1])
+    lock = _host_lock.host_lock(str(tmp_path / 'lock' / _san_lio.LOCK_NAME))
+    read_back = backend.get_lun_map
+    held = []
+    monkeypatch.setattr(backend, 'get_lun_map', lambda path, igroup: held.append(lock._depth) or read_back(path, igroup))
+    assert backend.create_lun_map('labvg/pool/lio_a', 'hosts')['lun_id'] == 0
+    assert held[-1] > 0  # another run's teardown cannot change the ACL between the map and its read-back
