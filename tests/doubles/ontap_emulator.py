@@ -44,7 +44,7 @@ import threading
 import time
 import uuid as uuidlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 try:
@@ -273,12 +273,12 @@ class State(object):
         del self.igroups[igroup['uuid']]
         del self.igroup_by_name[(igroup['svm']['name'], igroup['name'])]
 
-    def create_snapshot(self, volume, name, comment=None, expiry_time=None):
+    def create_snapshot(self, volume, name, comment=None, expiry_time=None, snap_uuid=None):
         if not name or '/' in name or len(name) > 255:
             raise bad_field('Invalid value for field "name".')
         if any(s['name'] == name and s['volume']['uuid'] == volume['uuid'] for s in self.snapshots.values()):
             raise duplicate('Snapshot copy "%s" of volume "%s" already exists.' % (name, volume['name']))
-        snap_uuid = new_uuid()
+        snap_uuid = snap_uuid or new_uuid()
         content = dict((lun['location']['logical_unit'], {'size': lun['space']['size'], 'os_type': lun['os_type']})
                        for lun in self.luns.values() if lun['location']['volume']['uuid'] == volume['uuid'])
         self.snapshots[snap_uuid] = {'uuid': snap_uuid, 'name': name, 'create_time': time.strftime(
@@ -339,8 +339,9 @@ class State(object):
                 continue
             forced = job['uuid'] == finish
             if job['state'] == 'queued' and (forced or now >= job['_queued'] + self.job_queue_seconds):
-                job['state'], job['_started'] = 'running', now
-                job['start_time'] = time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(now))
+                started = now if forced else job['_queued'] + self.job_queue_seconds
+                job['state'], job['_started'] = 'running', started
+                job['start_time'] = time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(started))
             if job['state'] == 'running' and (forced or now >= job['_started'] + self.job_run_seconds):
                 self.run_job(job, now)
 
@@ -516,21 +517,25 @@ class RestApi(object):
                            % (kind, '; '.join(problems)))
         return record
 
-    def created(self, kind, record, return_records, status=201):
+    def created(self, kind, record, return_records, location):
+        """201 with the new object's URL in the Location header (ONTAP REST API reference, "Interpret an ONTAP
+        REST API response"), and the record itself with return_records=true."""
+        headers = {'Location': location}
         if not return_records:
-            return status, {}
-        return status, {'num_records': 1, 'records': [rest_model.project(record, ['*'], KEYS[kind])]}
+            return 201, {}, headers
+        return 201, {'num_records': 1, 'records': [rest_model.project(record, ['*'], KEYS[kind])]}, headers
 
-    def job_reply(self, job_uuid, return_timeout, done_status):
+    def job_reply(self, job_uuid, return_timeout, done_status, location=None):
         """202 with the job; with a return_timeout ONTAP waits for the job (here: runs it to its end) and
         answers done_status, or the job's error when it failed."""
+        headers = {'Location': location} if location else {}
         if return_timeout:
             self.state.advance_jobs(finish=job_uuid)
             job = self.state.jobs[job_uuid]
             if job['state'] == 'failure':
                 raise ApiError(400, job['error']['code'], job['error']['message'])
-            return done_status, {'job': self.job_link(job_uuid)}
-        return 202, {'job': self.job_link(job_uuid)}
+            return done_status, {'job': self.job_link(job_uuid)}, headers
+        return 202, {'job': self.job_link(job_uuid)}, headers
 
     @staticmethod
     def job_link(job_uuid):
@@ -607,9 +612,10 @@ class RestApi(object):
         name = body['name']
         if self.state.snapshot_named(volume, name):
             raise duplicate('Snapshot copy "%s" of volume "%s" already exists.' % (name, volume['name']))
+        snap_uuid = new_uuid()
         job = self.state.start_job('POST /api/storage/volumes/%s/snapshots' % vol, lambda: self.state.create_snapshot(
-            volume, name, body.get('comment'), body.get('expiry_time')))
-        return self.job_reply(job, return_timeout, 201)
+            volume, name, body.get('comment'), body.get('expiry_time'), snap_uuid))
+        return self.job_reply(job, return_timeout, 201, '%s/%s' % (path, snap_uuid))
 
     def patch_snapshot(self, query, body, path, vol, snap):
         return_timeout, dummy, dummy = rest_model.write_params(query)
@@ -661,7 +667,7 @@ class RestApi(object):
             record['space']['guarantee'] = {'requested': requested, 'reserved': requested}
         if dig(body, 'qos_policy.name') is not None:
             record['qos_policy'] = {'name': body['qos_policy']['name']}
-        return self.created('lun', record, return_records)
+        return self.created('lun', record, return_records, '%s/%s' % (path, record['uuid']))
 
     def patch_lun(self, query, body, path, lun):
         rest_model.write_params(query)
@@ -748,7 +754,7 @@ class RestApi(object):
                 record[key] = body[key]
         if children:
             record['igroups'] = children
-        return self.created('igroup', record, return_records)
+        return self.created('igroup', record, return_records, '%s/%s' % (path, record['uuid']))
 
     def patch_igroup(self, query, body, path, ig):
         rest_model.write_params(query)
@@ -799,11 +805,12 @@ class RestApi(object):
         for entry in entries:
             if entry.get('comment') is not None:
                 self.initiator(record, entry['name'])['comment'] = entry['comment']
+        headers = {'Location': '%s/%s' % (path, quote(entries[0]['name'].lower(), safe=''))} if 'name' in body else {}
         if not return_records:
-            return 201, {}
+            return 201, {}, headers
         added = set(entry['name'].lower() for entry in entries)
         shown = [r for r in self.initiator_records(record) if r['name'] in added]
-        return 201, {'num_records': len(shown), 'records': shown}
+        return 201, {'num_records': len(shown), 'records': shown}, headers
 
     def patch_initiator(self, query, body, path, ig, name):
         rest_model.write_params(query)
@@ -848,7 +855,8 @@ class RestApi(object):
             raise ApiError(404, '5374878', 'The specified initiator group does not exist, is not accessible to the '
                            'caller, or is not in the same SVM as the specified LUN.', target='igroup')
         self.state.map_lun(self.state.luns[lun_uuid], self.state.igroups[ig_uuid], body.get('logical_unit_number'))
-        return self.created('lun_map', self.state.map_record((lun_uuid, ig_uuid)), return_records)
+        return self.created('lun_map', self.state.map_record((lun_uuid, ig_uuid)), return_records,
+                            '%s/%s/%s' % (path, lun_uuid, ig_uuid))
 
     def delete_map(self, query, body, path, lun, ig):
         rest_model.write_params(query)
@@ -1179,7 +1187,7 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 if split.path == CONTROL_PATH:
                     return self.reply(*self.control(body))
-                status, result = self.server.rest.dispatch(self.command, split.path, query, body)
+                answer = self.server.rest.dispatch(self.command, split.path, query, body)
         except rest_model.RestError as exc:
             return self.reply(exc.status, exc.body())
         except ApiError as exc:
@@ -1187,7 +1195,7 @@ class Handler(BaseHTTPRequestHandler):
             if exc.target:
                 error['target'] = exc.target
             return self.reply(exc.status, {'error': error})
-        return self.reply(status, result)
+        return self.reply(*answer)
 
     def control(self, body):
         """The emulator's test switches (not ONTAP): POST {"fail_next_job": {"message", "code"}}."""
