@@ -7,16 +7,25 @@
 Not ONTAP. It serves HTTPS on loopback with a self-signed certificate it generates (openssl CLI) and
 implements, strictly, what the san.iscsi ONTAP backends call:
 
-REST (ONTAP REST API reference, docs.netapp.com/us-en/ontap-restapi): /api/cluster, /api/svm/svms,
-/api/storage/volumes[/{uuid}/snapshots[/{uuid}]], /api/storage/luns[/{uuid}], /api/storage/file/clone
-(source_path ".snapshot/<snap>/<file>" as in the 9.6 example), /api/protocols/san/igroups[/{uuid}
-[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}], /api/cluster/jobs/{uuid};
-``fields=``, field filters with ``*`` and ``|``, ``max_records`` with ``_links.next``; snapshot
-create/delete and file clone answer 202 with a job. Errors are ``{"error": {"message", "code"}}`` with
-the common codes of "Interpret an ONTAP REST API response" (1 duplicate/409, 2 bad field/400, 4 not
-found/404) and the documented endpoint codes (5374875 LUN not found, 5374878 igroup not found for a map,
-5374922 map not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_while_mapped,
-5374034 initiator not a member, 2621462 SVM not found).
+REST (ONTAP REST API reference, docs.netapp.com/us-en/ontap-restapi): /api/cluster, /api/cluster/jobs[/{uuid}],
+/api/svm/svms[/{uuid}], /api/storage/volumes[/{uuid}[/snapshots[/{uuid}]]], /api/storage/luns[/{uuid}],
+/api/storage/file/clone (source_path ".snapshot/<snap>/<file>" as in the 9.6 example),
+/api/protocols/san/igroups[/{uuid}[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}].
+The model of each resource (field names, types, nesting; read-only and create-only fields) is not written
+here: ontap_rest_model.py loads it from NetApp's netapp-ontap library (its ``*Schema`` classes) when the
+RestApi is built, and fails with a hint when the library is missing. Every record served is checked against
+it. Conventions (ontap_rest_model.py): ``fields=`` (fields, objects, ``*``, ``**``), filters on nested fields
+with ``*`` ``|`` ``!`` ``<`` ``>`` ``<=`` ``>=`` ``..``, booleans in any case, ``order_by``, ``max_records``
+with ``_links.next``, ``return_records``, ``return_timeout`` (0-120 s; a job is waited for), dotted or nested
+JSON bodies; the filter fields are in each record; 201 carries a Location header. Snapshot create/patch/
+delete and file clone answer 202 with a job that is queued, then running, then done (State.job_queue_seconds,
+job_run_seconds); ``Emulator.fail_next_job`` or ``POST /_emulator/control {"fail_next_job": {...}}`` (a test
+switch, not ONTAP) makes the next job fail. Errors are ``{"error": {"message", "code", "target"}}`` with the
+common codes of "Interpret an ONTAP REST API response" (1 duplicate/409, 2 bad, missing or extra field/400,
+3 operation not supported/400 (also: a field ONTAP has that this double does not emulate), 4 not found/404)
+and the documented endpoint codes (5374875 LUN not found, 5374878 igroup not found for a map, 5374922 map
+not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_while_mapped, 5374034
+initiator not a member, 2621462 SVM not found).
 
 ZAPI (POST /servlets/netapp.servlets.admin.XMLrequest_filer): system-get-ontapi-version, vserver-get-iter,
 volume-get-iter, igroup-get-iter/create/add/remove/set-os-type/destroy, lun-get-iter/create-by-size/resize/
@@ -399,12 +408,10 @@ EMULATED = {
 def leaf_paths(body, prefix=''):
     for key, value in body.items():
         if isinstance(value, dict) and value:
-            for path in leaf_paths(value, prefix + key + '.'):
-                yield path
+            yield from leaf_paths(value, prefix + key + '.')
         elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             for item in value:
-                for path in leaf_paths(item, prefix + key + '.'):
-                    yield path
+                yield from leaf_paths(item, prefix + key + '.')
         else:
             yield prefix + key
 
@@ -1324,6 +1331,11 @@ def main(argv=None):
     ready = os.path.join(args.state_dir, 'emulator.json')
     if os.path.exists(ready):
         os.unlink(ready)
+    try:
+        rest_model.models()  # before detaching, so that a missing netapp-ontap is reported, not hidden
+    except RuntimeError as exc:
+        sys.stderr.write('ontap_emulator: %s\n' % exc)
+        return 2
     if args.detach:
         pid = os.fork()
         if pid:

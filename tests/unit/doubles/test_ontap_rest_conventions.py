@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import sys
 import time
 
 import pytest
@@ -253,3 +254,11 @@ def test_order_by_max_records_and_return_records(emulator):
         'svm': {'name': 'svm1'}, 'name': 'rr', 'os_type': 'linux', 'protocol': 'iscsi'})
     assert status == 201 and body['num_records'] == 1 and body['records'][0]['name'] == 'rr'
     assert rest(emulator, 'GET', '/api/storage/luns?order_by=colour')[1]['error']['target'] == 'colour'
+
+
+def test_without_netapp_ontap_the_model_fails_with_a_hint(monkeypatch):
+    from ansible_collections.san.iscsi.tests.doubles import ontap_rest_model
+    monkeypatch.setitem(sys.modules, 'netapp_ontap', None)  # import netapp_ontap now raises ImportError
+    with pytest.raises(RuntimeError) as missing:
+        ontap_rest_model.Models()
+    assert 'netapp-ontap' in str(missing.value) and 'tests/requirements.txt' in str(missing.value)
