@@ -7,16 +7,25 @@
 Not ONTAP. It serves HTTPS on loopback with a self-signed certificate it generates (openssl CLI) and
 implements, strictly, what the san.iscsi ONTAP backends call:
 
-REST (ONTAP REST API reference, docs.netapp.com/us-en/ontap-restapi): /api/cluster, /api/svm/svms,
-/api/storage/volumes[/{uuid}/snapshots[/{uuid}]], /api/storage/luns[/{uuid}], /api/storage/file/clone
-(source_path ".snapshot/<snap>/<file>" as in the 9.6 example), /api/protocols/san/igroups[/{uuid}
-[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}], /api/cluster/jobs/{uuid};
-``fields=``, field filters with ``*`` and ``|``, ``max_records`` with ``_links.next``; snapshot
-create/delete and file clone answer 202 with a job. Errors are ``{"error": {"message", "code"}}`` with
-the common codes of "Interpret an ONTAP REST API response" (1 duplicate/409, 2 bad field/400, 4 not
-found/404) and the documented endpoint codes (5374875 LUN not found, 5374878 igroup not found for a map,
-5374922 map not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_while_mapped,
-5374034 initiator not a member, 2621462 SVM not found).
+REST (ONTAP REST API reference, docs.netapp.com/us-en/ontap-restapi): /api/cluster, /api/cluster/jobs[/{uuid}],
+/api/svm/svms[/{uuid}], /api/storage/volumes[/{uuid}[/snapshots[/{uuid}]]], /api/storage/luns[/{uuid}],
+/api/storage/file/clone (source_path ".snapshot/<snap>/<file>" as in the 9.6 example),
+/api/protocols/san/igroups[/{uuid}[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}].
+The model of each resource (field names, types, nesting; read-only and create-only fields) is not written
+here: ontap_rest_model.py loads it from NetApp's netapp-ontap library (its ``*Schema`` classes) when the
+RestApi is built, and fails with a hint when the library is missing. Every record served is checked against
+it. Conventions (ontap_rest_model.py): ``fields=`` (fields, objects, ``*``, ``**``), filters on nested fields
+with ``*`` ``|`` ``!`` ``<`` ``>`` ``<=`` ``>=`` ``..``, booleans in any case, ``order_by``, ``max_records``
+with ``_links.next``, ``return_records``, ``return_timeout`` (0-120 s; a job is waited for), dotted or nested
+JSON bodies; the filter fields are in each record; 201 carries a Location header. Snapshot create/patch/
+delete and file clone answer 202 with a job that is queued, then running, then done (State.job_queue_seconds,
+job_run_seconds); ``Emulator.fail_next_job`` or ``POST /_emulator/control {"fail_next_job": {...}}`` (a test
+switch, not ONTAP) makes the next job fail. Errors are ``{"error": {"message", "code", "target"}}`` with the
+common codes of "Interpret an ONTAP REST API response" (1 duplicate/409, 2 bad, missing or extra field/400,
+3 operation not supported/400 (also: a field ONTAP has that this double does not emulate), 4 not found/404)
+and the documented endpoint codes (5374875 LUN not found, 5374878 igroup not found for a map, 5374922 map
+not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_while_mapped, 5374034
+initiator not a member, 2621462 SVM not found).
 
 ZAPI (POST /servlets/netapp.servlets.admin.XMLrequest_filer): system-get-ontapi-version, vserver-get-iter,
 volume-get-iter, igroup-get-iter/create/add/remove/set-os-type/destroy, lun-get-iter/create-by-size/resize/
@@ -44,10 +53,16 @@ import threading
 import time
 import uuid as uuidlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.etree import ElementTree
 
+try:
+    from ansible_collections.san.iscsi.tests.doubles import ontap_rest_model as rest_model
+except ImportError:  # run as a script or imported from tests/doubles on sys.path (the benchmarks)
+    import ontap_rest_model as rest_model  # pylint: disable=import-error
+
 ZAPI_PATH = '/servlets/netapp.servlets.admin.XMLrequest_filer'
+CONTROL_PATH = '/_emulator/control'
 ZAPI_NS = 'http://www.netapp.com/filer/admin'
 LUN_ROUNDING = 4096
 MAX_LUN_ID = 4095
@@ -58,11 +73,12 @@ OS_TYPES = ('linux', 'windows', 'vmware', 'aix', 'hpux', 'solaris', 'xen', 'hype
 class ApiError(Exception):
     """REST error: HTTP status + ONTAP code + message; ZAPI uses zapi_errno."""
 
-    def __init__(self, status, code, message, zapi_errno=None):
+    def __init__(self, status, code, message, zapi_errno=None, target=None):
         super(ApiError, self).__init__(message)
         self.status = status
         self.code = str(code)
         self.message = message
+        self.target = target
         self.zapi_errno = zapi_errno or {'4': '15661', '5374875': '15661', '5374878': '15661',
                                          '5374922': '15661', '5374852': '15661', '2621462': '15698'}.get(str(code), '13115')
 
@@ -93,24 +109,6 @@ def lun_serial(counter):
     return 'wEm' + ''.join(chars)
 
 
-def flatten(record, prefix=''):
-    """{'a': {'b': 1}} -> {'a.b': [1]}; lists fan out so filters match any element."""
-    flat = {}
-
-    def walk(value, key):
-        if isinstance(value, dict):
-            for sub_key, sub_value in value.items():
-                walk(sub_value, '%s.%s' % (key, sub_key) if key else sub_key)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, key)
-            flat.setdefault(key, [])
-        else:
-            flat.setdefault(key, []).append(value)
-    walk(record, prefix)
-    return flat
-
-
 def value_matches(pattern, actual):
     """ONTAP query syntax subset: a|b alternatives, * wildcard, !negation; case-insensitive."""
     for alternative in pattern.split('|'):
@@ -121,31 +119,6 @@ def value_matches(pattern, actual):
         if hit != negate:
             return True
     return False
-
-
-def project(record, fields, keys):
-    """Keep the key fields plus the requested dotted fields (``*`` = everything)."""
-    if fields == ['*']:
-        return json.loads(json.dumps(record))
-    wanted = set(keys) | set(fields)
-    result = {}
-    for field in wanted:
-        copy_field(record, result, field.split('.'))
-    return result
-
-
-def copy_field(source, target, parts):
-    if not isinstance(source, dict) or parts[0] not in source:
-        return
-    value = source[parts[0]]
-    if len(parts) == 1:
-        target[parts[0]] = json.loads(json.dumps(value))
-    elif isinstance(value, list):
-        existing = target.setdefault(parts[0], [{} for dummy in value])
-        for item, out in zip(value, existing):
-            copy_field(item, out, parts[1:])
-    else:
-        copy_field(value, target.setdefault(parts[0], {}), parts[1:])
 
 
 class State(object):
@@ -168,6 +141,10 @@ class State(object):
         # Records per page at most, as when ONTAP stops a collection GET at its return_timeout and
         # answers with a _links.next (REST) or next-tag (ZAPI).
         self.page_size = 10000
+        # REST jobs: seconds queued, then running (see advance_jobs); the failure of the next job.
+        self.job_queue_seconds = 0.02
+        self.job_run_seconds = 0.05
+        self.next_job_failure = None
 
     # -- population -------------------------------------------------------------------------------
     def add_svm(self, name):
@@ -214,8 +191,10 @@ class State(object):
         self.luns[lun_uuid] = {
             'uuid': lun_uuid, 'name': path, 'svm': {'name': svm['name'], 'uuid': svm['uuid']},
             'location': {'volume': {'name': volume['name'], 'uuid': volume['uuid']}, 'logical_unit': match.group(2)},
-            'space': {'size': rounded}, 'os_type': os_type, 'serial_number': lun_serial(self.serials),
-            'comment': comment or '', 'lun_maps': []}
+            'space': {'size': rounded, 'guarantee': {'requested': False, 'reserved': False}}, 'os_type': os_type,
+            'serial_number': lun_serial(self.serials), 'comment': comment or '', 'lun_maps': [],
+            'status': {'state': 'online', 'container_state': 'online'}, 'enabled': True, 'class': 'regular',
+            'create_time': time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime())}
         self.lun_by_path[(svm_name, path)] = lun_uuid
         return self.luns[lun_uuid]
 
@@ -232,7 +211,7 @@ class State(object):
         igroup_uuid = new_uuid()
         self.igroups[igroup_uuid] = {'uuid': igroup_uuid, 'name': name, 'protocol': protocol, 'os_type': os_type,
                                      'svm': {'name': svm['name'], 'uuid': svm['uuid']}, 'initiators': [],
-                                     'lun_maps': []}
+                                     'lun_maps': [], 'delete_on_unmap': False}
         self.igroup_by_name[(svm_name, name)] = igroup_uuid
         self.add_initiators(self.igroups[igroup_uuid], initiators)
         return self.igroups[igroup_uuid]
@@ -303,17 +282,21 @@ class State(object):
         del self.igroups[igroup['uuid']]
         del self.igroup_by_name[(igroup['svm']['name'], igroup['name'])]
 
-    def create_snapshot(self, volume, name):
+    def create_snapshot(self, volume, name, comment=None, expiry_time=None, snap_uuid=None):
         if not name or '/' in name or len(name) > 255:
             raise bad_field('Invalid value for field "name".')
         if any(s['name'] == name and s['volume']['uuid'] == volume['uuid'] for s in self.snapshots.values()):
             raise duplicate('Snapshot copy "%s" of volume "%s" already exists.' % (name, volume['name']))
-        snap_uuid = new_uuid()
+        snap_uuid = snap_uuid or new_uuid()
         content = dict((lun['location']['logical_unit'], {'size': lun['space']['size'], 'os_type': lun['os_type']})
                        for lun in self.luns.values() if lun['location']['volume']['uuid'] == volume['uuid'])
         self.snapshots[snap_uuid] = {'uuid': snap_uuid, 'name': name, 'create_time': time.strftime(
             '%Y-%m-%dT%H:%M:%S+00:00', time.gmtime()), 'volume': {'name': volume['name'], 'uuid': volume['uuid']},
             'svm': dict(volume['svm']), '_content': content}
+        for key, value in (('comment', comment), ('expiry_time', expiry_time)):
+            if value is not None:
+                self.snapshots[snap_uuid][key] = value
+        return self.snapshots[snap_uuid]
 
     def snapshot_named(self, volume, name):
         for snapshot in self.snapshots.values():
@@ -342,122 +325,157 @@ class State(object):
     def delete_snapshot(self, snapshot):
         del self.snapshots[snapshot['uuid']]
 
+    # -- jobs (REST) ------------------------------------------------------------------------------
+    # A job is queued, then running, then done: its action runs when its time is up (job_queue_seconds,
+    # job_run_seconds after it was queued) and is observed on the next request, as a client polls. The
+    # test switch fail_next_job() makes the next job started fail with the given message and code.
+    def fail_next_job(self, message, code):
+        self.next_job_failure = (message, str(code))
+
     def start_job(self, description, action):
         job_uuid = new_uuid()
-        self.jobs[job_uuid] = {'uuid': job_uuid, 'description': description, 'state': 'running', 'polls': 0,
-                               'action': action, 'message': '', 'code': 0}
+        self.jobs[job_uuid] = {'uuid': job_uuid, 'description': description, 'state': 'queued', 'message': '',
+                               'code': 0, '_queued': time.time(), '_action': action,
+                               '_fail': self.next_job_failure}
+        self.next_job_failure = None
         return job_uuid
 
-    def poll_job(self, job_uuid):
+    def advance_jobs(self, finish=None):
+        """Move jobs on by the clock; ``finish`` (a job uuid) runs that job to its end now."""
+        now = time.time()
+        for job in self.jobs.values():
+            if job['state'] in ('success', 'failure'):
+                continue
+            forced = job['uuid'] == finish
+            if job['state'] == 'queued' and (forced or now >= job['_queued'] + self.job_queue_seconds):
+                started = now if forced else job['_queued'] + self.job_queue_seconds
+                job['state'], job['_started'] = 'running', started
+                job['start_time'] = time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(started))
+            if job['state'] == 'running' and (forced or now >= job['_started'] + self.job_run_seconds):
+                self.run_job(job, now)
+
+    @staticmethod
+    def run_job(job, now):
+        try:
+            if job['_fail']:
+                raise ApiError(500, job['_fail'][1], job['_fail'][0])
+            job['_action']()
+            job['state'], job['message'] = 'success', 'success'
+        except ApiError as exc:
+            job['state'], job['message'], job['code'] = 'failure', exc.message, int(exc.code)
+            job['error'] = {'message': exc.message, 'code': exc.code}
+        job['end_time'] = time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(now))
+
+    def job_record(self, job_uuid):
+        self.advance_jobs()
         job = self.jobs.get(job_uuid)
         if job is None:
             raise not_found('entry doesn\'t exist')
-        job['polls'] += 1
-        if job['state'] == 'running' and job['polls'] >= 2:
-            try:
-                job['action']()
-                job['state'], job['message'] = 'success', 'success'
-            except ApiError as exc:
-                job['state'], job['message'], job['code'] = 'failure', exc.message, int(exc.code)
-        return {'uuid': job_uuid, 'state': job['state'], 'message': job['message'], 'code': job['code'],
-                'description': job['description']}
+        return dict((key, value) for key, value in job.items() if not key.startswith('_'))
 
 
 # ---------------------------------------------------------------------------------------------------
 # REST
 # ---------------------------------------------------------------------------------------------------
-COLLECTIONS = {
-    # name: (key fields, allowed fields)
-    'svm': (('name', 'uuid'), {'name', 'uuid'}),
-    'volume': (('name', 'uuid'), {'name', 'uuid', 'svm.name', 'svm.uuid'}),
-    'snapshot': (('name', 'uuid'), {'name', 'uuid', 'create_time', 'volume.name', 'volume.uuid', 'svm.name',
-                                    'svm.uuid'}),
-    'lun': (('name', 'uuid'), {'name', 'uuid', 'svm.name', 'svm.uuid', 'location.volume.name',
-                               'location.volume.uuid', 'location.logical_unit', 'space.size', 'os_type',
-                               'serial_number', 'comment', 'lun_maps', 'lun_maps.logical_unit_number',
-                               'lun_maps.igroup.name', 'lun_maps.igroup.uuid'}),
-    'igroup': (('name', 'uuid'), {'name', 'uuid', 'svm.name', 'svm.uuid', 'protocol', 'os_type', 'initiators',
-                                  'initiators.name', 'lun_maps', 'lun_maps.logical_unit_number',
-                                  'lun_maps.lun.name', 'lun_maps.lun.uuid'}),
-    'lun_map': (('lun.name', 'lun.uuid', 'igroup.name', 'igroup.uuid', 'svm.name'),
-                {'lun.name', 'lun.uuid', 'igroup.name', 'igroup.uuid', 'igroup.protocol', 'igroup.os_type',
-                 'igroup.initiators', 'logical_unit_number', 'svm.name', 'svm.uuid'}),
-    'job': (('uuid',), {'uuid', 'state', 'message', 'code', 'description'}),
-    'cluster': (('name', 'uuid'), {'name', 'uuid', 'version', 'version.full', 'version.generation',
-                                   'version.major', 'version.minor'}),
+# The model of each resource (fields, types, nesting, read-only and create-only fields) is netapp-ontap's
+# schema, loaded by ontap_rest_model when the RestApi is built; here: the key fields each collection GET
+# always returns, and what the emulator implements beyond the schema's checks.
+KEYS = {
+    'cluster': ('name', 'uuid'), 'svm': ('name', 'uuid'), 'volume': ('name', 'uuid'), 'snapshot': ('name', 'uuid'),
+    'lun': ('name', 'uuid'), 'igroup': ('name', 'uuid'), 'igroup_initiator': ('name',),
+    'lun_map': ('lun.name', 'lun.uuid', 'igroup.name', 'igroup.uuid', 'svm.name', 'svm.uuid'), 'job': ('uuid',),
 }
-CONTROL_PARAMS = {'fields', 'max_records', 'return_records', 'return_timeout', 'start.index', 'order_by'}
+# Fields the schemas accept in a body whose effect this test double implements; any other field the schema
+# accepts is refused with code 3 (operation not supported) rather than silently ignored.
+EMULATED = {
+    ('lun', 'post'): ('svm.name', 'svm.uuid', 'name', 'os_type', 'space.size', 'space.guarantee.requested',
+                      'comment', 'location.volume.name', 'location.logical_unit', 'qos_policy.name'),
+    ('lun', 'patch'): ('space.size', 'space.guarantee.requested', 'comment', 'qos_policy.name', 'enabled'),
+    ('igroup', 'post'): ('svm.name', 'svm.uuid', 'name', 'os_type', 'protocol', 'initiators.name',
+                         'initiators.comment', 'igroups.name', 'igroups.uuid', 'comment', 'delete_on_unmap'),
+    ('igroup', 'patch'): ('os_type', 'comment', 'delete_on_unmap'),
+    ('igroup_initiator', 'post'): ('name', 'comment', 'records.name', 'records.comment'),
+    ('igroup_initiator', 'patch'): ('comment',),
+    ('lun_map', 'post'): ('svm.name', 'svm.uuid', 'lun.name', 'lun.uuid', 'igroup.name', 'igroup.uuid',
+                          'logical_unit_number'),
+    ('snapshot', 'post'): ('name', 'comment', 'expiry_time', 'svm.name', 'svm.uuid', 'volume.name', 'volume.uuid'),
+    ('snapshot', 'patch'): ('name', 'comment', 'expiry_time'),
+    ('file_clone', 'post'): ('volume.name', 'volume.uuid', 'source_path', 'destination_path', 'overwrite_destination',
+                             'autodelete', 'is_backup'),
+}
 
 
-def query_collection(kind, records, query, path, page_size=10000):
-    keys, allowed = COLLECTIONS[kind]
-    fields = [field for field in query.get('fields', '').split(',') if field]
-    for field in fields:
-        if field != '*' and field not in allowed and field.split('.')[0] not in allowed:
-            raise bad_field('Unexpected argument "%s".' % field)
-    filters = dict((k, v) for k, v in query.items() if k not in CONTROL_PARAMS)
-    for field in filters:
-        if field not in allowed:
-            raise bad_field('Unexpected argument "%s".' % field)
-    matched = []
-    for record in records:
-        flat = flatten(record)
-        if all(any(value_matches(pattern, actual) for actual in flat.get(field, []))
-               for field, pattern in filters.items()):
-            matched.append(record)
-    max_records = min(int(query.get('max_records', 10000)), page_size)
-    start = int(query.get('start.index', 0))
-    page = matched[start:start + max_records]
-    body = {'records': [project(record, fields, keys) for record in page], 'num_records': len(page),
-            '_links': {'self': {'href': path + '?' + urlencode(sorted(query.items()))}}}
-    if start + max_records < len(matched):
-        next_query = dict(query)
-        next_query['start.index'] = str(start + max_records)
-        body['_links']['next'] = {'href': path + '?' + urlencode(sorted(next_query.items()))}
-    return body
+def leaf_paths(body, prefix=''):
+    for key, value in body.items():
+        if isinstance(value, dict) and value:
+            yield from leaf_paths(value, prefix + key + '.')
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:
+                yield from leaf_paths(item, prefix + key + '.')
+        else:
+            yield prefix + key
 
 
-def require_body_fields(body, allowed, required=()):
-    for key in body:
-        if key not in allowed:
-            raise bad_field('Unexpected argument "%s".' % key)
-    for key in required:
+def require(body, *paths):
+    for path in paths:
         node = body
-        for part in key.split('.'):
-            if not isinstance(node, dict) or part not in node:
-                raise bad_field('Missing value for required field "%s".' % key)
+        for part in path.split('.'):
+            if not isinstance(node, dict) or node.get(part) is None:
+                raise rest_model.RestError(400, '2', 'Missing value for required field "%s".' % path, path)
             node = node[part]
+
+
+def dig(body, path, default=None):
+    node = body
+    for part in path.split('.'):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
 
 
 class RestApi(object):
     def __init__(self, state):
         self.state = state
+        self.models = rest_model.models()
+        uuid_part = r'(?P<%s>[^/]+)'
         self.routes = [
             ('GET', r'/api/cluster', self.get_cluster),
-            ('GET', r'/api/cluster/jobs/(?P<job>[^/]+)', self.get_job),
+            ('GET', r'/api/cluster/jobs', self.get_jobs),
+            ('GET', r'/api/cluster/jobs/' + uuid_part % 'job', self.get_job),
             ('GET', r'/api/svm/svms', self.get_svms),
+            ('GET', r'/api/svm/svms/' + uuid_part % 'svm', self.get_svm),
             ('GET', r'/api/storage/volumes', self.get_volumes),
+            ('GET', r'/api/storage/volumes/' + uuid_part % 'vol', self.get_volume),
             ('GET', r'/api/storage/volumes/(?P<vol>[^/]+)/snapshots', self.get_snapshots),
             ('POST', r'/api/storage/volumes/(?P<vol>[^/]+)/snapshots', self.post_snapshot),
+            ('GET', r'/api/storage/volumes/(?P<vol>[^/]+)/snapshots/(?P<snap>[^/]+)', self.get_snapshot),
+            ('PATCH', r'/api/storage/volumes/(?P<vol>[^/]+)/snapshots/(?P<snap>[^/]+)', self.patch_snapshot),
             ('DELETE', r'/api/storage/volumes/(?P<vol>[^/]+)/snapshots/(?P<snap>[^/]+)', self.delete_snapshot),
             ('GET', r'/api/storage/luns', self.get_luns),
             ('POST', r'/api/storage/luns', self.post_lun),
-            ('GET', r'/api/storage/luns/(?P<lun>[^/]+)', self.get_lun),
-            ('PATCH', r'/api/storage/luns/(?P<lun>[^/]+)', self.patch_lun),
-            ('DELETE', r'/api/storage/luns/(?P<lun>[^/]+)', self.delete_lun),
+            ('GET', r'/api/storage/luns/' + uuid_part % 'lun', self.get_lun),
+            ('PATCH', r'/api/storage/luns/' + uuid_part % 'lun', self.patch_lun),
+            ('DELETE', r'/api/storage/luns/' + uuid_part % 'lun', self.delete_lun),
             ('POST', r'/api/storage/file/clone', self.post_clone),
             ('GET', r'/api/protocols/san/igroups', self.get_igroups),
             ('POST', r'/api/protocols/san/igroups', self.post_igroup),
-            ('PATCH', r'/api/protocols/san/igroups/(?P<ig>[^/]+)', self.patch_igroup),
-            ('DELETE', r'/api/protocols/san/igroups/(?P<ig>[^/]+)', self.delete_igroup),
+            ('GET', r'/api/protocols/san/igroups/' + uuid_part % 'ig', self.get_igroup),
+            ('PATCH', r'/api/protocols/san/igroups/' + uuid_part % 'ig', self.patch_igroup),
+            ('DELETE', r'/api/protocols/san/igroups/' + uuid_part % 'ig', self.delete_igroup),
+            ('GET', r'/api/protocols/san/igroups/(?P<ig>[^/]+)/initiators', self.get_initiators),
             ('POST', r'/api/protocols/san/igroups/(?P<ig>[^/]+)/initiators', self.post_initiators),
+            ('GET', r'/api/protocols/san/igroups/(?P<ig>[^/]+)/initiators/(?P<name>[^/]+)', self.get_initiator),
+            ('PATCH', r'/api/protocols/san/igroups/(?P<ig>[^/]+)/initiators/(?P<name>[^/]+)', self.patch_initiator),
             ('DELETE', r'/api/protocols/san/igroups/(?P<ig>[^/]+)/initiators/(?P<name>[^/]+)', self.delete_initiator),
             ('GET', r'/api/protocols/san/lun-maps', self.get_maps),
             ('POST', r'/api/protocols/san/lun-maps', self.post_map),
+            ('GET', r'/api/protocols/san/lun-maps/(?P<lun>[^/]+)/(?P<ig>[^/]+)', self.get_map),
             ('DELETE', r'/api/protocols/san/lun-maps/(?P<lun>[^/]+)/(?P<ig>[^/]+)', self.delete_map),
         ]
 
     def dispatch(self, method, path, query, body):
+        self.state.advance_jobs()
         known_path = False
         for route_method, pattern, handler in self.routes:
             match = re.match('^%s$' % pattern, path)
@@ -465,41 +483,108 @@ class RestApi(object):
                 known_path = True
                 if route_method == method:
                     params = dict((k, unquote(v)) for k, v in match.groupdict().items())
-                    return handler(query=query, body=body, path=path, **params)
+                    return handler(query=query, body=rest_model.expand_body(body), path=path, **params)
         if known_path:
             raise ApiError(405, '3', 'The method %s is not supported on %s.' % (method, path))
         raise ApiError(404, '3', 'API not found: %s' % path)
 
+    # -- shared steps -----------------------------------------------------------------------------
     @staticmethod
     def no_body(body):
         if body:
             raise bad_field('A request body is not allowed for this operation.')
 
-    def only(self, query, allowed):
-        for key in query:
-            if key not in allowed:
-                raise bad_field('Unexpected argument "%s".' % key)
+    def checked_body(self, kind, op, body):
+        """The body as the schema allows it for this operation, limited to what the emulator implements."""
+        self.models[kind].check_body(op, body)
+        emulated = EMULATED.get((kind, op), ())
+        for path in leaf_paths(body):
+            if path not in emulated:
+                raise rest_model.RestError(400, '3', 'Field "%s" is valid in ONTAP but not emulated by this test '
+                                           'double.' % path, path)
+        return body
 
-    # -- cluster/jobs/svms/volumes -----------------------------------------------------------------
-    def get_cluster(self, query, body, path):
-        self.only(query, {'fields'})
+    def collection(self, kind, records, query, path):
+        body = rest_model.query_collection(self.models[kind], records, query, path, KEYS[kind], self.state.page_size)
+        for record in body.get('records', ()):
+            self.conform(kind, record)
+        return 200, body
+
+    def instance(self, kind, record, query):
+        rest_model.check_params(query, ('fields', 'return_timeout'))
+        fields = rest_model.field_list(self.models[kind], query)
+        result = rest_model.project(record, fields or ['*'], KEYS[kind])
+        return 200, self.conform(kind, result)
+
+    def conform(self, kind, record):
+        """What the emulator serves is as the schema says; anything else is a bug of the emulator (500)."""
+        problems = self.models[kind].check_record(record)
+        if problems:
+            raise ApiError(500, '3', 'emulator bug: %s record does not match netapp-ontap\'s schema: %s'
+                           % (kind, '; '.join(problems)))
+        return record
+
+    def created(self, kind, record, return_records, location):
+        """201 with the new object's URL in the Location header (ONTAP REST API reference, "Interpret an ONTAP
+        REST API response"), and the record itself with return_records=true."""
+        headers = {'Location': location}
+        if not return_records:
+            return 201, {}, headers
+        return 201, {'num_records': 1, 'records': [rest_model.project(record, ['*'], KEYS[kind])]}, headers
+
+    def job_reply(self, job_uuid, return_timeout, done_status, location=None):
+        """202 with the job; with a return_timeout ONTAP waits for the job (here: runs it to its end) and
+        answers done_status, or the job's error when it failed."""
+        headers = {'Location': location} if location else {}
+        if return_timeout:
+            self.state.advance_jobs(finish=job_uuid)
+            job = self.state.jobs[job_uuid]
+            if job['state'] == 'failure':
+                raise ApiError(400, job['error']['code'], job['error']['message'])
+            return done_status, {'job': self.job_link(job_uuid)}, headers
+        return 202, {'job': self.job_link(job_uuid)}, headers
+
+    @staticmethod
+    def job_link(job_uuid):
+        return {'uuid': job_uuid, '_links': {'self': {'href': '/api/cluster/jobs/%s' % job_uuid}}}
+
+    def svm_of(self, body):
+        """The SVM a body names by svm.name and/or svm.uuid (both must agree)."""
+        name, svm_uuid = dig(body, 'svm.name'), dig(body, 'svm.uuid')
+        svm = self.state.svms.get(svm_uuid) if svm_uuid else self.state.svm_named(name)
+        if svm is None or (name is not None and svm['name'] != name):
+            raise ApiError(404, '2621462', 'SVM "%s" does not exist.' % (name or svm_uuid), target='svm')
+        return svm
+
+    # -- cluster/jobs/svms/volumes ----------------------------------------------------------------
+    def cluster_record(self):
         generation, major, minor = self.state.version
-        record = {'name': 'emulator-cluster', 'uuid': '00000000-0000-0000-0000-0000000000e1', 'version': {
+        return {'name': 'emulator-cluster', 'uuid': '00000000-0000-0000-0000-0000000000e1', 'version': {
             'full': 'NetApp Release %d.%d.%d: emulated (test double)' % self.state.version,
             'generation': generation, 'major': major, 'minor': minor}}
-        fields = [f for f in query.get('fields', '').split(',') if f]
-        return 200, project(record, fields or ['version'], ('name', 'uuid'))
+
+    def get_cluster(self, query, body, path):
+        return self.instance('cluster', self.cluster_record(), query)
+
+    def get_jobs(self, query, body, path):
+        return self.collection('job', [self.state.job_record(key) for key in self.state.jobs], query, path)
 
     def get_job(self, query, body, path, job):
-        self.only(query, {'fields'})
-        record = self.state.poll_job(job)
-        return 200, project(record, [f for f in query.get('fields', '').split(',') if f] or ['*'], ('uuid',))
+        return self.instance('job', self.state.job_record(job), query)
 
     def get_svms(self, query, body, path):
-        return 200, query_collection('svm', list(self.state.svms.values()), query, path, self.state.page_size)
+        return self.collection('svm', list(self.state.svms.values()), query, path)
+
+    def get_svm(self, query, body, path, svm):
+        if svm not in self.state.svms:
+            raise not_found('entry doesn\'t exist')
+        return self.instance('svm', self.state.svms[svm], query)
 
     def get_volumes(self, query, body, path):
-        return 200, query_collection('volume', list(self.state.volumes.values()), query, path, self.state.page_size)
+        return self.collection('volume', list(self.state.volumes.values()), query, path)
+
+    def get_volume(self, query, body, path, vol):
+        return self.instance('volume', self.volume(vol), query)
 
     def volume(self, vol_uuid):
         if vol_uuid not in self.state.volumes:
@@ -507,38 +592,62 @@ class RestApi(object):
         return self.state.volumes[vol_uuid]
 
     # -- snapshots ----------------------------------------------------------------------------------
-    def get_snapshots(self, query, body, path, vol):
-        volume = self.volume(vol)
-        records = [dict((k, v) for k, v in s.items() if not k.startswith('_'))
-                   for s in self.state.snapshots.values() if s['volume']['uuid'] == volume['uuid']]
-        return 200, query_collection('snapshot', records, query, path, self.state.page_size)
-
-    def post_snapshot(self, query, body, path, vol):
-        self.only(query, {'return_timeout', 'return_records'})
-        volume = self.volume(vol)
-        require_body_fields(body, {'name', 'comment'}, ('name',))
-        name = body['name']
-        if self.state.snapshot_named(volume, name):
-            raise duplicate('Snapshot copy "%s" of volume "%s" already exists.' % (name, volume['name']))
-        return 202, {'job': self.job_link(self.state.start_job(
-            'POST /api/storage/volumes/%s/snapshots' % vol, lambda: self.state.create_snapshot(volume, name)))}
-
-    def delete_snapshot(self, query, body, path, vol, snap):
-        self.no_body(body)
-        volume = self.volume(vol)
+    def snapshot(self, volume, snap):
         snapshot = self.state.snapshots.get(snap)
         if snapshot is None or snapshot['volume']['uuid'] != volume['uuid']:
             raise not_found('entry doesn\'t exist')
-        return 202, {'job': self.job_link(self.state.start_job(
-            'DELETE snapshot', lambda: self.state.delete_snapshot(snapshot)))}
+        return snapshot
 
-    @staticmethod
-    def job_link(job_uuid):
-        return {'uuid': job_uuid, '_links': {'self': {'href': '/api/cluster/jobs/%s' % job_uuid}}}
+    def get_snapshots(self, query, body, path, vol):
+        volume = self.volume(vol)
+        records = [s for s in self.state.snapshots.values() if s['volume']['uuid'] == volume['uuid']]
+        return self.collection('snapshot', records, query, path)
+
+    def get_snapshot(self, query, body, path, vol, snap):
+        return self.instance('snapshot', self.snapshot(self.volume(vol), snap), query)
+
+    def post_snapshot(self, query, body, path, vol):
+        return_timeout, dummy, dummy = rest_model.write_params(query)
+        volume = self.volume(vol)
+        self.checked_body('snapshot', 'post', body)
+        require(body, 'name')
+        if 'svm' in body and self.svm_of(body)['uuid'] != volume['svm']['uuid']:
+            raise bad_field('The SVM of the body is not the SVM of volume "%s".' % volume['name'])
+        for key in ('name', 'uuid'):
+            if dig(body, 'volume.' + key) not in (None, volume[key]):
+                raise bad_field('volume.%s does not match the volume of the path.' % key)
+        name = body['name']
+        if self.state.snapshot_named(volume, name):
+            raise duplicate('Snapshot copy "%s" of volume "%s" already exists.' % (name, volume['name']))
+        snap_uuid = new_uuid()
+        job = self.state.start_job('POST /api/storage/volumes/%s/snapshots' % vol, lambda: self.state.create_snapshot(
+            volume, name, body.get('comment'), body.get('expiry_time'), snap_uuid))
+        return self.job_reply(job, return_timeout, 201, '%s/%s' % (path, snap_uuid))
+
+    def patch_snapshot(self, query, body, path, vol, snap):
+        return_timeout, dummy, dummy = rest_model.write_params(query)
+        snapshot = self.snapshot(self.volume(vol), snap)
+        self.checked_body('snapshot', 'patch', body)
+        if body.get('name') not in (None, snapshot['name']) and self.state.snapshot_named(
+                self.volume(vol), body['name']):
+            raise duplicate('Snapshot copy "%s" already exists.' % body['name'])
+
+        def change():
+            for key in ('name', 'comment', 'expiry_time'):
+                if key in body:
+                    snapshot[key] = body[key]
+        return self.job_reply(self.state.start_job('PATCH snapshot', change), return_timeout, 200)
+
+    def delete_snapshot(self, query, body, path, vol, snap):
+        return_timeout, dummy, dummy = rest_model.write_params(query)
+        self.no_body(body)
+        snapshot = self.snapshot(self.volume(vol), snap)
+        job = self.state.start_job('DELETE snapshot', lambda: self.state.delete_snapshot(snapshot))
+        return self.job_reply(job, return_timeout, 200)
 
     # -- LUNs ---------------------------------------------------------------------------------------
     def get_luns(self, query, body, path):
-        return 200, query_collection('lun', list(self.state.luns.values()), query, path, self.state.page_size)
+        return self.collection('lun', list(self.state.luns.values()), query, path)
 
     def lun(self, lun_uuid):
         if lun_uuid not in self.state.luns:
@@ -546,133 +655,218 @@ class RestApi(object):
         return self.state.luns[lun_uuid]
 
     def get_lun(self, query, body, path, lun):
-        self.only(query, {'fields'})
-        keys, dummy = COLLECTIONS['lun']
-        return 200, project(self.lun(lun), [f for f in query.get('fields', '').split(',') if f], keys)
+        return self.instance('lun', self.lun(lun), query)
 
     def post_lun(self, query, body, path):
-        self.only(query, {'return_records'})
-        require_body_fields(body, {'svm', 'name', 'os_type', 'space', 'comment'}, ('svm.name', 'name', 'os_type',
-                                                                                   'space.size'))
-        record = self.state.add_lun(body['svm']['name'], body['name'], body['space']['size'], body['os_type'],
-                                    body.get('comment'))
-        return 201, {'num_records': 1, 'records': [{'uuid': record['uuid'], 'name': record['name']}]}
+        dummy, return_records, dummy = rest_model.write_params(query)
+        self.checked_body('lun', 'post', body)
+        require(body, 'os_type', 'space.size')
+        svm = self.svm_of(body)
+        name = body.get('name')
+        if name is None:
+            require(body, 'location.volume.name', 'location.logical_unit')
+            name = '/vol/%s/%s' % (body['location']['volume']['name'], body['location']['logical_unit'])
+        elif body.get('location'):
+            raise bad_field('Fields "name" and "location" cannot be given together.')
+        record = self.state.add_lun(svm['name'], name, body['space']['size'], body['os_type'], body.get('comment'))
+        requested = dig(body, 'space.guarantee.requested')
+        if requested is not None:
+            record['space']['guarantee'] = {'requested': requested, 'reserved': requested}
+        if dig(body, 'qos_policy.name') is not None:
+            record['qos_policy'] = {'name': body['qos_policy']['name']}
+        return self.created('lun', record, return_records, '%s/%s' % (path, record['uuid']))
 
     def patch_lun(self, query, body, path, lun):
-        self.only(query, set())
+        rest_model.write_params(query)
         record = self.lun(lun)
-        require_body_fields(body, {'space', 'comment'})
-        if 'space' in body:
-            require_body_fields(body['space'], {'size'}, ('size',))
-            size = body['space']['size']
-            if not isinstance(size, int) or size < record['space']['size']:
-                raise bad_field('Reducing the size of a LUN requires the CLI; requested %r.' % (size,))
+        self.checked_body('lun', 'patch', body)
+        size = dig(body, 'space.size')
+        if size is not None and size < record['space']['size']:
+            raise bad_field('Reducing the size of a LUN requires the CLI; requested %r.' % (size,))
+        if len(body.get('comment') or '') > 254:
+            raise bad_field('Field "comment" is longer than 254 characters.')
+        if size is not None:
             record['space']['size'] = -(-size // LUN_ROUNDING) * LUN_ROUNDING
+        requested = dig(body, 'space.guarantee.requested')
+        if requested is not None:
+            record['space']['guarantee'] = {'requested': requested, 'reserved': requested}
         if 'comment' in body:
-            if len(body['comment']) > 254:
-                raise bad_field('Field "comment" is longer than 254 characters.')
-            record['comment'] = body['comment']
+            record['comment'] = body['comment'] or ''
+        if dig(body, 'qos_policy.name') is not None:
+            record['qos_policy'] = {'name': body['qos_policy']['name']}
+        if body.get('enabled') is not None:
+            record['enabled'] = body['enabled']
         return 200, {}
 
     def delete_lun(self, query, body, path, lun):
-        self.only(query, {'allow_delete_while_mapped'})
+        dummy, dummy, flags = rest_model.write_params(query, ('allow_delete_while_mapped',))
         self.no_body(body)
-        self.state.delete_lun(self.lun(lun))
+        record = self.lun(lun)
+        if flags['allow_delete_while_mapped']:
+            for key in [key for key in self.state.maps if key[0] == record['uuid']]:
+                self.state.unmap_lun(record, self.state.igroups[key[1]])
+        self.state.delete_lun(record)
         return 200, {}
 
     def post_clone(self, query, body, path):
-        self.only(query, {'return_timeout'})
-        require_body_fields(body, {'volume', 'source_path', 'destination_path', 'overwrite_destination',
-                                   'autodelete', 'is_backup'}, ('volume.uuid', 'source_path', 'destination_path'))
-        volume = self.volume(body['volume']['uuid'])
-        if body['volume'].get('name') not in (None, volume['name']):
-            raise bad_field('volume.name "%s" does not match volume.uuid.' % body['volume']['name'])
+        return_timeout, dummy, dummy = rest_model.write_params(query)
+        self.checked_body('file_clone', 'post', body)
+        require(body, 'volume', 'source_path', 'destination_path')
+        if dig(body, 'volume.uuid'):
+            volume = self.volume(body['volume']['uuid'])
+            if body['volume'].get('name') not in (None, volume['name']):
+                raise bad_field('volume.name "%s" does not match volume.uuid.' % body['volume']['name'])
+        else:
+            volume = next((v for v in self.state.volumes.values() if v['name'] == dig(body, 'volume.name')), None)
+            if volume is None:
+                raise not_found('The specified volume "%s" was not found.' % dig(body, 'volume.name'))
         source, destination = body['source_path'], body['destination_path']
-        return 202, {'job': self.job_link(self.state.start_job(
-            'POST /api/storage/file/clone', lambda: self.state.clone_file(volume, source, destination)))}
+        job = self.state.start_job('POST /api/storage/file/clone',
+                                   lambda: self.state.clone_file(volume, source, destination))
+        return self.job_reply(job, return_timeout, 201)
 
     # -- igroups ------------------------------------------------------------------------------------
     def get_igroups(self, query, body, path):
-        return 200, query_collection('igroup', list(self.state.igroups.values()), query, path, self.state.page_size)
+        return self.collection('igroup', list(self.state.igroups.values()), query, path)
 
     def igroup(self, ig_uuid):
         if ig_uuid not in self.state.igroups:
             raise ApiError(404, '5374852', 'The initiator group does not exist.')
         return self.state.igroups[ig_uuid]
 
+    def get_igroup(self, query, body, path, ig):
+        return self.instance('igroup', self.igroup(ig), query)
+
     def post_igroup(self, query, body, path):
-        self.only(query, {'return_records'})
-        require_body_fields(body, {'svm', 'name', 'protocol', 'os_type', 'initiators', 'comment'},
-                            ('svm.name', 'name', 'os_type'))
+        dummy, return_records, dummy = rest_model.write_params(query)
+        self.checked_body('igroup', 'post', body)
+        require(body, 'name', 'os_type')
+        svm = self.svm_of(body)
+        if body.get('initiators') and body.get('igroups'):
+            raise bad_field('An initiator group cannot contain both initiators and nested initiator groups.')
+        children = []
+        for entry in body.get('igroups') or []:
+            child_uuid = entry.get('uuid') or self.state.igroup_by_name.get((svm['name'], entry.get('name')))
+            if child_uuid not in self.state.igroups:
+                raise ApiError(404, '5374852', 'The initiator group does not exist.', target='igroups')
+            children.append({'name': self.state.igroups[child_uuid]['name'], 'uuid': child_uuid})
         initiators = []
-        for entry in body.get('initiators', []):
-            require_body_fields(entry, {'name', 'comment'}, ('name',))
+        for entry in body.get('initiators') or []:
+            require(entry, 'name')
             initiators.append(entry['name'])
-        record = self.state.add_igroup(body['svm']['name'], body['name'], body.get('protocol', 'mixed'),
-                                       body['os_type'], initiators)
-        return 201, {'num_records': 1, 'records': [{'uuid': record['uuid'], 'name': record['name']}]}
+        record = self.state.add_igroup(svm['name'], body['name'], body.get('protocol', 'mixed'), body['os_type'],
+                                       initiators)
+        for key in ('comment', 'delete_on_unmap'):
+            if body.get(key) is not None:
+                record[key] = body[key]
+        if children:
+            record['igroups'] = children
+        return self.created('igroup', record, return_records, '%s/%s' % (path, record['uuid']))
 
     def patch_igroup(self, query, body, path, ig):
-        self.only(query, set())
+        rest_model.write_params(query)
         record = self.igroup(ig)
-        require_body_fields(body, {'os_type', 'comment'})
-        if 'os_type' in body:
-            if body['os_type'] not in OS_TYPES:
-                raise bad_field('"%s" is an invalid value for field "os_type".' % body['os_type'])
-            record['os_type'] = body['os_type']
+        self.checked_body('igroup', 'patch', body)
+        for key in ('os_type', 'comment', 'delete_on_unmap'):
+            if key in body:
+                record[key] = body[key]
         return 200, {}
 
     def delete_igroup(self, query, body, path, ig):
-        self.only(query, {'allow_delete_while_mapped'})
+        dummy, dummy, flags = rest_model.write_params(query, ('allow_delete_while_mapped',))
         self.no_body(body)
-        self.state.delete_igroup(self.igroup(ig), query.get('allow_delete_while_mapped') == 'true')
+        self.state.delete_igroup(self.igroup(ig), flags['allow_delete_while_mapped'])
         return 200, {}
 
+    def initiator_records(self, igroup):
+        return [dict(entry, igroup={'name': igroup['name'], 'uuid': igroup['uuid']}) for entry in igroup['initiators']]
+
+    def get_initiators(self, query, body, path, ig):
+        return self.collection('igroup_initiator', self.initiator_records(self.igroup(ig)), query, path)
+
+    def initiator(self, igroup, name):
+        for entry in igroup['initiators']:
+            if entry['name'] == name.lower():
+                return entry
+        raise ApiError(404, '5374034', 'An initiator is not a member of the initiator group.')
+
+    def get_initiator(self, query, body, path, ig, name):
+        igroup = self.igroup(ig)
+        self.initiator(igroup, name)
+        record = next(r for r in self.initiator_records(igroup) if r['name'] == name.lower())
+        return self.instance('igroup_initiator', record, query)
+
     def post_initiators(self, query, body, path, ig):
-        self.only(query, {'return_records'})
+        dummy, return_records, dummy = rest_model.write_params(query)
         record = self.igroup(ig)
-        require_body_fields(body, {'name', 'records'})
+        self.checked_body('igroup_initiator', 'post', body)
         if ('name' in body) == ('records' in body):
             raise bad_field('Exactly one of "name" or "records" must be supplied.')
-        names = [body['name']] if 'name' in body else [entry.get('name') for entry in body['records']]
-        self.state.add_initiators(record, names)
-        return 201, {}
+        if record.get('igroups'):
+            raise bad_field('Initiators cannot be added to an initiator group that contains nested initiator '
+                            'groups.')
+        entries = [body] if 'name' in body else body['records']
+        for entry in entries:
+            require(entry, 'name')
+        self.state.add_initiators(record, [entry['name'] for entry in entries])
+        for entry in entries:
+            if entry.get('comment') is not None:
+                self.initiator(record, entry['name'])['comment'] = entry['comment']
+        headers = {'Location': '%s/%s' % (path, quote(entries[0]['name'].lower(), safe=''))} if 'name' in body else {}
+        if not return_records:
+            return 201, {}, headers
+        added = set(entry['name'].lower() for entry in entries)
+        shown = [r for r in self.initiator_records(record) if r['name'] in added]
+        return 201, {'num_records': len(shown), 'records': shown}, headers
+
+    def patch_initiator(self, query, body, path, ig, name):
+        rest_model.write_params(query)
+        entry = self.initiator(self.igroup(ig), name)
+        self.checked_body('igroup_initiator', 'patch', body)
+        if 'comment' in body:
+            entry['comment'] = body['comment']
+        return 200, {}
 
     def delete_initiator(self, query, body, path, ig, name):
-        self.only(query, {'allow_delete_while_mapped'})
+        dummy, dummy, flags = rest_model.write_params(query, ('allow_delete_while_mapped',))
         self.no_body(body)
         record = self.igroup(ig)
-        if record['lun_maps'] and query.get('allow_delete_while_mapped') != 'true':
+        if record['lun_maps'] and not flags['allow_delete_while_mapped']:
             raise ApiError(409, '1254213', 'The initiator group is mapped to one or more LUNs and '
                            'allow_delete_while_mapped has not been specified.')
-        before = len(record['initiators'])
-        record['initiators'] = [entry for entry in record['initiators'] if entry['name'] != name.lower()]
-        if len(record['initiators']) == before:
-            raise ApiError(404, '5374034', 'An initiator is not a member of the initiator group.')
+        entry = self.initiator(record, name)
+        record['initiators'].remove(entry)
         return 200, {}
 
     # -- LUN maps -----------------------------------------------------------------------------------
     def get_maps(self, query, body, path):
-        return 200, query_collection('lun_map', [self.state.map_record(key) for key in self.state.maps], query, path, self.state.page_size)
+        return self.collection('lun_map', [self.state.map_record(key) for key in self.state.maps], query, path)
+
+    def get_map(self, query, body, path, lun, ig):
+        if (lun, ig) not in self.state.maps:
+            raise ApiError(404, '5374922', 'The specified LUN map does not exist.')
+        return self.instance('lun_map', self.state.map_record((lun, ig)), query)
 
     def post_map(self, query, body, path):
-        self.only(query, {'return_records'})
-        require_body_fields(body, {'svm', 'lun', 'igroup', 'logical_unit_number'}, ('svm.name', 'lun', 'igroup'))
-        svm_name = body['svm']['name']
-        self.state.svm_named(svm_name)
-        lun_uuid = body['lun'].get('uuid') or self.state.lun_by_path.get((svm_name, body['lun'].get('name')))
+        dummy, return_records, dummy = rest_model.write_params(query)
+        self.checked_body('lun_map', 'post', body)
+        require(body, 'lun', 'igroup')
+        svm = self.svm_of(body)
+        svm_name = svm['name']
+        lun_uuid = dig(body, 'lun.uuid') or self.state.lun_by_path.get((svm_name, dig(body, 'lun.name')))
         if lun_uuid not in self.state.luns:
-            raise ApiError(404, '5374875', 'The specified LUN does not exist or is not accessible to the caller.')
-        ig_uuid = body['igroup'].get('uuid') or self.state.igroup_by_name.get((svm_name, body['igroup'].get('name')))
+            raise ApiError(404, '5374875', 'The specified LUN does not exist or is not accessible to the caller.',
+                           target='lun')
+        ig_uuid = dig(body, 'igroup.uuid') or self.state.igroup_by_name.get((svm_name, dig(body, 'igroup.name')))
         if ig_uuid not in self.state.igroups:
             raise ApiError(404, '5374878', 'The specified initiator group does not exist, is not accessible to the '
-                           'caller, or is not in the same SVM as the specified LUN.')
-        number = self.state.map_lun(self.state.luns[lun_uuid], self.state.igroups[ig_uuid],
-                                    body.get('logical_unit_number'))
-        return 201, {'num_records': 1, 'records': [{'logical_unit_number': number}]}
+                           'caller, or is not in the same SVM as the specified LUN.', target='igroup')
+        self.state.map_lun(self.state.luns[lun_uuid], self.state.igroups[ig_uuid], body.get('logical_unit_number'))
+        return self.created('lun_map', self.state.map_record((lun_uuid, ig_uuid)), return_records,
+                            '%s/%s/%s' % (path, lun_uuid, ig_uuid))
 
     def delete_map(self, query, body, path, lun, ig):
-        self.only(query, set())
+        rest_model.write_params(query)
         self.no_body(body)
         self.state.unmap_lun(self.lun(lun), self.igroup(ig))
         return 200, {}
@@ -982,7 +1176,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(405, {'error': {'message': 'ZAPI needs POST', 'code': '3'}})
             with state.lock:
                 return self.reply_raw(200, self.server.zapi.handle(raw), 'text/xml')
-        if not split.path.startswith('/api/') and split.path != '/api':
+        if not split.path.startswith('/api/') and split.path not in ('/api', CONTROL_PATH):
             return self.reply(404, {'error': {'message': 'not found', 'code': '3'}})
         if not self.server.rest_enabled:
             return self.reply_raw(404, b'<html><body>Not Found</body></html>', 'text/html')
@@ -998,10 +1192,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {'error': {'message': 'Invalid JSON input: %s' % exc, 'code': '2'}})
         try:
             with state.lock:
-                status, result = self.server.rest.dispatch(self.command, split.path, query, body)
+                if split.path == CONTROL_PATH:
+                    return self.reply(*self.control(body))
+                answer = self.server.rest.dispatch(self.command, split.path, query, body)
+        except rest_model.RestError as exc:
+            return self.reply(exc.status, exc.body())
         except ApiError as exc:
-            return self.reply(exc.status, {'error': {'message': exc.message, 'code': exc.code}})
-        return self.reply(status, result)
+            error = {'message': exc.message, 'code': exc.code}
+            if exc.target:
+                error['target'] = exc.target
+            return self.reply(exc.status, {'error': error})
+        return self.reply(*answer)
+
+    def control(self, body):
+        """The emulator's test switches (not ONTAP): POST {"fail_next_job": {"message", "code"}}."""
+        if self.command != 'POST' or set(body) != {'fail_next_job'}:
+            return 400, {'error': {'message': 'POST {"fail_next_job": {"message": ..., "code": ...}}', 'code': '2'}}
+        self.server.state.fail_next_job(body['fail_next_job']['message'], body['fail_next_job']['code'])
+        return 200, {}
 
     def reply(self, status, body, headers=None):
         self.reply_raw(status, json.dumps(body).encode(), 'application/hal+json', headers)
@@ -1054,6 +1262,11 @@ class Emulator(object):
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
+
+    def fail_next_job(self, message, code):
+        """Test switch: the next REST job started fails with this message and ONTAP error code."""
+        with self.state.lock:
+            self.state.fail_next_job(message, code)
 
     def stop(self):
         self.server.shutdown()
@@ -1118,6 +1331,11 @@ def main(argv=None):
     ready = os.path.join(args.state_dir, 'emulator.json')
     if os.path.exists(ready):
         os.unlink(ready)
+    try:
+        rest_model.models()  # before detaching, so that a missing netapp-ontap is reported, not hidden
+    except RuntimeError as exc:
+        sys.stderr.write('ontap_emulator: %s\n' % exc)
+        return 2
     if args.detach:
         pid = os.fork()
         if pid:

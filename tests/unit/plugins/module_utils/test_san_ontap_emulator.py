@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import time
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_wrong_password_is_401(emulator):
 
 def test_unknown_field_and_unknown_filter_are_rejected(emulator):
     assert rest(emulator, 'GET', '/api/storage/luns?fields=name,bogus')[1]['error'] == {
-        'code': '2', 'message': 'Unexpected argument "bogus".'}
+        'code': '2', 'message': 'Unexpected argument "bogus".', 'target': 'bogus'}
     assert rest(emulator, 'GET', '/api/storage/luns?colour=red')[0] == 400
 
 
@@ -62,12 +63,18 @@ def test_fields_projection_wildcards_and_paging(emulator):
     assert body['num_records'] == 1 and '_links' in body and 'next' not in body['_links']
 
 
-def test_snapshot_create_is_an_async_job(emulator):
+def test_snapshot_create_is_an_async_job(emulator, monkeypatch):
+    monkeypatch.setattr(emulator.state, 'job_queue_seconds', 0.5)
+    monkeypatch.setattr(emulator.state, 'job_run_seconds', 0.5)
     volume = rest(emulator, 'GET', '/api/storage/volumes?name=vol1')[1]['records'][0]
     status, body = rest(emulator, 'POST', '/api/storage/volumes/%s/snapshots' % volume['uuid'], {'name': 'j1'})
     assert status == 202
     job = '/api/cluster/jobs/%s' % body['job']['uuid']
-    assert rest(emulator, 'GET', job)[1]['state'] == 'running'
+    # queued, then running, then done, by the clock (State.job_queue_seconds, job_run_seconds)
+    assert rest(emulator, 'GET', job)[1]['state'] == 'queued'
+    time.sleep(emulator.state.job_queue_seconds)
+    assert rest(emulator, 'GET', job)[1]['state'] in ('running', 'success')
+    time.sleep(emulator.state.job_run_seconds)
     assert rest(emulator, 'GET', job)[1]['state'] == 'success'
     snaps = rest(emulator, 'GET', '/api/storage/volumes/%s/snapshots?name=j1' % volume['uuid'])[1]
     assert snaps['num_records'] == 1
