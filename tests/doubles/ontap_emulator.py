@@ -956,6 +956,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write('%s %s\n' % (self.command, self.path))
 
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        # One handler per accepted connection: what a client's keep-alive saves is visible here.
+        with self.server.state.lock:
+            self.server.connections += 1
+
     def do_GET(self):
         self.handle_any()
 
@@ -1047,6 +1053,7 @@ class Emulator(object):
         self.server.credentials = (username, password)
         self.server.rest_enabled = rest
         self.server.verbose = verbose
+        self.server.connections = 0
         self.port = self.server.server_address[1]
         self.thread = None
 

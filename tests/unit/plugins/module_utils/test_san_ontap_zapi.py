@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exact ZAPI XML of the ONTAP ZAPI backend for every operation, success and error.
-Only the HTTP seam (the urllib opener netapp-lib posts through) is replaced."""
+Only the HTTP seam (the connection OntapHttp opens, which netapp-lib posts through) is replaced."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -65,7 +65,7 @@ class FakeModule(object):
 @pytest.fixture
 def zapi(monkeypatch):
     fake = FakeZapiOpener()
-    monkeypatch.setattr(_san_ontap_zapi, 'build_opener', fake.build)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 

@@ -33,7 +33,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 

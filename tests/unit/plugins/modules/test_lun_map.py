@@ -34,7 +34,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 
@@ -50,12 +50,27 @@ def test_existing_map_is_two_requests(http, run_module):
     assert len(http.calls) == 2
 
 
-def test_lun_id_out_of_range_fails_before_any_lookup(http, run_module):
-    http.probe()
+@pytest.mark.parametrize('extra, message', [
+    (dict(lun_id=4096), 'lun_id 4096 is out of range: provider ontap allows 0-4095'),
+    (dict(lun_id=5000), 'lun_id 5000 is out of range: provider ontap allows 0-4095'),
+    (dict(lun_id=-1), 'lun_id -1 is out of range: provider ontap allows 0-4095'),
+    (dict(lun=None, volume=None, path='vol1/data01'), "LUN path 'vol1/data01' is not /vol/<volume>/<lun>"),
+    (dict(lun=None, volume=None, path='/vol/vol1/a/b'), "LUN path '/vol/vol1/a/b' is not /vol/<volume>/<lun>"),
+    (dict(volume='.snapshot'), "invalid ONTAP volume name '.snapshot'"),
+    (dict(initiators=['host1']), 'initiators: '),
+    (dict(portals=['10.0.0.1']), 'option(s) portals do(es) not apply to provider ontap'),
+    (dict(target='iqn.2026-11.lab:t'), 'option(s) target do(es) not apply to provider ontap'),
+    (dict(tpg=2), 'option(s) tpg do(es) not apply to provider ontap'),
+])
+def test_bad_input_fails_before_any_request(http, run_module, extra, message):
+    """Checked before connecting: no request reaches ONTAP (was: the probe, then the refusal)."""
+    params = dict(args(), **extra)
     with pytest.raises(ModuleFailed) as failed:
-        run_module(lun_map, args(lun_id=4096))
-    assert failed.value.result['msg'] == 'lun_id 4096 is out of range 0-4095'
-    assert len(http.calls) == 1
+        run_module(lun_map, dict((key, value) for key, value in params.items() if value is not None))
+    assert failed.value.result['msg'].startswith(message)
+    assert failed.value.result['error_code'] == 'invalid'
+    assert failed.value.result['retries'] == []
+    assert http.calls == [] and http.connections == 0
 
 
 def test_other_id_needs_remap(http, run_module):
