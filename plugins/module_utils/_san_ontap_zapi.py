@@ -37,8 +37,11 @@ except ImportError:
     NaServer = object
 
 PAGE_SIZE = 500
-NOT_FOUND_ERRNOS = ('15661', '9017')
-VSERVER_NOT_FOUND = '15698'
+# netapp-lib 2021.6.25 netapp_lib/api/zapi/errors.py: EOBJECTNOTFOUND, EVDISK_ERROR_NO_SUCH_INITGROUP,
+# EVDISK_ERROR_NO_SUCH_VDISK (a LUN), EVDISK_ERROR_NO_SUCH_LUNMAP, EVDISK_ERROR_NO_SUCH_VOLUME,
+# EVOLUMEDOESNOTEXIST, ESNAPSHOTDOESNOTEXIST, EFILENOTFOUND.
+NOT_FOUND_ERRNOS = ('15661', '9003', '9017', '9016', '9036', '13040', '13021', '13113')
+VSERVER_NOT_FOUND = '15698'  # EVSERVERNOTFOUND
 # EONTAPI_EBUSY (netapp-lib 2021.6.25, netapp_lib/api/zapi/errors.py): the API refused to run, nothing was
 # done; retried with the transport's bounded backoff.
 BUSY_ERRNOS = ('16',)
@@ -97,7 +100,8 @@ def iter_request(api, info_name, query):
 
 class OntapZapiBackend(OntapBackendBase):
 
-    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '15661', 'lun': '15661'}
+    # What ONTAP's own writes answer for a missing igroup (lun-map, igroup-add) and LUN (lun-map, lun-resize).
+    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '9003', 'lun': '9017'}
 
     def __init__(self, module, http=None):
         super(OntapZapiBackend, self).__init__(module)
@@ -152,6 +156,8 @@ class OntapZapiBackend(OntapBackendBase):
         if code in ('URL error', 'Unable to connect', 'Unexpected error'):
             return SanConnectionError('cannot reach ONTAP at %s: %s' % (self.module.params['hostname'], message),
                                       'connection', {'api': api})
+        if code in NOT_FOUND_ERRNOS:
+            return SanNotFound('ONTAP ZAPI %s failed with errno %s: %s' % (api, code, message), code, {'api': api})
         return SanError('ONTAP ZAPI %s failed with errno %s: %s' % (api, code, message), code, {'api': api})
 
     def _ontapi_version(self):
