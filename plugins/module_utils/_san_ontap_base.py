@@ -153,6 +153,7 @@ class OntapHttp(object):
                 continue
             return status, reason, data
 
+
 # The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
 # map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
 CLONE_COMMENT_PREFIX = 'san.iscsi:clone_from='

@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import lun
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
