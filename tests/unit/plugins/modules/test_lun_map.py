@@ -205,3 +205,12 @@ def test_unknown_lun_has_a_stable_code(http, run_module):
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, args())
     assert failed.value.result['error_code'] == 'lun_not_found'
+
+
+def test_ontap_options_are_refused_with_provider_lio(http, run_module):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, dict(provider='lio', target='iqn.2026-11.lab:t1', hostname='cluster1', use_rest='never',
+                                 volume='labvg/pool', lun='data01', igroup='host1'))
+    assert failed.value.result['msg'] == 'option(s) hostname, use_rest do(es) not apply to provider lio'
+    assert (failed.value.result['error_code'], failed.value.result['options']) == ('invalid', ['hostname', 'use_rest'])
+    assert http.calls == []
