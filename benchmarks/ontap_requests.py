@@ -101,8 +101,8 @@ def main():
             cells = []
             for population in populations:
                 requests, connections, changed, elapsed = results[population][(use_rest, module)]
-                cells.append('%36s' % ('%d req, %d conn, changed=%s, %.1f s' % (requests, connections, changed,
-                                                                                 elapsed)))
+                cell = '%d req, %d conn, changed=%s, %.1f s' % (requests, connections, changed, elapsed)
+                cells.append('%36s' % cell)
             print('%-8s %-8s ' % (label, module) + ' '.join(cells))
     return 0
 
