@@ -260,13 +260,25 @@ class SanBackend(object):
         """Number of requests sent to the array so far (HTTP requests for ONTAP, 0 for LIO)."""
         return 0
 
-    # -- naming ---------------------------------------------------------------------------------
-    def lun_path(self, volume, name):
+    def request_retries(self):
+        """Requests sent again because the array was busy or unreachable, in order: dicts with ``method``,
+        ``path``, ``attempt``, ``delay`` (seconds waited first) and ``reason``. Empty for LIO."""
+        return []
+
+    def clone_route(self, volume):
+        """How this array clones a LUN from a snapshot in ``volume`` (the API call or tool), for the module
+        result. Pure; no I/O."""
+        raise NotImplementedError
+
+    # -- naming (class methods: modules check input with them before connecting) ---------------
+    @classmethod
+    def lun_path(cls, volume, name):
         """Canonical path of LUN ``name`` in ``volume`` (see module docstring). Pure; no I/O.
         Raises SanInvalid when the volume or name is not valid for this array type."""
         raise NotImplementedError
 
-    def split_lun_path(self, path):
+    @classmethod
+    def split_lun_path(cls, path):
         """Inverse of lun_path: return ``(volume, name)``. Pure; raises SanInvalid."""
         raise NotImplementedError
 
@@ -431,8 +443,41 @@ def san_argument_spec():
     )
 
 
-def fail_san(module, exc, **result):
-    """fail_json for a SanError, keeping the array's code and any result gathered so far."""
+def check_lun_id(backend_class, lun_id, option='lun_id'):
+    """SanInvalid naming ``option`` unless ``lun_id`` (None: the array picks) is in the provider's range."""
+    if lun_id is not None and not 0 <= lun_id <= backend_class.max_lun_id:
+        raise SanInvalid('%s %d is out of range: provider %s allows 0-%d'
+                         % (option, lun_id, backend_class.provider, backend_class.max_lun_id),
+                         details={'options': [option]})
+
+
+def checked(option, check, *args):
+    """``check(*args)``, with a SanInvalid it raises naming ``option`` (in ``msg`` and ``options``)."""
+    try:
+        return check(*args)
+    except SanInvalid as exc:
+        details = dict(exc.details, options=[option])
+        message = exc.message
+        if not re.search(r'\b%s\b' % re.escape(option), message):
+            message = '%s: %s' % (option, message)
+        raise SanInvalid(message, exc.code, details)
+
+
+def report_retries(module, backend, result, retries=None):
+    """Add the backend's retried requests (or ``retries``) to ``result`` as ``retries`` and warn about each."""
+    if retries is None:
+        retries = backend.request_retries() if backend is not None else []
+    for retry in retries:
+        module.warn('%s %s was sent again (attempt %d after %.1f s): %s' % (
+            retry['method'], retry['path'], retry['attempt'] + 1, retry['delay'], retry['reason']))
+    result['retries'] = retries
+    return result
+
+
+def fail_san(module, exc, backend=None, **result):
+    """fail_json for a SanError, keeping the array's code, any result gathered so far and the retries (those
+    of ``backend``, or those a backend that failed while connecting put in the error's details)."""
     kwargs = dict(result)
     kwargs.update(exc.to_fail_kwargs())
+    report_retries(module, backend, kwargs, None if backend is not None else kwargs.get('retries', []))
     module.fail_json(**kwargs)

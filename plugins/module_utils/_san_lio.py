@@ -540,14 +540,16 @@ class LioBackend(SanBackend):
             raise SanError('the LIO configuration changed but could not be saved to %s: %s' % (self.save_file, exc))
 
     # -- naming ---------------------------------------------------------------------------------
-    def lun_path(self, volume, name):
+    @classmethod
+    def lun_path(cls, volume, name):
         parsed = _Volume(volume)
         _check_name(name, 'LUN name')
         if parsed.kind == 'dir':
             return os.path.join(parsed.directory, name)
         return '%s/%s/%s' % (parsed.vg, parsed.pool, name)
 
-    def split_lun_path(self, path):
+    @classmethod
+    def split_lun_path(cls, path):
         if isinstance(path, str) and path.startswith('/'):
             volume, name = os.path.dirname(path), os.path.basename(path)
         else:
@@ -555,8 +557,13 @@ class LioBackend(SanBackend):
             if len(parts) != 3:
                 raise SanInvalid('LUN path %r is not valid on LIO: give VG/THINPOOL/NAME or /DIR/NAME' % (path,))
             volume, name = '%s/%s' % (parts[0], parts[1]), parts[2]
-        self.lun_path(volume, name)
+        cls.lun_path(volume, name)
         return volume, name
+
+    def clone_route(self, volume):
+        if _Volume(volume).kind == 'dir':
+            return 'reflink copy of the snapshot file'
+        return 'lvcreate thin snapshot of the snapshot LV'
 
     def check_volume(self, volume):
         self._check_container(_Volume(volume))

@@ -10,8 +10,149 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import select
+import socket
+import ssl
+import time
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
+
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanBackend, SanConflict, SanError, SanInvalid, SanNotFound, igroup_mapped_conflict)
+
+# Waits before each retry of a busy answer: at most 3 retries and 3.5 s of waiting per request.
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+# HTTP statuses retried for a read (GET, or a ZAPI read). ONTAP's "Interpret an ONTAP REST API response"
+# documents no 5xx status as "not done", so a write that got one is never sent again.
+RETRY_STATUSES = (500, 502, 503, 504)
+
+
+def tls_context(params):
+    """The TLS context of ``https``/``validate_certs``/``ca_path`` (None for plain HTTP)."""
+    if not params['https']:
+        return None
+    if not params['validate_certs']:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=params.get('ca_path'))
+
+
+class OntapTransportError(Exception):
+    """No HTTP answer: ``reason`` is the socket/TLS exception; ``sent`` whether the request may have
+    reached ONTAP."""
+
+    def __init__(self, reason, sent):
+        super(OntapTransportError, self).__init__(str(reason))
+        self.reason = reason
+        self.sent = sent
+
+
+def _peer_closed(sock):
+    """True when the server has closed an idle keep-alive connection (readable with nothing to read)."""
+    try:
+        readable = select.select([sock], [], [], 0)[0]
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class OntapHttp(object):
+    """The one HTTP(S) connection of a module run to the ONTAP management address (HTTP/1.1 keep-alive),
+    shared by the REST client, the REST probe and the ZAPI backend.
+
+    Every request carries the credentials (basic authentication). An idle connection the server closed is
+    replaced before a request is written to it. A request is sent again after ``RETRY_DELAYS`` when it
+    cannot have happened (the connection could not be opened), or when it is a read and ONTAP answered
+    with a status in ``RETRY_STATUSES``; every retry is recorded in ``retries`` for the module result.
+    ``count`` is the number of requests written, ``connections`` the number of connections opened.
+    """
+
+    connection_classes = {True: HTTPSConnection, False: HTTPConnection}
+
+    def __init__(self, params):
+        self.https = bool(params['https'])
+        self.host = params['hostname']
+        self.port = params.get('http_port') or (443 if self.https else 80)
+        self.base_url = '%s://%s:%d' % ('https' if self.https else 'http', self.host, self.port)
+        self.timeout = params['timeout']
+        self.context = tls_context(params)
+        credentials = '%s:%s' % (params['username'], params['password'])
+        self.authorization = 'Basic ' + base64.b64encode(credentials.encode('utf-8')).decode('ascii')
+        self.conn = None
+        self.count = 0
+        self.connections = 0
+        self.retries = []
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _open(self):
+        cls = self.connection_classes[self.https]
+        kwargs = {'timeout': self.timeout}
+        if self.https:
+            kwargs['context'] = self.context
+        conn = cls(self.host, self.port, **kwargs)
+        try:
+            conn.connect()
+        except (OSError, HTTPException) as exc:
+            conn.close()
+            raise OntapTransportError(exc, sent=False)
+        self.connections += 1
+        self.conn = conn
+
+    def _exchange(self, method, path, body, headers):
+        if self.conn is not None and (self.conn.sock is None or _peer_closed(self.conn.sock)):
+            self.close()
+        if self.conn is None:
+            self._open()
+        all_headers = {'Authorization': self.authorization, 'Host': '%s:%d' % (self.host, self.port)}
+        all_headers.update(headers or {})
+        self.count += 1
+        try:
+            self.conn.request(method, path, body=body, headers=all_headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, HTTPException) as exc:
+            self.close()
+            raise OntapTransportError(exc, sent=True)
+        if response.will_close:
+            self.close()
+        return response.status, response.reason, data
+
+    def backoff(self, attempt, record):
+        """Before retry ``attempt`` (1-based): False when the bound is reached, else record it, wait, True."""
+        if attempt > len(RETRY_DELAYS):
+            return False
+        record = dict(record, attempt=attempt, delay=RETRY_DELAYS[attempt - 1])
+        self.retries.append(record)
+        time.sleep(record['delay'])
+        return True
+
+    def request(self, method, path, body=None, headers=None, idempotent=None):
+        """Send one request; return (status, reason, body bytes). Raises OntapTransportError.
+        ``idempotent`` (default: GET) lets a 5xx answer be retried."""
+        if idempotent is None:
+            idempotent = method == 'GET'
+        attempt = 0
+        while True:
+            attempt += 1
+            what = {'method': method, 'path': path.split('?', 1)[0]}
+            try:
+                status, reason, data = self._exchange(method, path, body, headers)
+            except OntapTransportError as exc:
+                retryable = not exc.sent and not isinstance(exc.reason, (ssl.SSLError, socket.gaierror))
+                if retryable and self.backoff(attempt, dict(what, reason='connection failed: %s' % exc.reason)):
+                    continue
+                raise
+            if idempotent and status in RETRY_STATUSES and self.backoff(
+                    attempt, dict(what, reason='HTTP %d %s' % (status, reason))):
+                continue
+            return status, reason, data
+
 
 # The clone parent is recorded in the clone's comment: REST has no field for it (the ONTAPI-to-REST
 # map lists clone-create snapshot-name as "No REST Equivalent" on /storage/file/clone).
@@ -66,12 +207,14 @@ class OntapBackendBase(SanBackend):
     NOT_FOUND_CODES = {'vserver': None, 'volume': None, 'igroup': None, 'lun': None}
 
     # -- naming ---------------------------------------------------------------------------------
-    def lun_path(self, volume, name):
+    @classmethod
+    def lun_path(cls, volume, name):
         check_ontap_name('volume', volume)
         check_ontap_name('LUN', name)
         return '/vol/%s/%s' % (volume, name)
 
-    def split_lun_path(self, path):
+    @classmethod
+    def split_lun_path(cls, path):
         return split_ontap_lun_path(path)
 
     @staticmethod

@@ -15,18 +15,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import socket
 import ssl
 import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound, mapped_removal_conflict, naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
-    OntapBackendBase, clone_comment_pattern, parse_clone_comment, split_ontap_lun_path)
+    OntapBackendBase, OntapHttp, OntapTransportError, clone_comment_pattern, parse_clone_comment,
+    split_ontap_lun_path)
 
 MIN_REST_VERSION = (9, 6)
 
@@ -38,41 +36,42 @@ SNAPSHOT_FIELDS = 'name,uuid,create_time'
 
 
 class RestClient(object):
-    """HTTP seam: every request to ONTAP goes through ``request``; counts requests."""
+    """HTTP seam: every REST request to ONTAP goes through ``request``, over the run's one connection
+    (``OntapHttp``, shared with ZAPI when ``use_rest=auto`` falls back)."""
 
-    def __init__(self, params):
-        scheme = 'https' if params['https'] else 'http'
-        port = params.get('http_port') or (443 if params['https'] else 80)
-        self.base_url = '%s://%s:%d' % (scheme, params['hostname'], port)
+    def __init__(self, params, http=None):
+        self.http = http if http is not None else OntapHttp(params)
+        self.base_url = self.http.base_url
         self.username = params['username']
-        self.password = params['password']
-        self.validate_certs = params['validate_certs']
-        self.ca_path = params.get('ca_path')
-        self.timeout = params['timeout']
-        self.count = 0
+
+    @property
+    def count(self):
+        return self.http.count
 
     def url(self, path, query=None):
-        url = self.base_url + path
+        return self.base_url + self.target(path, query)
+
+    @staticmethod
+    def target(path, query=None):
         if query:
-            url += '?' + urlencode(sorted(query.items()))
-        return url
+            path += '?' + urlencode(sorted(query.items()))
+        return path
 
     def request(self, method, path, query=None, body=None):
         """Send one request; return (status, decoded JSON or {}). Raises SanError subclasses."""
-        url = path if path.startswith('http') else self.url(path, query)
-        data = json.dumps(body, sort_keys=True) if body is not None else None
-        self.count += 1
+        if path.startswith(self.base_url):
+            path = path[len(self.base_url):]
+        target = self.target(path, query)
+        url = self.base_url + target
+        data = json.dumps(body, sort_keys=True).encode('utf-8') if body is not None else None
         try:
-            response = open_url(url, method=method, data=data,
-                                headers={'Accept': 'application/json', 'Content-Type': 'application/json'},
-                                url_username=self.username, url_password=self.password, force_basic_auth=True,
-                                validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.timeout,
-                                follow_redirects='none')
-            return response.getcode(), self._decode(response.read())
-        except HTTPError as exc:
-            raise self._http_error(exc, method, url)
-        except (URLError, ssl.SSLError, socket.timeout, socket.error) as exc:
-            raise self._transport_error(exc, method, url)
+            status, reason, raw = self.http.request(method, target, data, {
+                'Accept': 'application/json', 'Content-Type': 'application/json'})
+        except OntapTransportError as exc:
+            raise self._transport_error(exc.reason, method, url)
+        if status >= 300:
+            raise self._http_error(status, reason, raw, method, url)
+        return status, self._decode(raw)
 
     @staticmethod
     def _decode(raw):
@@ -83,22 +82,21 @@ class RestClient(object):
         except ValueError:
             raise SanError('ONTAP returned a body that is not JSON: %r' % raw[:200])
 
-    def _http_error(self, exc, method, url):
+    def _http_error(self, status, reason, raw, method, url):
         try:
-            error = json.loads(exc.read() or b'{}').get('error', {})
-        except ValueError:
+            error = json.loads(raw or b'{}').get('error', {})
+        except (ValueError, AttributeError):
             error = {}
-        code = str(error.get('code', exc.code))
-        message = error.get('message') or str(exc.reason)
-        details = {'status': exc.code, 'method': method, 'url': url}
-        if exc.code in (401, 403):
+        code = str(error.get('code', status))
+        message = error.get('message') or str(reason)
+        details = {'status': status, 'method': method, 'url': url}
+        if status in (401, 403):
             return SanAuthError('ONTAP refused the credentials of user %r (HTTP %d): %s'
-                                % (self.username, exc.code, message), code, details)
+                                % (self.username, status, message), code, details)
         return SanError('ONTAP error %s on %s %s: %s' % (code, method, url, message), code, details)
 
     @staticmethod
-    def _transport_error(exc, method, url):
-        reason = getattr(exc, 'reason', exc)
+    def _transport_error(reason, method, url):
         if isinstance(reason, ssl.SSLCertVerificationError) or 'CERTIFICATE_VERIFY_FAILED' in str(reason):
             return SanConnectionError('TLS certificate verification failed for %s: %s (set ca_path to the '
                                       'CA that signed it)' % (url, reason), 'tls', {'url': url})
@@ -110,7 +108,7 @@ class RestClient(object):
         records = list(body.get('records', []))
         next_link = body.get('_links', {}).get('next', {}).get('href')
         while next_link:
-            status, body = self.request('GET', self.base_url + next_link)
+            status, body = self.request('GET', next_link)
             records.extend(body.get('records', []))
             next_link = body.get('_links', {}).get('next', {}).get('href')
         return records
@@ -151,6 +149,14 @@ class OntapRestBackend(OntapBackendBase):
 
     def request_count(self):
         return self.client.count
+
+    def request_retries(self):
+        return list(self.client.http.retries)
+
+    def clone_route(self, volume):
+        # The ONTAPI-to-REST map (docs.netapp.com/us-en/ontap-restmap) maps clone-create to this endpoint
+        # (REST 9.6+, the oldest REST this backend uses), its snapshot-name to a ".snapshot/<snap>/" source_path.
+        return 'POST /api/storage/file/clone'
 
     # -- helpers --------------------------------------------------------------------------------
     def _svm_query(self, **query):

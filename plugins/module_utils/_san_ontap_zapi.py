@@ -13,17 +13,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ssl
+import io
 import time
 import traceback
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
-from urllib.request import HTTPBasicAuthHandler, HTTPPasswordMgrWithPriorAuth, HTTPSHandler, build_opener
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConnectionError, SanError, SanNotFound, naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
-    OntapBackendBase, clone_comment_pattern, parse_clone_comment, split_ontap_lun_path)
+    OntapBackendBase, OntapHttp, OntapTransportError, clone_comment_pattern, parse_clone_comment,
+    split_ontap_lun_path)
 
 try:
     from netapp_lib.api.zapi.zapi import NaApiError, NaElement, NaServer
@@ -35,40 +37,50 @@ except ImportError:
     NaServer = object
 
 PAGE_SIZE = 500
-NOT_FOUND_ERRNOS = ('15661', '9017')
-VSERVER_NOT_FOUND = '15698'
+# netapp-lib 2021.6.25 netapp_lib/api/zapi/errors.py: EOBJECTNOTFOUND, EVDISK_ERROR_NO_SUCH_INITGROUP,
+# EVDISK_ERROR_NO_SUCH_VDISK (a LUN), EVDISK_ERROR_NO_SUCH_LUNMAP, EVDISK_ERROR_NO_SUCH_VOLUME,
+# EVOLUMEDOESNOTEXIST, ESNAPSHOTDOESNOTEXIST, EFILENOTFOUND.
+NOT_FOUND_ERRNOS = ('15661', '9003', '9017', '9016', '9036', '13040', '13021', '13113')
+VSERVER_NOT_FOUND = '15698'  # EVSERVERNOTFOUND
+# EONTAPI_EBUSY (netapp-lib 2021.6.25, netapp_lib/api/zapi/errors.py): the API refused to run, nothing was
+# done; retried with the transport's bounded backoff.
+BUSY_ERRNOS = ('16',)
 
 
-def tls_context(params):
-    if not params['https']:
-        return None
-    if not params['validate_certs']:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    return ssl.create_default_context(cafile=params.get('ca_path'))
+class _Transport(object):
+    """What netapp-lib's NaServer calls its opener: posts the ZAPI XML over the run's one connection
+    (``OntapHttp``) and turns the answer into what netapp-lib expects from urllib."""
+
+    def __init__(self, http):
+        self.http = http
+        self.idempotent = False
+
+    def open(self, request, timeout=None):
+        split = urlsplit(request.full_url)
+        headers = dict((key.title(), value) for key, value in request.header_items())
+        try:
+            status, reason, data = self.http.request('POST', split.path, request.data, headers,
+                                                     idempotent=self.idempotent)
+        except OntapTransportError as exc:
+            raise URLError(exc.reason)
+        if status >= 300:
+            raise HTTPError(request.full_url, status, reason, {}, io.BytesIO(data))
+        return io.BytesIO(data)
 
 
 class _Server(NaServer):
-    """NaServer with a TLS context (netapp-lib's own opener has no certificate options)."""
+    """NaServer posting through the run's one HTTP(S) connection (netapp-lib's own opener opens one per
+    call and has no certificate options)."""
 
-    def __init__(self, params):
+    def __init__(self, params, http):
         super(_Server, self).__init__(
             params['hostname'], transport_type='https' if params['https'] else 'http',
-            username=params['username'], password=params['password'], port=params.get('http_port'))
+            username=params['username'], password=params['password'], port=http.port)
         self.set_timeout(params['timeout'])
-        self._tls_context = tls_context(params)
+        self.transport = _Transport(http)
 
     def _build_opener(self):
-        # Send the credentials with the first request instead of waiting for a 401 challenge:
-        # netapp-lib's handler doubles every call that way.
-        passwords = HTTPPasswordMgrWithPriorAuth()
-        passwords.add_password(None, self._get_url(), self._username, self._password, is_authenticated=True)
-        handlers = [HTTPBasicAuthHandler(passwords)]
-        if self._tls_context is not None:
-            handlers.append(HTTPSHandler(context=self._tls_context))
-        self._opener = build_opener(*handlers)
+        self._opener = self.transport
 
 
 def element(name, children=()):
@@ -88,32 +100,46 @@ def iter_request(api, info_name, query):
 
 class OntapZapiBackend(OntapBackendBase):
 
-    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '15661', 'lun': '15661'}
+    # What ONTAP's own writes answer for a missing igroup (lun-map, igroup-add) and LUN (lun-map, lun-resize).
+    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '9003', 'lun': '9017'}
 
-    def __init__(self, module):
+    def __init__(self, module, http=None):
         super(OntapZapiBackend, self).__init__(module)
         if not HAS_NETAPP_LIB:
             module.fail_json(msg=missing_required_lib('netapp-lib'), exception=NETAPP_LIB_IMPORT_ERROR,
                              error_code='missing_library')
         self.vserver = module.params['vserver']
-        self.server = _Server(module.params)
-        self.count = 0
-        self.extra_requests = 0
+        self.http = http if http is not None else OntapHttp(module.params)
+        self.server = _Server(module.params, self.http)
         major, minor = self._ontapi_version()
         self.server.set_api_version(major, minor)
         self.server.set_vserver(self.vserver)
 
     def request_count(self):
-        return self.count + self.extra_requests
+        return self.http.count
+
+    def request_retries(self):
+        return list(self.http.retries)
+
+    def clone_route(self, volume):
+        return 'ZAPI clone-create with snapshot-name'
 
     # -- transport ------------------------------------------------------------------------------
-    def invoke(self, request, tunnel=True):
-        """The ZAPI seam: one HTTP POST. Returns the <results> NaElement; raises SanError subclasses."""
-        self.count += 1
-        try:
-            return self.server.invoke_successfully(request, enable_tunneling=tunnel)
-        except NaApiError as exc:
-            raise self._error(request.get_name(), exc)
+    def invoke(self, request, tunnel=True, read=False):
+        """The ZAPI seam: one HTTP POST (more when ONTAP is busy). Returns the <results> NaElement; raises
+        SanError subclasses. ``read``: the API changes nothing, so an HTTP 5xx answer may be retried."""
+        api = request.get_name()
+        self.server.transport.idempotent = read
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.server.invoke_successfully(request, enable_tunneling=tunnel)
+            except NaApiError as exc:
+                if str(exc.code) in BUSY_ERRNOS and self.http.backoff(attempt, {
+                        'method': 'POST', 'path': 'ZAPI %s' % api, 'reason': 'errno %s: %s' % (exc.code, exc.message)}):
+                    continue
+                raise self._error(api, exc)
 
     def _error(self, api, exc):
         code, message = str(exc.code), str(exc.message)
@@ -130,10 +156,12 @@ class OntapZapiBackend(OntapBackendBase):
         if code in ('URL error', 'Unable to connect', 'Unexpected error'):
             return SanConnectionError('cannot reach ONTAP at %s: %s' % (self.module.params['hostname'], message),
                                       'connection', {'api': api})
+        if code in NOT_FOUND_ERRNOS:
+            return SanNotFound('ONTAP ZAPI %s failed with errno %s: %s' % (api, code, message), code, {'api': api})
         return SanError('ONTAP ZAPI %s failed with errno %s: %s' % (api, code, message), code, {'api': api})
 
     def _ontapi_version(self):
-        result = self.invoke(NaElement('system-get-ontapi-version'), tunnel=False)
+        result = self.invoke(NaElement('system-get-ontapi-version'), tunnel=False, read=True)
         return int(result.get_child_content('major-version')), int(result.get_child_content('minor-version'))
 
     def get_iter(self, api, info_name, query, tunnel=True):
@@ -141,7 +169,7 @@ class OntapZapiBackend(OntapBackendBase):
         request = iter_request(api, info_name, query)
         records = []
         while True:
-            result = self.invoke(request, tunnel)
+            result = self.invoke(request, tunnel, read=True)
             attributes = result.get_child_by_name('attributes-list')
             if attributes is not None:
                 records.extend(attributes.get_children())

@@ -145,21 +145,48 @@ removed:
   returned: always
   type: list
   elements: str
+retries:
+  description:
+    - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
+      not be reached before the request was sent; each is also warned about. Empty on LIO.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    method:
+      description: 'HTTP method.'
+      type: str
+    path:
+      description: 'REST path without the query, or C(ZAPI) and the API name.'
+      type: str
+    attempt:
+      description: 'Which attempt failed (1 is the first).'
+      type: int
+    delay:
+      description: 'Seconds waited before sending it again.'
+      type: float
+    reason:
+      description: 'The answer that was retried.'
+      type: str
+  sample: []
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     IGROUP_MAPPED, SanConflict, SanError, SanInvalid, SanNotFound, fail_san, igroup_mapped_conflict,
-    mapped_removal_conflict, normalize_initiator, san_argument_spec, with_code)
-from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+    checked, mapped_removal_conflict, normalize_initiator, report_retries, san_argument_spec, with_code)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
 class IgroupManager(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.initiators = sorted(set(normalize_initiator(name) for name in self.params['initiators']))
+        # Every check that needs no array runs before the first request.
+        self.initiators = sorted(set(checked('initiators', normalize_initiator, name)
+                                     for name in self.params['initiators']))
+        backend_class(module)
         self.backend = get_backend(module)
         self.result = dict(changed=False, added=[], removed=[], igroup=None)
 
@@ -262,11 +289,13 @@ def main():
         force=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    manager = None
     try:
-        result = IgroupManager(module).run()
+        manager = IgroupManager(module)
+        result = manager.run()
     except SanError as exc:
-        fail_san(module, exc)
-    module.exit_json(**result)
+        fail_san(module, exc, manager and manager.backend)
+    module.exit_json(**report_retries(module, manager.backend, result))
 
 
 if __name__ == '__main__':

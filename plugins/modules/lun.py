@@ -174,6 +174,40 @@ unmapped:
       description: 'LUN id the hosts of the igroup saw.'
       type: int
   sample: [{igroup: host1, lun_id: 7}]
+clone_route:
+  description:
+    - How the array made the clone (predicted in check mode) when the run creates the LUN from O(clone_from);
+      null otherwise.
+    - ONTAP REST C(POST /api/storage/file/clone) (ONTAP 9.6 and later; the ONTAPI-to-REST map's equivalent of
+      C(clone-create)), ONTAP ZAPI C(clone-create) with C(snapshot-name); LIO an C(lvcreate) thin snapshot of
+      the snapshot LV, or a reflink copy of the snapshot file.
+  returned: always
+  type: str
+  sample: POST /api/storage/file/clone
+retries:
+  description:
+    - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
+      not be reached before the request was sent; each is also warned about. Empty on LIO.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    method:
+      description: 'HTTP method.'
+      type: str
+    path:
+      description: 'REST path without the query, or C(ZAPI) and the API name.'
+      type: str
+    attempt:
+      description: 'Which attempt failed (1 is the first).'
+      type: int
+    delay:
+      description: 'Seconds waited before sending it again.'
+      type: float
+    reason:
+      description: 'The answer that was retried.'
+      type: str
+  sample: []
 '''
 
 import re
@@ -181,8 +215,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanConflict, SanError, SanInvalid, SanNotFound, fail_san, parse_size, san_argument_spec)
-from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+    SanConflict, SanError, SanInvalid, SanNotFound, checked, fail_san, parse_size, report_retries, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
 def parse_tolerance(value, size):
@@ -196,15 +230,20 @@ class LunManager(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.size = parse_size(self.params['size']) if self.params['size'] else None
-        self.tolerance = parse_tolerance(self.params['size_tolerance'], self.size)
-        self.backend = get_backend(module)
+        # Every check that needs no array runs before the first request.
+        self.size = checked('size', parse_size, self.params['size']) if self.params['size'] else None
+        self.tolerance = checked('size_tolerance', parse_tolerance, self.params['size_tolerance'], self.size)
+        rules = backend_class(module)
         if self.params['path']:
-            self.volume, self.name = self.backend.split_lun_path(self.params['path'])
+            self.volume, self.name = checked('path', rules.split_lun_path, self.params['path'])
         else:
             self.volume, self.name = self.params['volume'], self.params['name']
-        self.path = self.backend.lun_path(self.volume, self.name)
-        self.result = dict(changed=False, lun=None, unmapped=[])
+        self.path = checked('path' if self.params['path'] else 'volume', rules.lun_path, self.volume, self.name)
+        source = self.params['clone_from']
+        if source:
+            checked('clone_from', rules.lun_path, source['volume'], source['lun'])
+        self.result = dict(changed=False, lun=None, unmapped=[], clone_route=None)
+        self.backend = get_backend(module)
 
     def run(self):
         current = self.backend.get_lun(self.volume, self.name)
@@ -261,6 +300,8 @@ class LunManager(object):
                        vserver=self.params.get('vserver'), uuid=None)
         self.backend.validate_lun(None, planned)
         self.result.update(changed=True, lun=planned)
+        if source:
+            self.result['clone_route'] = self.backend.clone_route(self.volume)
         if self.module.check_mode:
             return
         if source:
@@ -318,11 +359,13 @@ def main():
         mutually_exclusive=[('path', 'name'), ('path', 'volume'), ('clone_from', 'size')],
         required_together=[('name', 'volume')],
     )
+    manager = None
     try:
-        result = LunManager(module).run()
+        manager = LunManager(module)
+        result = manager.run()
     except SanError as exc:
-        fail_san(module, exc)
-    module.exit_json(**result)
+        fail_san(module, exc, manager and manager.backend)
+    module.exit_json(**report_retries(module, manager.backend, result))
 
 
 if __name__ == '__main__':

@@ -122,14 +122,38 @@ igroup_created:
   returned: always
   type: bool
   sample: false
+retries:
+  description:
+    - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
+      not be reached before the request was sent; each is also warned about. Empty on LIO.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    method:
+      description: 'HTTP method.'
+      type: str
+    path:
+      description: 'REST path without the query, or C(ZAPI) and the API name.'
+      type: str
+    attempt:
+      description: 'Which attempt failed (1 is the first).'
+      type: int
+    delay:
+      description: 'Seconds waited before sending it again.'
+      type: float
+    reason:
+      description: 'The answer that was retried.'
+      type: str
+  sample: []
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    IGROUP_NOT_FOUND, LUN_NOT_FOUND, SanConflict, SanError, SanInvalid, SanNotFound, fail_san, normalize_initiator,
-    san_argument_spec, with_code)
-from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+    IGROUP_NOT_FOUND, LUN_NOT_FOUND, SanConflict, SanError, SanInvalid, SanNotFound, check_lun_id, checked, fail_san,
+    normalize_initiator, report_retries, san_argument_spec, with_code)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
 class LunMapManager(object):
@@ -137,18 +161,19 @@ class LunMapManager(object):
         self.module = module
         self.params = module.params
         self.initiators = None
+        # Every check that needs no array runs before the first request.
         if self.params['initiators'] is not None:
-            self.initiators = sorted(set(normalize_initiator(name) for name in self.params['initiators']))
-        self.backend = get_backend(module)
-        lun_id = self.params['lun_id']
-        if lun_id is not None and not 0 <= lun_id <= self.backend.max_lun_id:
-            raise SanInvalid('lun_id %d is out of range 0-%d' % (lun_id, self.backend.max_lun_id))
+            self.initiators = sorted(set(checked('initiators', normalize_initiator, name)
+                                         for name in self.params['initiators']))
+        rules = backend_class(module)
+        check_lun_id(rules, self.params['lun_id'])
         if self.params['path']:
-            self.volume, self.lun = self.backend.split_lun_path(self.params['path'])
+            self.volume, self.lun = checked('path', rules.split_lun_path, self.params['path'])
         else:
             self.volume, self.lun = self.params['volume'], self.params['lun']
-        self.path = self.backend.lun_path(self.volume, self.lun)
+        self.path = checked('path' if self.params['path'] else 'volume', rules.lun_path, self.volume, self.lun)
         self.igroup = self.params['igroup']
+        self.backend = get_backend(module)
         self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False)
         self._igroup_record = None
 
@@ -264,11 +289,13 @@ def main():
     if module.params['state'] == 'absent' and module.params['initiators'] is not None:
         module.fail_json(msg='initiators is only used with state=present: it creates or checks the igroup of a new map',
                          error_code=SanInvalid.default_code)
+    manager = None
     try:
-        result = LunMapManager(module).run()
+        manager = LunMapManager(module)
+        result = manager.run()
     except SanError as exc:
-        fail_san(module, exc)
-    module.exit_json(**result)
+        fail_san(module, exc, manager and manager.backend)
+    module.exit_json(**report_retries(module, manager.backend, result))
 
 
 if __name__ == '__main__':

@@ -112,6 +112,30 @@ snapshot_before:
     clones: []
     vserver: svm1
     uuid: 2bbc6b58-c5a4-11ef-9d5e-005056bb2a3f
+retries:
+  description:
+    - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
+      not be reached before the request was sent; each is also warned about. Empty on LIO.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    method:
+      description: 'HTTP method.'
+      type: str
+    path:
+      description: 'REST path without the query, or C(ZAPI) and the API name.'
+      type: str
+    attempt:
+      description: 'Which attempt failed (1 is the first).'
+      type: int
+    delay:
+      description: 'Seconds waited before sending it again.'
+      type: float
+    reason:
+      description: 'The answer that was retried.'
+      type: str
+  sample: []
 '''
 
 import datetime
@@ -119,8 +143,8 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanError, SanInvalid, fail_san, san_argument_spec)
-from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+    SanError, SanInvalid, checked, fail_san, report_retries, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S%z'
@@ -148,14 +172,23 @@ def newest_before(snapshots, limit, lun):
     return best
 
 
-def gather(module, backend):
+def check_input(module):
+    """Every check that needs no array, before the first request; returns the snapshots_before limit."""
+    params = module.params
+    rules = backend_class(module)
+    if params['volume'] and params['lun']:
+        checked('lun', rules.lun_path, params['volume'], params['lun'])
+    if params['snapshots_before'] is None:
+        return None
+    if 'snapshots' not in params['gather']:
+        raise SanInvalid('snapshots_before picks one of the snapshots: add snapshots to gather',
+                         details={'options': ['snapshots_before']})
+    return parse_time(params['snapshots_before'], 'snapshots_before')
+
+
+def gather(module, backend, limit=None):
     params, wanted = module.params, set(module.params['gather'])
     result = dict(changed=False, igroups=[], luns=[], maps=[], snapshots=[], snapshot_before=None)
-    limit = None
-    if params['snapshots_before'] is not None:
-        if 'snapshots' not in wanted:
-            raise SanInvalid('snapshots_before picks one of the snapshots: add snapshots to gather')
-        limit = parse_time(params['snapshots_before'], 'snapshots_before')
     if 'igroups' in wanted:
         result['igroups'] = backend.list_igroups(name=params['igroup'])
     if 'luns' in wanted:
@@ -182,13 +215,15 @@ def main():
         snapshots_before=dict(type='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    backend = None
     try:
+        limit = check_input(module)
         backend = get_backend(module)
         backend.check_connection()
-        result = gather(module, backend)
+        result = gather(module, backend, limit)
     except SanError as exc:
-        fail_san(module, exc)
-    module.exit_json(**result)
+        fail_san(module, exc, backend)
+    module.exit_json(**report_retries(module, backend, result))
 
 
 if __name__ == '__main__':

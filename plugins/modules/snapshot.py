@@ -89,22 +89,50 @@ snapshot:
       type: list
       elements: str
   sample: {name: before_upgrade, volume: vol1, lun: null, create_time: '2026-11-21T10:00:00+00:00', clones: []}
+retries:
+  description:
+    - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
+      not be reached before the request was sent; each is also warned about. Empty on LIO.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    method:
+      description: 'HTTP method.'
+      type: str
+    path:
+      description: 'REST path without the query, or C(ZAPI) and the API name.'
+      type: str
+    attempt:
+      description: 'Which attempt failed (1 is the first).'
+      type: int
+    delay:
+      description: 'Seconds waited before sending it again.'
+      type: float
+    reason:
+      description: 'The answer that was retried.'
+      type: str
+  sample: []
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    LUN_NOT_FOUND, SanConflict, SanError, SanNotFound, fail_san, san_argument_spec)
-from ansible_collections.san.iscsi.plugins.module_utils._san_factory import get_backend
+    LUN_NOT_FOUND, SanConflict, SanError, SanNotFound, checked, fail_san, report_retries, san_argument_spec)
+from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
 class SnapshotManager(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.backend = get_backend(module)
         self.volume, self.name, self.lun = self.params['volume'], self.params['name'], self.params['lun']
+        # Every check that needs no array runs before the first request.
+        rules = backend_class(module)
+        if self.lun is not None:
+            checked('lun', rules.lun_path, self.volume, self.lun)
         self.result = dict(changed=False, snapshot=None)
+        self.backend = get_backend(module)
 
     def run(self):
         current = self.backend.get_snapshot(self.volume, self.name)
@@ -146,11 +174,13 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    manager = None
     try:
-        result = SnapshotManager(module).run()
+        manager = SnapshotManager(module)
+        result = manager.run()
     except SanError as exc:
-        fail_san(module, exc)
-    module.exit_json(**result)
+        fail_san(module, exc, manager and manager.backend)
+    module.exit_json(**report_retries(module, manager.backend, result))
 
 
 if __name__ == '__main__':

@@ -28,9 +28,12 @@ not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_
 initiator not a member, 2621462 SVM not found).
 
 ZAPI (POST /servlets/netapp.servlets.admin.XMLrequest_filer): system-get-ontapi-version, vserver-get-iter,
-volume-get-iter, igroup-get-iter/create/add/remove/set-os-type/destroy, lun-get-iter/create-by-size/resize/
-destroy/set-comment, lun-map, lun-unmap, lun-map-get-iter, snapshot-get-iter/create/delete, clone-create;
-vserver APIs need the vfiler tunnelling attribute; failures are ``<results status="failed" errno reason>``.
+volume-get-iter, igroup-get-iter/create/add/remove/set-os-type/rename/destroy, lun-get-iter/create-by-size/
+resize/destroy/set-comment, lun-map, lun-unmap, lun-map-get-iter, lun-map-list-info, snapshot-get-iter/create/
+delete, clone-create (with snapshot-name); the inputs and query fields of each (API_INPUTS, INFO_FIELDS), an
+unknown one refused with errno 13115 "Extra input: <element>"; vserver APIs need the vfiler tunnelling
+attribute; failures are ``<results status="failed" errno reason>`` with netapp-lib's errnos (cited in the
+ZAPI section); ``ZapiApi.busy_next`` answers the next calls with EONTAPI_EBUSY.
 
 Run: ``ontap_emulator.py --port 0 --state-dir DIR --detach`` prints one JSON line (port, pid, cafile).
 """
@@ -875,6 +878,105 @@ class RestApi(object):
 # ---------------------------------------------------------------------------------------------------
 # ZAPI
 # ---------------------------------------------------------------------------------------------------
+# Errnos: the names and numbers are netapp-lib's (PyPI netapp-lib 2021.6.25, netapp_lib/api/zapi/errors.py,
+# NetApp's table of ONTAP error codes); the reason texts "Unable to find API: <api>", "Extra input: <element>",
+# 'Invalid value specified for "<element>" element within "<api>": "<value>"', "Specified vserver not found"
+# and "entry doesn't exist" are the ones the NetApp Ansible collection (netapp.ontap) matches or quotes
+# (plugins/module_utils/netapp.py classify_zapi_exception and is_zapi_missing_vserver_error,
+# plugins/modules/na_ontap_cluster.py create_cluster), its issue #112 and NetApp/netappdvp issue #92.
+EONTAPI_EBUSY = '16'                        # errors.py EONTAPI_EBUSY; the emulator's test switch (busy_next)
+EAPIERROR = '13001'                         # errors.py EAPIERROR: request is not ZAPI XML
+EAPINOTFOUND = '13005'                      # errors.py EAPINOTFOUND: "Unable to find API: <api>"
+EAPIMISSINGARGUMENT = '13006'               # errors.py EAPIMISSINGARGUMENT: a required input is missing
+EINVALIDINPUTERROR = '13115'                # errors.py EINVALIDINPUTERROR: "Extra input", "Invalid value"
+EOBJECTNOTFOUND = '15661'                   # errors.py EOBJECTNOTFOUND: "entry doesn't exist"
+EVSERVERNOTFOUND = '15698'                  # errors.py EVSERVERNOTFOUND: "Specified vserver not found"
+ESNAPSHOTEXISTS = '13020'                   # errors.py ESNAPSHOTEXISTS
+ESNAPSHOTDOESNOTEXIST = '13021'             # errors.py ESNAPSHOTDOESNOTEXIST
+EFILENOTFOUND = '13113'                     # errors.py EFILENOTFOUND: clone source not in the Snapshot copy
+EVOLUMEDOESNOTEXIST = '13040'               # errors.py EVOLUMEDOESNOTEXIST
+EVDISK_ERROR_NO_SUCH_INITGROUP = '9003'     # errors.py
+EVDISK_ERROR_INITGROUP_EXISTS = '9004'      # errors.py
+EVDISK_ERROR_NOT_VALID_ISCSI_NAME = '9006'  # errors.py
+EVDISK_ERROR_NODE_NOT_IN_INITGROUP = '9007'  # errors.py
+EVDISK_ERROR_INITGROUP_HAS_NODE = '9008'    # errors.py
+EVDISK_ERROR_LUN_MAPPING_CONFLICT = '9009'  # errors.py: already mapped, or the LUN id is in use
+EVDISK_ERROR_VDISK_EXISTS = '9012'          # errors.py
+EVDISK_ERROR_VDISK_EXPORTED = '9013'        # errors.py: LUN is mapped
+EVDISK_ERROR_NO_SUCH_LUNMAP = '9016'        # errors.py
+EVDISK_ERROR_NO_SUCH_VDISK = '9017'         # errors.py
+EVDISK_ERROR_INITGROUP_MAPS_EXIST = '9029'  # errors.py: igroup (initiator) change while mapped, without force
+EVDISK_ERROR_MUST_SPECIFY_F_FLAG = '9033'   # errors.py: shrinking a LUN without force
+EVDISK_ERROR_NO_SUCH_VOLUME = '9036'        # errors.py: LUN path in a volume that does not exist
+
+# Inputs of each API: (required, optional). Elements as in the ONTAPI reference; the optional ones are
+# those ONTAP clients send (netapp.ontap's na_ontap_lun, _lun_map, _igroup, _igroup_initiator, _snapshot;
+# the ONTAPI-to-REST map, docs.netapp.com/us-en/ontap-restmap, for clone-create). Unknown elements are
+# refused with EINVALIDINPUTERROR "Extra input: <element>", as ONTAP refuses them.
+ITER_INPUTS = ((), ('query', 'max-records', 'tag', 'desired-attributes'))
+API_INPUTS = {
+    'system-get-ontapi-version': ((), ()),
+    'vserver-get-iter': ITER_INPUTS,
+    'volume-get-iter': ITER_INPUTS,
+    'igroup-get-iter': ITER_INPUTS,
+    'igroup-create': (('initiator-group-name',), ('initiator-group-type', 'os-type', 'ostype', 'bind-portset')),
+    'igroup-add': (('initiator-group-name', 'initiator'), ('force',)),
+    'igroup-remove': (('initiator-group-name', 'initiator'), ('force',)),
+    'igroup-set-os-type': (('initiator-group-name', 'os-type'), ()),
+    'igroup-rename': (('initiator-group-name', 'initiator-group-new-name'), ()),
+    'igroup-destroy': (('initiator-group-name',), ('force',)),
+    'lun-get-iter': ITER_INPUTS,
+    'lun-create-by-size': (('path', 'size'), ('ostype', 'type', 'space-reservation-enabled',
+                                              'space-allocation-enabled', 'comment', 'use-exact-size',
+                                              'qos-policy-group', 'qos-adaptive-policy-group', 'class',
+                                              'prefix-size')),
+    'lun-resize': (('path', 'size'), ('force',)),
+    'lun-destroy': (('path',), ('force', 'destroy-fenced-lun')),
+    'lun-set-comment': (('path', 'comment'), ()),
+    'lun-map': (('path', 'initiator-group'), ('lun-id', 'force', 'additional-reporting-node')),
+    'lun-unmap': (('path', 'initiator-group'), ()),
+    'lun-map-get-iter': ITER_INPUTS,
+    'lun-map-list-info': (('path',), ()),
+    'snapshot-get-iter': ITER_INPUTS,
+    'snapshot-create': (('volume', 'snapshot'), ('async', 'comment', 'snapmirror-label', 'expiry-time')),
+    'snapshot-delete': (('volume', 'snapshot'), ('ignore-owners', 'snapshot-instance-uuid')),
+    'clone-create': (('volume', 'source-path'), (
+        'destination-path', 'snapshot-name', 'space-reserve', 'autodelete', 'block-ranges', 'bypass-license-check',
+        'bypass-throttle', 'destination-exists', 'destination-volume', 'fixed-block-count', 'ignore-locks',
+        'ignore-streams', 'is-backup', 'is-fixed-block-count', 'is-vvol-backup', 'lun-serial-number',
+        'nosplit-entry', 'qos-adaptive-policy-group-name', 'qos-policy-group-name', 'token-uuid')),
+}
+# Fields of each *-info type a query may name (a nested type maps to its own fields).
+INFO_FIELDS = {
+    'vserver-info': ('vserver-name', 'uuid', 'vserver-type', 'state', 'operational-state', 'root-volume',
+                     'vserver-subtype', 'comment'),
+    'volume-attributes': {'volume-id-attributes': ('name', 'owning-vserver-name', 'uuid', 'instance-uuid',
+                                                   'junction-path', 'type', 'containing-aggregate-name', 'style'),
+                          'volume-state-attributes': ('state', 'is-node-root', 'is-vserver-root')},
+    'initiator-group-info': ('initiator-group-name', 'initiator-group-type', 'initiator-group-os-type',
+                             'initiator-group-uuid', 'initiators', 'vserver', 'initiator-group-alua-enabled',
+                             'initiator-group-portset-name', 'initiator-group-use-partner', 'lun-id'),
+    'lun-info': ('path', 'volume', 'qtree', 'lun', 'size', 'size-used', 'online', 'mapped', 'multiprotocol-type',
+                 'serial-number', 'comment', 'uuid', 'vserver', 'state', 'node', 'is-space-reservation-enabled',
+                 'is-space-alloc-enabled', 'qos-policy-group', 'qos-adaptive-policy-group', 'is-clone',
+                 'creation-timestamp', 'class', 'share-state', 'alignment', 'block-size'),
+    'lun-map-info': ('path', 'initiator-group', 'initiator-group-uuid', 'lun-id', 'lun-uuid', 'node', 'vserver',
+                     'reporting-nodes'),
+    'snapshot-info': ('name', 'volume', 'vserver', 'access-time', 'snapshot-instance-uuid', 'comment',
+                      'snapmirror-label', 'busy', 'dependency', 'state', 'expiry-time', 'total', 'cumulative-total',
+                      'is-constituent-snapshot', 'snapshot-version'),
+}
+ITER_INFO = {'vserver-get-iter': 'vserver-info', 'volume-get-iter': 'volume-attributes',
+             'igroup-get-iter': 'initiator-group-info', 'lun-get-iter': 'lun-info',
+             'lun-map-get-iter': 'lun-map-info', 'snapshot-get-iter': 'snapshot-info'}
+ZAPI_BOOLEANS = ('true', 'false')
+# Inputs typed boolean in the ONTAPI reference: checked before the API runs, like every typed input.
+BOOLEAN_INPUTS = ('force', 'space-reservation-enabled', 'space-allocation-enabled', 'use-exact-size',
+                  'destroy-fenced-lun', 'async', 'ignore-owners', 'space-reserve', 'autodelete', 'is-backup',
+                  'ignore-streams', 'ignore-locks', 'destination-exists', 'bypass-license-check', 'bypass-throttle',
+                  'is-fixed-block-count', 'is-vvol-backup', 'nosplit-entry')
+
+
 class ZapiError(Exception):
     def __init__(self, errno, reason):
         super(ZapiError, self).__init__(reason)
@@ -886,9 +988,44 @@ def child_text(element, name, required=False):
     child = element.find(name) if element is not None else None
     if child is None or child.text is None:
         if required:
-            raise ZapiError('13115', 'Missing input: %s' % name)
+            raise ZapiError(EAPIMISSINGARGUMENT, 'Missing input: %s' % name)
         return None
     return child.text
+
+
+def invalid_value(api, name, value):
+    return ZapiError(EINVALIDINPUTERROR, 'Invalid value specified for "%s" element within "%s": "%s"'
+                     % (name, api, value))
+
+
+def check_elements(api, node, allowed, required=()):
+    """Refuse an element ``allowed`` does not name ("Extra input") and a missing required one."""
+    for child in node:
+        if child.tag not in allowed and child.tag not in required:
+            raise ZapiError(EINVALIDINPUTERROR, 'Extra input: %s' % child.tag)
+    for name in required:
+        if node.find(name) is None:
+            raise ZapiError(EAPIMISSINGARGUMENT, 'Missing input: %s' % name)
+
+
+def check_query(api, query):
+    """A get-iter query holds one element, the API's *-info type, whose children are fields of that type."""
+    info = ITER_INFO[api]
+    if len(query) != 1 or query[0].tag != info:
+        raise ZapiError(EINVALIDINPUTERROR, 'Extra input: %s' % (query[0].tag if len(query) else 'query'))
+    fields = INFO_FIELDS[info]
+    for child in query[0]:
+        if child.tag not in fields:
+            raise ZapiError(EINVALIDINPUTERROR, 'Extra input: %s' % child.tag)
+        if isinstance(fields, dict):
+            check_elements(api, child, fields[child.tag])
+
+
+def boolean(api, node, name):
+    value = child_text(node, name)
+    if value is not None and value not in ZAPI_BOOLEANS:
+        raise invalid_value(api, name, value)
+    return value == 'true'
 
 
 def el(name, text=None, children=()):
@@ -905,34 +1042,44 @@ class ZapiApi(object):
 
     def __init__(self, state):
         self.state = state
+        # Test switch: answer the next N calls with EONTAPI_EBUSY (nothing done), as a busy node does.
+        self.busy_next = 0
 
     def handle(self, payload):
         try:
             root = ElementTree.fromstring(payload)
         except ElementTree.ParseError as exc:
-            return self.failed('13001', 'Invalid XML: %s' % exc)
+            return self.failed(EAPIERROR, 'Invalid XML: %s' % exc)
         if root.tag not in ('netapp', '{%s}netapp' % ZAPI_NS) or len(root) != 1:
-            return self.failed('13001', 'Request is not a single API inside <netapp>')
+            return self.failed(EAPIERROR, 'Request is not a single API inside <netapp>')
         for node in root.iter():
             if node.tag.startswith('{'):
                 node.tag = node.tag.split('}', 1)[1]
         api = root[0]
         vserver = root.get('vfiler')
         handler = getattr(self, 'api_' + api.tag.replace('-', '_'), None)
-        if handler is None:
-            return self.failed('13005', 'Unable to find API: %s' % api.tag)
+        if handler is None or api.tag not in API_INPUTS:
+            return self.failed(EAPINOTFOUND, 'Unable to find API: %s' % api.tag)
         try:
             if api.tag not in self.CLUSTER_APIS:
                 if not vserver:
-                    raise ZapiError('13005', 'Unable to find API: %s on the cluster: it needs a vserver '
-                                             '(vfiler tunnelling)' % api.tag)
+                    raise ZapiError(EAPINOTFOUND, 'Unable to find API: %s on admin vserver' % api.tag)
                 if self.state.svm_named(vserver, required=False) is None:
-                    raise ZapiError('15698', 'Specified vserver not found')
+                    raise ZapiError(EVSERVERNOTFOUND, 'Specified vserver not found')
+            elif api.tag == 'system-get-ontapi-version' and vserver:
+                pass
+            required, optional = API_INPUTS[api.tag]
+            check_elements(api.tag, api, optional, required)
+            for name in BOOLEAN_INPUTS:
+                boolean(api.tag, api, name)
+            if api.tag in ITER_INFO and api.find('query') is not None:
+                check_query(api.tag, api.find('query'))
+            if self.busy_next:
+                self.busy_next -= 1
+                raise ZapiError(EONTAPI_EBUSY, 'Device or resource busy')
             children = handler(api, vserver) or []
         except ZapiError as exc:
             return self.failed(exc.errno, exc.reason)
-        except ApiError as exc:
-            return self.failed(exc.zapi_errno, exc.message)
         results = el('results', children=children)
         results.set('status', 'passed')
         return self.wrap(results)
@@ -950,8 +1097,14 @@ class ZapiApi(object):
     def iter_response(self, api, records, query_path, match, render):
         query = api.find('query/' + query_path)
         selected = [record for record in records if match(record, query)]
-        max_records = min(int(child_text(api, 'max-records') or 20), self.state.page_size)
-        start = int(child_text(api, 'tag') or 0)
+        text = child_text(api, 'max-records') or '20'
+        if not text.isdigit() or int(text) < 1:
+            raise invalid_value(api.tag, 'max-records', text)
+        max_records = min(int(text), self.state.page_size)
+        tag = child_text(api, 'tag') or '0'
+        if not tag.isdigit():
+            raise invalid_value(api.tag, 'tag', tag)
+        start = int(tag)
         page = selected[start:start + max_records]
         children = [el('num-records', len(page))]
         if page:
@@ -964,179 +1117,308 @@ class ZapiApi(object):
     def q(query, path):
         return child_text(query, path) if query is not None else None
 
-    # -- APIs ---------------------------------------------------------------------------------------
+    def matches(self, query, checks):
+        return all(self.q(query, key) is None or value_matches(self.q(query, key), actual) for key, actual in checks)
+
+    # -- cluster, vservers, volumes -----------------------------------------------------------------
     def api_system_get_ontapi_version(self, api, vserver):
         return [el('major-version', 1), el('minor-version', 201)]
 
     def api_vserver_get_iter(self, api, vserver):
-        def match(svm, query):
-            wanted = self.q(query, 'vserver-name')
-            return wanted is None or value_matches(wanted, svm['name'])
-        return self.iter_response(api, list(self.state.svms.values()), 'vserver-info', match,
+        return self.iter_response(api, list(self.state.svms.values()), 'vserver-info',
+                                  lambda svm, query: self.matches(query, (('vserver-name', svm['name']),
+                                                                          ('uuid', svm['uuid']))),
                                   lambda svm: el('vserver-info', children=[el('vserver-name', svm['name']),
                                                                            el('uuid', svm['uuid'])]))
 
     def api_volume_get_iter(self, api, vserver):
         def match(volume, query):
-            name = self.q(query, 'volume-id-attributes/name')
-            return volume['svm']['name'] == vserver and (name is None or value_matches(name, volume['name']))
+            ids = query.find('volume-id-attributes') if query is not None else None
+            return volume['svm']['name'] == vserver and self.matches(ids, (
+                ('name', volume['name']), ('owning-vserver-name', volume['svm']['name']), ('uuid', volume['uuid'])))
         return self.iter_response(api, list(self.state.volumes.values()), 'volume-attributes', match,
                                   lambda volume: el('volume-attributes', children=[el('volume-id-attributes', children=[
                                       el('name', volume['name']), el('owning-vserver-name', volume['svm']['name']),
                                       el('uuid', volume['uuid'])])]))
 
+    def volume(self, vserver, name, errno=EVOLUMEDOESNOTEXIST):
+        for volume in self.state.volumes.values():
+            if volume['name'] == name and volume['svm']['name'] == vserver:
+                return volume
+        raise ZapiError(errno, 'Volume "%s" does not exist in Vserver "%s"' % (name, vserver))
+
+    # -- igroups ------------------------------------------------------------------------------------
     def igroup_by_name(self, vserver, name):
         ig_uuid = self.state.igroup_by_name.get((vserver, name))
         if ig_uuid is None:
-            raise ZapiError('15661', 'initiator group "%s" does not exist' % name)
+            raise ZapiError(EVDISK_ERROR_NO_SUCH_INITGROUP, 'Initiator group "%s" does not exist' % name)
         return self.state.igroups[ig_uuid]
+
+    def render_igroup(self, igroup, vserver, lun_id=None):
+        children = [
+            el('initiator-group-name', igroup['name']), el('initiator-group-type', igroup['protocol']),
+            el('initiator-group-os-type', igroup['os_type']), el('initiator-group-uuid', igroup['uuid']),
+            el('vserver', vserver), el('initiators', children=[
+                el('initiator-info', children=[el('initiator-name', entry['name'])])
+                for entry in igroup['initiators']])]
+        if lun_id is not None:
+            children.append(el('lun-id', lun_id))
+        return el('initiator-group-info', children=children)
 
     def api_igroup_get_iter(self, api, vserver):
         def match(igroup, query):
-            name = self.q(query, 'initiator-group-name')
-            return igroup['svm']['name'] == vserver and (name is None or value_matches(name, igroup['name']))
-
-        def render(igroup):
-            return el('initiator-group-info', children=[
-                el('initiator-group-name', igroup['name']), el('initiator-group-type', igroup['protocol']),
-                el('initiator-group-os-type', igroup['os_type']), el('initiator-group-uuid', igroup['uuid']),
-                el('vserver', vserver), el('initiators', children=[
-                    el('initiator-info', children=[el('initiator-name', entry['name'])])
-                    for entry in igroup['initiators']])])
-        return self.iter_response(api, list(self.state.igroups.values()), 'initiator-group-info', match, render)
+            return igroup['svm']['name'] == vserver and self.matches(query, (
+                ('initiator-group-name', igroup['name']), ('initiator-group-type', igroup['protocol']),
+                ('initiator-group-os-type', igroup['os_type']), ('initiator-group-uuid', igroup['uuid'])))
+        return self.iter_response(api, list(self.state.igroups.values()), 'initiator-group-info', match,
+                                  lambda igroup: self.render_igroup(igroup, vserver))
 
     def api_igroup_create(self, api, vserver):
-        self.state.add_igroup(vserver, child_text(api, 'initiator-group-name', True),
-                              child_text(api, 'initiator-group-type') or 'iscsi', child_text(api, 'os-type') or 'linux')
+        name = child_text(api, 'initiator-group-name', True)
+        if (vserver, name) in self.state.igroup_by_name:
+            raise ZapiError(EVDISK_ERROR_INITGROUP_EXISTS, 'Initiator group "%s" already exists' % name)
+        protocol = child_text(api, 'initiator-group-type') or 'iscsi'
+        if protocol not in IGROUP_PROTOCOLS:
+            raise invalid_value(api.tag, 'initiator-group-type', protocol)
+        os_type = child_text(api, 'os-type') or child_text(api, 'ostype') or 'linux'
+        if os_type not in OS_TYPES:
+            raise invalid_value(api.tag, 'os-type', os_type)
+        if not name or len(name) > 96:
+            raise invalid_value(api.tag, 'initiator-group-name', name)
+        self.state.add_igroup(vserver, name, protocol, os_type)
 
     def api_igroup_add(self, api, vserver):
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group-name', True))
-        self.state.add_initiators(igroup, [child_text(api, 'initiator', True)])
+        name = child_text(api, 'initiator', True)
+        boolean(api.tag, api, 'force')
+        try:
+            State.check_initiator(name)
+        except ApiError:
+            raise ZapiError(EVDISK_ERROR_NOT_VALID_ISCSI_NAME, '"%s" is not a valid iSCSI initiator name' % name)
+        if name.lower() in [entry['name'] for entry in igroup['initiators']]:
+            raise ZapiError(EVDISK_ERROR_INITGROUP_HAS_NODE, 'Initiator %s is already in initiator group %s'
+                            % (name, igroup['name']))
+        self.state.add_initiators(igroup, [name])
 
     def api_igroup_remove(self, api, vserver):
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group-name', True))
         name = child_text(api, 'initiator', True).lower()
-        if igroup['lun_maps'] and child_text(api, 'force') != 'true':
-            raise ZapiError('9035', 'Initiator group is mapped; use force to remove initiator %s' % name)
+        if igroup['lun_maps'] and not boolean(api.tag, api, 'force'):
+            raise ZapiError(EVDISK_ERROR_INITGROUP_MAPS_EXIST, 'Initiator group %s is mapped to LUNs; removing '
+                            'initiator %s needs force' % (igroup['name'], name))
         if name not in [entry['name'] for entry in igroup['initiators']]:
-            raise ZapiError('9030', 'Initiator %s is not in initiator group %s' % (name, igroup['name']))
+            raise ZapiError(EVDISK_ERROR_NODE_NOT_IN_INITGROUP, 'Initiator %s is not in initiator group %s'
+                            % (name, igroup['name']))
         igroup['initiators'] = [entry for entry in igroup['initiators'] if entry['name'] != name]
 
     def api_igroup_set_os_type(self, api, vserver):
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group-name', True))
         os_type = child_text(api, 'os-type', True)
         if os_type not in OS_TYPES:
-            raise ZapiError('13115', 'Invalid value specified for "os-type" element: %s' % os_type)
+            raise invalid_value(api.tag, 'os-type', os_type)
         igroup['os_type'] = os_type
+
+    def api_igroup_rename(self, api, vserver):
+        igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group-name', True))
+        new_name = child_text(api, 'initiator-group-new-name', True)
+        if (vserver, new_name) in self.state.igroup_by_name:
+            raise ZapiError(EVDISK_ERROR_INITGROUP_EXISTS, 'Initiator group "%s" already exists' % new_name)
+        del self.state.igroup_by_name[(vserver, igroup['name'])]
+        igroup['name'] = new_name
+        self.state.igroup_by_name[(vserver, new_name)] = igroup['uuid']
 
     def api_igroup_destroy(self, api, vserver):
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group-name', True))
-        if igroup['lun_maps'] and child_text(api, 'force') != 'true':
-            raise ZapiError('9006', 'Initiator group %s is mapped; use force' % igroup['name'])
+        if igroup['lun_maps'] and not boolean(api.tag, api, 'force'):
+            raise ZapiError(EVDISK_ERROR_INITGROUP_MAPS_EXIST, 'Initiator group %s is mapped to LUNs; destroying it '
+                            'needs force' % igroup['name'])
         self.state.delete_igroup(igroup, allow_mapped=True)
 
+    # -- LUNs ---------------------------------------------------------------------------------------
     def lun_by_path(self, vserver, path):
         lun_uuid = self.state.lun_by_path.get((vserver, path))
         if lun_uuid is None:
-            raise ZapiError('9017', 'No such LUN exists: %s' % path)
+            raise ZapiError(EVDISK_ERROR_NO_SUCH_VDISK, 'No such LUN exists: %s' % path)
         return self.state.luns[lun_uuid]
 
     def api_lun_get_iter(self, api, vserver):
         def match(lun, query):
-            checks = (('path', lun['name']), ('volume', lun['location']['volume']['name']),
-                      ('comment', lun['comment']))
-            return lun['svm']['name'] == vserver and all(
-                self.q(query, key) is None or value_matches(self.q(query, key), actual) for key, actual in checks)
+            return lun['svm']['name'] == vserver and self.matches(query, (
+                ('path', lun['name']), ('volume', lun['location']['volume']['name']), ('comment', lun['comment']),
+                ('lun', lun['location']['logical_unit']), ('uuid', lun['uuid']),
+                ('serial-number', lun['serial_number']), ('multiprotocol-type', lun['os_type']),
+                ('mapped', 'true' if lun['lun_maps'] else 'false')))
 
         def render(lun):
             return el('lun-info', children=[
                 el('path', lun['name']), el('volume', lun['location']['volume']['name']),
+                el('lun', lun['location']['logical_unit']), el('qtree', ''),
                 el('size', lun['space']['size']), el('multiprotocol-type', lun['os_type']),
                 el('serial-number', lun['serial_number']), el('comment', lun['comment']),
-                el('mapped', 'true' if lun['lun_maps'] else 'false'), el('uuid', lun['uuid']),
-                el('vserver', vserver)])
+                el('mapped', 'true' if lun['lun_maps'] else 'false'), el('online', 'true'), el('state', 'online'),
+                el('uuid', lun['uuid']), el('vserver', vserver)])
         return self.iter_response(api, list(self.state.luns.values()), 'lun-info', match, render)
 
+    def check_new_path(self, api, vserver, path):
+        match = re.match(r'^/vol/([^/]+)/([^/]+)$', path or '')
+        if not match:
+            raise invalid_value(api.tag, 'path', path)
+        self.volume(vserver, match.group(1), EVDISK_ERROR_NO_SUCH_VOLUME)
+        if (vserver, path) in self.state.lun_by_path:
+            raise ZapiError(EVDISK_ERROR_VDISK_EXISTS, 'A LUN already exists at path %s' % path)
+
     def api_lun_create_by_size(self, api, vserver):
+        path = child_text(api, 'path', True)
         size = child_text(api, 'size', True)
-        if not size.isdigit():
-            raise ZapiError('13115', 'Invalid value specified for "size" element: %s' % size)
-        lun = self.state.add_lun(vserver, child_text(api, 'path', True), int(size), child_text(api, 'ostype') or 'linux')
+        if not size.isdigit() or int(size) < 4096:
+            raise invalid_value(api.tag, 'size', size)
+        os_type = child_text(api, 'ostype') or child_text(api, 'type') or 'linux'
+        if os_type not in OS_TYPES:
+            raise invalid_value(api.tag, 'ostype', os_type)
+        for flag in ('space-reservation-enabled', 'space-allocation-enabled', 'use-exact-size'):
+            boolean(api.tag, api, flag)
+        self.check_new_path(api, vserver, path)
+        lun = self.state.add_lun(vserver, path, int(size), os_type, child_text(api, 'comment'))
         return [el('actual-size', lun['space']['size'])]
 
     def api_lun_resize(self, api, vserver):
         lun = self.lun_by_path(vserver, child_text(api, 'path', True))
-        size = int(child_text(api, 'size', True))
-        if size < lun['space']['size'] and child_text(api, 'force') != 'true':
-            raise ZapiError('9042', 'Reducing the size of LUN %s requires force' % lun['name'])
-        lun['space']['size'] = -(-size // LUN_ROUNDING) * LUN_ROUNDING
+        size = child_text(api, 'size', True)
+        if not size.isdigit():
+            raise invalid_value(api.tag, 'size', size)
+        if int(size) < lun['space']['size'] and not boolean(api.tag, api, 'force'):
+            raise ZapiError(EVDISK_ERROR_MUST_SPECIFY_F_FLAG, 'Reducing the size of LUN %s requires force'
+                            % lun['name'])
+        lun['space']['size'] = -(-int(size) // LUN_ROUNDING) * LUN_ROUNDING
         return [el('actual-size', lun['space']['size'])]
 
     def api_lun_destroy(self, api, vserver):
-        self.state.delete_lun(self.lun_by_path(vserver, child_text(api, 'path', True)))
+        lun = self.lun_by_path(vserver, child_text(api, 'path', True))
+        boolean(api.tag, api, 'destroy-fenced-lun')
+        if lun['lun_maps']:
+            if not boolean(api.tag, api, 'force'):
+                raise ZapiError(EVDISK_ERROR_VDISK_EXPORTED, 'LUN %s is mapped; unmap it or use force' % lun['name'])
+            for key in [key for key in self.state.maps if key[0] == lun['uuid']]:
+                self.state.unmap_lun(lun, self.state.igroups[key[1]])
+        self.state.delete_lun(lun)
 
     def api_lun_set_comment(self, api, vserver):
-        self.lun_by_path(vserver, child_text(api, 'path', True))['comment'] = child_text(api, 'comment') or ''
+        lun = self.lun_by_path(vserver, child_text(api, 'path', True))
+        comment = child_text(api, 'comment') or ''
+        if len(comment) > 254:
+            raise invalid_value(api.tag, 'comment', comment)
+        lun['comment'] = comment
 
+    # -- LUN maps -----------------------------------------------------------------------------------
     def api_lun_map(self, api, vserver):
         lun = self.lun_by_path(vserver, child_text(api, 'path', True))
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group', True))
-        lun_id = child_text(api, 'lun-id')
-        number = self.state.map_lun(lun, igroup, int(lun_id) if lun_id is not None else None)
+        text = child_text(api, 'lun-id')
+        boolean(api.tag, api, 'force')
+        if text is not None and (not text.isdigit() or int(text) > MAX_LUN_ID):
+            raise invalid_value(api.tag, 'lun-id', text)
+        if (lun['uuid'], igroup['uuid']) in self.state.maps:
+            raise ZapiError(EVDISK_ERROR_LUN_MAPPING_CONFLICT, 'LUN %s is already mapped to initiator group %s'
+                            % (lun['name'], igroup['name']))
+        used = set(entry['lun_id'] for key, entry in self.state.maps.items() if key[1] == igroup['uuid'])
+        if text is not None and int(text) in used:
+            raise ZapiError(EVDISK_ERROR_LUN_MAPPING_CONFLICT, 'LUN ID %s is already in use in initiator group %s'
+                            % (text, igroup['name']))
+        number = self.state.map_lun(lun, igroup, int(text) if text is not None else None)
         return [el('lun-id-assigned', number)]
 
     def api_lun_unmap(self, api, vserver):
         lun = self.lun_by_path(vserver, child_text(api, 'path', True))
         igroup = self.igroup_by_name(vserver, child_text(api, 'initiator-group', True))
+        if (lun['uuid'], igroup['uuid']) not in self.state.maps:
+            raise ZapiError(EVDISK_ERROR_NO_SUCH_LUNMAP, 'LUN %s is not mapped to initiator group %s'
+                            % (lun['name'], igroup['name']))
         self.state.unmap_lun(lun, igroup)
 
     def api_lun_map_get_iter(self, api, vserver):
         def match(record, query):
-            checks = (('path', record['lun']['name']), ('initiator-group', record['igroup']['name']))
-            return record['svm']['name'] == vserver and all(
-                self.q(query, key) is None or value_matches(self.q(query, key), actual) for key, actual in checks)
+            return record['svm']['name'] == vserver and self.matches(query, (
+                ('path', record['lun']['name']), ('initiator-group', record['igroup']['name']),
+                ('lun-id', record['logical_unit_number']), ('lun-uuid', record['lun']['uuid']),
+                ('initiator-group-uuid', record['igroup']['uuid'])))
 
         def render(record):
             return el('lun-map-info', children=[
                 el('path', record['lun']['name']), el('initiator-group', record['igroup']['name']),
-                el('lun-id', record['logical_unit_number']), el('vserver', vserver)])
+                el('initiator-group-uuid', record['igroup']['uuid']), el('lun-id', record['logical_unit_number']),
+                el('lun-uuid', record['lun']['uuid']), el('vserver', vserver)])
         return self.iter_response(api, [self.state.map_record(key) for key in self.state.maps], 'lun-map-info',
                                   match, render)
 
+    def api_lun_map_list_info(self, api, vserver):
+        """The igroups one LUN is mapped to (what netapp.ontap's na_ontap_lun_map reads with ZAPI)."""
+        lun = self.lun_by_path(vserver, child_text(api, 'path', True))
+        groups = [self.render_igroup(self.state.igroups[key[1]], vserver, entry['lun_id'])
+                  for key, entry in sorted(self.state.maps.items()) if key[0] == lun['uuid']]
+        return [el('initiator-groups', children=groups)]
+
+    # -- snapshots and clones -----------------------------------------------------------------------
     def api_snapshot_get_iter(self, api, vserver):
         def match(snapshot, query):
-            checks = (('name', snapshot['name']), ('volume', snapshot['volume']['name']))
-            return snapshot['svm']['name'] == vserver and all(
-                self.q(query, key) is None or value_matches(self.q(query, key), actual) for key, actual in checks)
+            return snapshot['svm']['name'] == vserver and self.matches(query, (
+                ('name', snapshot['name']), ('volume', snapshot['volume']['name']),
+                ('snapshot-instance-uuid', snapshot['uuid']), ('vserver', snapshot['svm']['name'])))
 
         def render(snapshot):
             return el('snapshot-info', children=[
                 el('name', snapshot['name']), el('volume', snapshot['volume']['name']), el('vserver', vserver),
                 el('access-time', calendar.timegm(time.strptime(snapshot['create_time'][:19], '%Y-%m-%dT%H:%M:%S'))),
-                el('snapshot-instance-uuid', snapshot['uuid'])])
+                el('busy', 'false'), el('snapshot-instance-uuid', snapshot['uuid'])])
         return self.iter_response(api, list(self.state.snapshots.values()), 'snapshot-info', match, render)
 
     def api_snapshot_create(self, api, vserver):
-        volume = self.state.volume_named(vserver, child_text(api, 'volume', True))
+        volume = self.volume(vserver, child_text(api, 'volume', True))
         name = child_text(api, 'snapshot', True)
+        boolean(api.tag, api, 'async')
         if self.state.snapshot_named(volume, name):
-            raise ZapiError('13020', 'Snapshot copy %s already exists' % name)
+            raise ZapiError(ESNAPSHOTEXISTS, 'Snapshot copy %s already exists' % name)
+        if '/' in name or len(name) > 255:
+            raise invalid_value(api.tag, 'snapshot', name)
         self.state.create_snapshot(volume, name)
 
     def api_snapshot_delete(self, api, vserver):
-        volume = self.state.volume_named(vserver, child_text(api, 'volume', True))
-        snapshot = self.state.snapshot_named(volume, child_text(api, 'snapshot', True))
-        if snapshot is None:
-            raise ZapiError('15661', 'Snapshot copy does not exist')
+        volume = self.volume(vserver, child_text(api, 'volume', True))
+        name = child_text(api, 'snapshot', True)
+        boolean(api.tag, api, 'ignore-owners')
+        snapshot = self.state.snapshot_named(volume, name)
+        if snapshot is None or child_text(api, 'snapshot-instance-uuid') not in (None, snapshot['uuid']):
+            raise ZapiError(ESNAPSHOTDOESNOTEXIST, 'Snapshot copy %s does not exist' % name)
         self.state.delete_snapshot(snapshot)
 
     def api_clone_create(self, api, vserver):
-        volume = self.state.volume_named(vserver, child_text(api, 'volume', True))
+        """A file (LUN) clone inside one volume, from the active file system or, with snapshot-name, from a
+        Snapshot copy of it."""
+        volume = self.volume(vserver, child_text(api, 'volume', True))
         source = child_text(api, 'source-path', True)
-        snapshot = child_text(api, 'snapshot-name')
-        if snapshot:
-            source = '.snapshot/%s/%s' % (snapshot, source)
-        self.state.clone_file(volume, source, child_text(api, 'destination-path', True))
+        destination = child_text(api, 'destination-path')
+        for flag in ('space-reserve', 'ignore-streams', 'ignore-locks', 'autodelete', 'is-backup',
+                     'destination-exists'):
+            boolean(api.tag, api, flag)
+        if not destination:
+            raise ZapiError(EAPIMISSINGARGUMENT, 'Missing input: destination-path')
+        snapshot_name = child_text(api, 'snapshot-name')
+        if snapshot_name:
+            snapshot = self.state.snapshot_named(volume, snapshot_name)
+            if snapshot is None:
+                raise ZapiError(ESNAPSHOTDOESNOTEXIST, 'Snapshot copy %s does not exist in volume %s'
+                                % (snapshot_name, volume['name']))
+            if source not in snapshot['_content']:
+                raise ZapiError(EFILENOTFOUND, 'File %s does not exist in Snapshot copy %s'
+                                % (source, snapshot_name))
+            source = '.snapshot/%s/%s' % (snapshot_name, source)
+        elif (vserver, '/vol/%s/%s' % (volume['name'], source)) not in self.state.lun_by_path:
+            raise ZapiError(EFILENOTFOUND, 'File %s does not exist in volume %s' % (source, volume['name']))
+        target = '/vol/%s/%s' % (volume['name'], destination)
+        if (vserver, target) in self.state.lun_by_path:
+            raise ZapiError(EVDISK_ERROR_VDISK_EXISTS, 'A LUN already exists at path %s' % target)
+        if '/' in destination:
+            raise invalid_value(api.tag, 'destination-path', destination)
+        self.state.clone_file(volume, source, destination)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1149,6 +1431,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write('%s %s\n' % (self.command, self.path))
+
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        # One handler per accepted connection: what a client's keep-alive saves is visible here.
+        with self.server.state.lock:
+            self.server.connections += 1
 
     def do_GET(self):
         self.handle_any()
@@ -1255,6 +1543,7 @@ class Emulator(object):
         self.server.credentials = (username, password)
         self.server.rest_enabled = rest
         self.server.verbose = verbose
+        self.server.connections = 0
         self.port = self.server.server_address[1]
         self.thread = None
 

@@ -124,7 +124,7 @@ def test_removing_an_initiator_of_a_mapped_igroup_needs_force(emulator):
                b'<initiator>iqn.2026-11.emulator.bulk:host0000</initiator><force>%s</force></igroup-remove></netapp>')
     zapi = '/servlets/netapp.servlets.admin.XMLrequest_filer'
     status, body = call(emulator, 'POST', zapi, raw=request % b'false')
-    assert b'status="failed"' in body and b'errno="9035"' in body
+    assert b'status="failed"' in body and b'errno="9029"' in body  # EVDISK_ERROR_INITGROUP_MAPS_EXIST
     status, body = call(emulator, 'POST', zapi, raw=request % b'true')
     assert b'status="passed"' in body
     assert rest(emulator, 'GET', '/api/protocols/san/igroups?name=bulk_ig0000&fields=initiators.name'

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exact REST requests of the ONTAP REST backend for every operation, success and error.
-Only the HTTP seam (open_url) is replaced."""
+Only the HTTP seam (the connection OntapHttp opens) is replaced."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -55,7 +55,7 @@ class FakeModule(object):
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     monkeypatch.setattr(_san_ontap_rest.time, 'sleep', lambda seconds: None)
     yield fake
     fake.done()

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exact ZAPI XML of the ONTAP ZAPI backend for every operation, success and error.
-Only the HTTP seam (the urllib opener netapp-lib posts through) is replaced."""
+Only the HTTP seam (the connection OntapHttp opens, which netapp-lib posts through) is replaced."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -65,7 +65,7 @@ class FakeModule(object):
 @pytest.fixture
 def zapi(monkeypatch):
     fake = FakeZapiOpener()
-    monkeypatch.setattr(_san_ontap_zapi, 'build_opener', fake.build)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 
@@ -242,12 +242,15 @@ def test_lun_map_and_unmap(zapi):
     api.delete_lun_map('/vol/vol1/data01', 'host1')
 
 
-def test_lun_map_unknown_igroup_is_not_found(zapi):
+@pytest.mark.parametrize('errno', ['15661', '9003', '9017'])
+def test_lun_map_unknown_igroup_is_not_found(zapi, errno):
+    """EOBJECTNOTFOUND, EVDISK_ERROR_NO_SUCH_INITGROUP, EVDISK_ERROR_NO_SUCH_VDISK (netapp-lib errors.py)."""
     api = backend(zapi)
     zapi.expect(zapi_request('<lun-map><path>/vol/vol1/data01</path><initiator-group>nope</initiator-group>'
-                             '</lun-map>'), zapi_failed('15661', 'initiator group "nope" does not exist'))
-    with pytest.raises(SanNotFound):
+                             '</lun-map>'), zapi_failed(errno, 'initiator group "nope" does not exist'))
+    with pytest.raises(SanNotFound) as raised:
         api.create_lun_map('/vol/vol1/data01', 'nope')
+    assert raised.value.code == errno
 
 
 def test_snapshot_create_and_refused_delete(zapi):

@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import igroup
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
@@ -27,7 +26,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 
@@ -152,6 +151,9 @@ def test_refused_os_type_leaves_the_initiators_untouched(monkeypatch, run_module
 
         def add_initiators(self, name, initiators):
             calls.append(('add_initiators', initiators))
+
+        def request_retries(self):
+            return []
 
     monkeypatch.setattr(igroup, 'get_backend', lambda module: RefusingBackend())
     with pytest.raises(ModuleFailed) as failed:

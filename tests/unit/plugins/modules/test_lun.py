@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import lun
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
@@ -33,7 +32,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 
@@ -156,3 +155,17 @@ def test_absent_deletes(http, run_module):
     http.probe().expect('GET', LUN_URL, reply=records(LUN)).expect('GET', LUN_URL, reply=records(LUN))
     http.expect('DELETE', BASE + '/api/storage/luns/l-1', reply={})
     assert run_module(lun, args(state='absent'))['changed'] is True
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(portals=['192.0.2.1']), 'option(s) portals do(es) not apply to provider ontap'),
+    (dict(save_file='/etc/target/saveconfig.json'), 'option(s) save_file do(es) not apply to provider ontap'),
+    (dict(size='1G', size_tolerance='lots'), "size_tolerance: cannot parse size 'lots'"),
+    (dict(clone_from={'volume': 'vol1', 'snapshot': 's1', 'lun': 'a/b'}), "clone_from: invalid ONTAP LUN name 'a/b'"),
+])
+def test_bad_input_fails_before_any_request(http, run_module, extra, message):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun, args(**extra))
+    assert failed.value.result['msg'].startswith(message)
+    assert failed.value.result['error_code'] == 'invalid'
+    assert http.calls == [] and http.connections == 0

@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import lun_map
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, ontap_error, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
@@ -34,7 +33,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     yield fake
     fake.done()
 
@@ -50,12 +49,27 @@ def test_existing_map_is_two_requests(http, run_module):
     assert len(http.calls) == 2
 
 
-def test_lun_id_out_of_range_fails_before_any_lookup(http, run_module):
-    http.probe()
+@pytest.mark.parametrize('extra, message', [
+    (dict(lun_id=4096), 'lun_id 4096 is out of range: provider ontap allows 0-4095'),
+    (dict(lun_id=5000), 'lun_id 5000 is out of range: provider ontap allows 0-4095'),
+    (dict(lun_id=-1), 'lun_id -1 is out of range: provider ontap allows 0-4095'),
+    (dict(lun=None, volume=None, path='vol1/data01'), "LUN path 'vol1/data01' is not /vol/<volume>/<lun>"),
+    (dict(lun=None, volume=None, path='/vol/vol1/a/b'), "LUN path '/vol/vol1/a/b' is not /vol/<volume>/<lun>"),
+    (dict(volume='.snapshot'), "invalid ONTAP volume name '.snapshot'"),
+    (dict(initiators=['host1']), 'initiators: '),
+    (dict(portals=['10.0.0.1']), 'option(s) portals do(es) not apply to provider ontap'),
+    (dict(target='iqn.2026-11.lab:t'), 'option(s) target do(es) not apply to provider ontap'),
+    (dict(tpg=2), 'option(s) tpg do(es) not apply to provider ontap'),
+])
+def test_bad_input_fails_before_any_request(http, run_module, extra, message):
+    """Checked before connecting: no request reaches ONTAP (was: the probe, then the refusal)."""
+    params = dict(args(), **extra)
     with pytest.raises(ModuleFailed) as failed:
-        run_module(lun_map, args(lun_id=4096))
-    assert failed.value.result['msg'] == 'lun_id 4096 is out of range 0-4095'
-    assert len(http.calls) == 1
+        run_module(lun_map, dict((key, value) for key, value in params.items() if value is not None))
+    assert failed.value.result['msg'].startswith(message)
+    assert failed.value.result['error_code'] == 'invalid'
+    assert failed.value.result['retries'] == []
+    assert http.calls == [] and http.connections == 0
 
 
 def test_other_id_needs_remap(http, run_module):
@@ -191,3 +205,12 @@ def test_unknown_lun_has_a_stable_code(http, run_module):
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, args())
     assert failed.value.result['error_code'] == 'lun_not_found'
+
+
+def test_ontap_options_are_refused_with_provider_lio(http, run_module):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, dict(provider='lio', target='iqn.2026-11.lab:t1', hostname='cluster1', use_rest='never',
+                                 volume='labvg/pool', lun='data01', igroup='host1'))
+    assert failed.value.result['msg'] == 'option(s) hostname, use_rest do(es) not apply to provider lio'
+    assert (failed.value.result['error_code'], failed.value.result['options']) == ('invalid', ['hostname', 'use_rest'])
+    assert http.calls == []

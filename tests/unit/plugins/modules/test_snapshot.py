@@ -29,7 +29,7 @@ CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is
 @pytest.fixture
 def http(monkeypatch):
     fake = FakeRest()
-    monkeypatch.setattr(_san_ontap_rest, 'open_url', fake)
+    fake.install(monkeypatch)
     monkeypatch.setattr(_san_ontap_rest.time, 'sleep', lambda seconds: None)
     yield fake
     fake.done()
