@@ -420,6 +420,14 @@ class SanBackend(object):
         """Same for creating snapshot ``name`` of ``volume`` (``lun`` may be None). Read-only.
         Default: accept."""
 
+    @classmethod
+    def check_volume_name(cls, volume):
+        """SanInvalid when ``volume`` cannot be a volume (pool) of this provider; no request. Default: accept."""
+
+    @classmethod
+    def check_snapshot_name(cls, name):
+        """SanInvalid when ``name`` cannot be a snapshot name on this provider; no request. Default: accept."""
+
 
 def san_argument_spec():
     """Connection options of the ``san.iscsi.san`` doc fragment (keep the two in step)."""

@@ -942,6 +942,14 @@ class LioBackend(SanBackend):
         if lun is None:
             raise SanInvalid('lun is required to create a snapshot on LIO: a snapshot copies one LUN')
 
+    @classmethod
+    def check_volume_name(cls, volume):
+        _Volume(volume)
+
+    @classmethod
+    def check_snapshot_name(cls, name):
+        _check_name(name, 'snapshot name')
+
     def validate_snapshot(self, volume, name, lun):
         self._check_snapshot_request(name, lun)
         self._check_free_data_name(_Volume(volume), name)

@@ -217,6 +217,14 @@ class OntapBackendBase(SanBackend):
     def split_lun_path(cls, path):
         return split_ontap_lun_path(path)
 
+    @classmethod
+    def check_volume_name(cls, volume):
+        check_ontap_name('volume', volume)
+
+    @classmethod
+    def check_snapshot_name(cls, name):
+        check_ontap_name('snapshot', name)
+
     @staticmethod
     def check_clone_source(volume, source):
         if source['volume'] != volume:

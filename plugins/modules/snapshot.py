@@ -129,6 +129,8 @@ class SnapshotManager(object):
         self.volume, self.name, self.lun = self.params['volume'], self.params['name'], self.params['lun']
         # Every check that needs no array runs before the first request.
         rules = backend_class(module)
+        checked('volume', rules.check_volume_name, self.volume)
+        checked('name', rules.check_snapshot_name, self.name)
         if self.lun is not None:
             checked('lun', rules.lun_path, self.volume, self.lun)
         self.result = dict(changed=False, snapshot=None)

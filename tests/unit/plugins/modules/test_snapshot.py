@@ -91,3 +91,16 @@ def test_delete(http, run_module):
     http.expect('DELETE', BASE + '/api/storage/volumes/v-1/snapshots/s-1', status=202, reply=JOB)
     http.expect('GET', JOB_URL, reply={'state': 'success'})
     assert run_module(snapshot, args(state='absent'))['changed'] is True
+
+
+@pytest.mark.parametrize('extra, option, message', [
+    (dict(volume='vol1/data'), 'volume', "invalid ONTAP volume name 'vol1/data'"),
+    (dict(name='.snapshot'), 'name', "invalid ONTAP snapshot name '.snapshot'"),
+    (dict(lun='a/b'), 'lun', "lun: invalid ONTAP LUN name 'a/b'"),
+])
+def test_bad_input_fails_before_any_request(http, run_module, extra, option, message):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(snapshot, dict(args(), **extra))
+    assert failed.value.result['msg'] == message
+    assert (failed.value.result['error_code'], failed.value.result['options']) == ('invalid', [option])
+    assert http.calls == [] and http.connections == 0
