@@ -31,6 +31,16 @@ CLUSTER_REPLY = {'version': {'full': 'NetApp Release 9.12.1', 'generation': 9, '
 AUTHORIZATION = 'Basic ' + base64.b64encode(b'admin:secret!').decode()
 
 
+class OntapModule(object):
+    """The smallest module an ONTAP backend needs: params (REST_PARAMS and the given ones) and fail_json."""
+
+    def __init__(self, **params):
+        self.params = dict(REST_PARAMS, **params)
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
 class FakeResponse(object):
     """What http.client's getresponse() returns."""
 

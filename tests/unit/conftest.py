@@ -24,3 +24,28 @@ def host_lock_in_tmp(monkeypatch, tmp_path):
     monkeypatch.setattr(_host_lock, 'HOST_LOCK_PATH', str(tmp_path / 'run-lock' / 'san.iscsi.lock'))
     monkeypatch.setattr(_host_lock, '_LOCKS', {})
     monkeypatch.setattr(_iscsiadm, 'IDBM_LOCK_DIRS', (str(tmp_path / 'run-lock' / 'iscsi'),))
+
+
+@pytest.fixture
+def http(monkeypatch):
+    """A scripted ONTAP REST seam (tests/doubles/ontap_fakes.FakeRest); every expected request must be sent."""
+    from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import FakeRest
+    fake = FakeRest().install(monkeypatch)
+    yield fake
+    fake.done()
+
+
+@pytest.fixture
+def zapi(monkeypatch):
+    """A scripted ONTAP ZAPI seam (tests/doubles/ontap_fakes.FakeZapiOpener); every expected call must be sent."""
+    from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import FakeZapiOpener
+    fake = FakeZapiOpener().install(monkeypatch)
+    yield fake
+    fake.done()
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """The ONTAP REST backend's waits (job polls, retry backoff) return at once."""
+    from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
+    monkeypatch.setattr(_san_ontap_rest.time, 'sleep', lambda seconds: None)

@@ -17,7 +17,7 @@ from ansible_collections.san.iscsi.plugins.module_utils import _san_factory
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanConnectionError, SanError
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import RETRY_DELAYS
 from ansible_collections.san.iscsi.plugins.modules import lun, lun_map
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
     BASE, REST_PARAMS, VERSION_REPLY, VERSION_REQUEST, FakeRest, FakeZapiOpener, ontap_error, records, zapi_failed,
     zapi_passed, zapi_request)
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
@@ -26,28 +26,6 @@ SVM_URL = BASE + '/api/svm/svms?fields=name%2Cuuid&name=svm1'
 SVM_GET = ('<vserver-get-iter><query><vserver-info><vserver-name>svm1</vserver-name></vserver-info></query>'
            '<max-records>500</max-records></vserver-get-iter>')
 BUSY = ontap_error('503', 'Service Unavailable')
-
-
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = dict(REST_PARAMS, **params)
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest().install(monkeypatch)
-    yield fake
-    fake.done()
-
-
-@pytest.fixture
-def zapi(monkeypatch):
-    fake = FakeZapiOpener().install(monkeypatch)
-    yield fake
-    fake.done()
 
 
 # -- one connection per run ----------------------------------------------------------------------------
@@ -80,7 +58,7 @@ def test_auto_falling_back_to_zapi_keeps_the_probe_connection(emulator, run_modu
 
 def test_an_idle_connection_the_server_closed_is_replaced_before_the_next_request(http):
     http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1', 'uuid': 's-1'}))
-    api = _san_factory.ontap_backend(FakeModule())
+    api = _san_factory.ontap_backend(OntapModule())
     api.client.http.conn.peer.close()  # the server closes the kept-alive connection
     api.check_connection()
     assert http.connections == 2 and api.request_retries() == []
@@ -90,7 +68,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_the_next_reques
 def test_a_busy_read_is_retried_and_reported(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', status=503, reply=BUSY)
     http.probe()
-    api = _san_factory.ontap_backend(FakeModule())
+    api = _san_factory.ontap_backend(OntapModule())
     assert api.request_retries() == [{'method': 'GET', 'path': '/api/cluster', 'attempt': 1, 'delay': 0.5,
                                       'reason': 'HTTP 503 Error'}]
     assert http.sleeps == [0.5] and http.connections == 1
@@ -101,7 +79,7 @@ def test_a_read_busy_forever_gives_up_after_the_bound(http, status):
     for dummy in range(len(RETRY_DELAYS) + 1):
         http.expect('GET', BASE + '/api/cluster?fields=version', status=status, reply=BUSY)
     with pytest.raises(SanError) as raised:
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule())
     assert raised.value.details['status'] == status
     assert [retry['attempt'] for retry in raised.value.details['retries']] == [1, 2, 3]
     assert http.sleeps == [0.5, 1.0, 2.0] and sum(http.sleeps) <= 3.5
@@ -112,7 +90,7 @@ def test_a_write_that_got_a_5xx_is_not_sent_again(http):
     """ONTAP documents no 5xx as "not done": a POST is sent once."""
     http.probe().expect('POST', BASE + '/api/protocols/san/lun-maps', body={
         'svm': {'name': 'svm1'}, 'lun': {'name': '/vol/vol1/d'}, 'igroup': {'name': 'h'}}, status=503, reply=BUSY)
-    api = _san_factory.ontap_backend(FakeModule())
+    api = _san_factory.ontap_backend(OntapModule())
     with pytest.raises(SanError):
         api.create_lun_map('/vol/vol1/d', 'h')
     assert api.request_retries() == [] and http.sleeps == []
@@ -135,14 +113,14 @@ def test_a_refused_connection_is_retried_for_any_request(http, run_module):
 def test_a_connection_refused_for_good_gives_up_after_the_bound(http):
     http.connect_failures = [ConnectionRefusedError(111, 'Connection refused')] * 4
     with pytest.raises(SanConnectionError) as raised:
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule())
     assert 'cannot reach ONTAP' in raised.value.message
     assert len(raised.value.details['retries']) == 3 and http.calls == []
 
 
 def test_zapi_busy_errno_is_retried(zapi):
     zapi.expect(VERSION_REQUEST, VERSION_REPLY)
-    api = _san_factory.ontap_backend(FakeModule(use_rest='never'))
+    api = _san_factory.ontap_backend(OntapModule(use_rest='never'))
     lun_map_xml = ('<lun-map><path>/vol/vol1/d</path><initiator-group>h</initiator-group><lun-id>1</lun-id>'
                    '</lun-map>')
     zapi.expect(zapi_request(lun_map_xml), zapi_failed('16', 'Device or resource busy'))
@@ -155,7 +133,7 @@ def test_zapi_busy_errno_is_retried(zapi):
 def test_zapi_http_503_is_retried_for_a_read_only(zapi):
     zapi.expect(VERSION_REQUEST, HTTPError('https://cluster1', 503, 'Service Unavailable', {}, None))
     zapi.expect(VERSION_REQUEST, VERSION_REPLY)
-    api = _san_factory.ontap_backend(FakeModule(use_rest='never'))
+    api = _san_factory.ontap_backend(OntapModule(use_rest='never'))
     assert [retry['path'] for retry in api.request_retries()] == ['/servlets/netapp.servlets.admin.XMLrequest_filer']
     write = '<lun-unmap><path>/vol/vol1/d</path><initiator-group>h</initiator-group></lun-unmap>'
     zapi.expect(zapi_request(write), HTTPError('https://cluster1', 503, 'Service Unavailable', {}, None))

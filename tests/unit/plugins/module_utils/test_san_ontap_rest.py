@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound)
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
     BASE, REST_PARAMS, FakeRest, ontap_error, records, tls_failure)
 
 IG_URL = (BASE + '/api/protocols/san/igroups?fields=name%2Cuuid%2Cprotocol%2Cos_type%2Cinitiators.name%2C'
@@ -44,26 +44,14 @@ SNAPSHOT = {'name': 's1', 'uuid': 's-1', 'create_time': '2026-11-21T10:00:00+00:
 JOB = {'job': {'uuid': 'j-1', '_links': {'self': {'href': '/api/cluster/jobs/j-1'}}}}
 
 
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = dict(REST_PARAMS, **params)
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    monkeypatch.setattr(_san_ontap_rest.time, 'sleep', lambda seconds: None)
-    yield fake
-    fake.done()
-
-
 def backend(http, **params):
     http.probe()
-    return _san_factory.ontap_backend(FakeModule(**params))
+    return _san_factory.ontap_backend(OntapModule(**params))
+
+
+@pytest.fixture(autouse=True)
+def _instant_waits(no_sleep):
+    """Job polls and retry waits return at once in this file."""
 
 
 def test_probe_picks_rest_and_counts_requests(http):
@@ -75,7 +63,7 @@ def test_probe_picks_rest_and_counts_requests(http):
 
 def test_missing_connection_options_fail_before_any_request(http):
     with pytest.raises(SanInvalid, match='provider=ontap needs password'):
-        _san_factory.ontap_backend(FakeModule(password=None))
+        _san_factory.ontap_backend(OntapModule(password=None))
     assert http.calls == []
 
 
@@ -83,7 +71,7 @@ def test_wrong_credentials_raise_auth_error_with_ontap_code(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', status=401,
                 reply=ontap_error('6', 'User is not authorized.'))
     with pytest.raises(SanAuthError) as raised:
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule())
     assert raised.value.code == '6'
     assert "user 'admin'" in raised.value.message and 'HTTP 401' in raised.value.message
 
@@ -91,7 +79,7 @@ def test_wrong_credentials_raise_auth_error_with_ontap_code(http):
 def test_tls_verification_failure_is_a_connection_error(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', exception=tls_failure(BASE))
     with pytest.raises(SanConnectionError) as raised:
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule())
     assert raised.value.code == 'tls'
     assert 'TLS certificate verification failed' in raised.value.message
 
@@ -99,7 +87,7 @@ def test_tls_verification_failure_is_a_connection_error(http):
 def test_use_rest_always_refuses_an_old_cluster(http):
     http.expect('GET', BASE + '/api/cluster?fields=version', status=404, reply={})
     with pytest.raises(SanInvalid, match='use_rest=always'):
-        _san_factory.ontap_backend(FakeModule(use_rest='always'))
+        _san_factory.ontap_backend(OntapModule(use_rest='always'))
 
 
 def test_get_igroup_one_request_by_name(http):
@@ -174,7 +162,7 @@ def test_forced_removal_from_a_mapped_igroup_allows_it_while_mapped(http, versio
     """allow_delete_while_mapped is in the 9.6 REST reference of DELETE .../initiators/{name}: no version gate."""
     http.expect('GET', BASE + '/api/cluster?fields=version',
                 reply={'version': dict(zip(('generation', 'major', 'minor'), version))})
-    api = _san_factory.ontap_backend(FakeModule())
+    api = _san_factory.ontap_backend(OntapModule())
     assert api.version == version
     http.expect('GET', IG_URL, reply=records(MAPPED_IGROUP))
     http.expect('DELETE', BASE + '/api/protocols/san/igroups/ig-1/initiators/iqn.2026-11.lab.san-iscsi%3Ahost1'

@@ -15,7 +15,7 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_zapi
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound)
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
     REST_PARAMS, VERSION_REPLY, VERSION_REQUEST, FakeZapiOpener, tls_failure, zapi_failed, zapi_passed,
     zapi_request)
 
@@ -54,25 +54,9 @@ CLONES_GET = ('<lun-get-iter><query><lun-info><comment>san.iscsi:clone_from=/vol
               '</lun-info></query><max-records>500</max-records></lun-get-iter>')
 
 
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = dict(REST_PARAMS, use_rest='never', **params)
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
-
-
-@pytest.fixture
-def zapi(monkeypatch):
-    fake = FakeZapiOpener()
-    fake.install(monkeypatch)
-    yield fake
-    fake.done()
-
-
 def backend(zapi):
     zapi.expect(VERSION_REQUEST, VERSION_REPLY)
-    return _san_factory.ontap_backend(FakeModule())
+    return _san_factory.ontap_backend(OntapModule(use_rest='never'))
 
 
 def expect(zapi, api_xml, reply_inner='', tunnel=True):
@@ -89,14 +73,14 @@ def test_use_rest_never_reads_the_ontapi_version_untunnelled(zapi):
 def test_wrong_credentials(zapi):
     zapi.expect(VERSION_REQUEST, HTTPError('https://cluster1', 401, 'Unauthorized', {}, None))
     with pytest.raises(SanAuthError) as raised:
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule(use_rest='never'))
     assert raised.value.code == '401'
 
 
 def test_tls_verification_failure(zapi):
     zapi.expect(VERSION_REQUEST, tls_failure('https://cluster1'))
     with pytest.raises(SanConnectionError, match='TLS certificate verification failed'):
-        _san_factory.ontap_backend(FakeModule())
+        _san_factory.ontap_backend(OntapModule(use_rest='never'))
 
 
 def test_unknown_vserver(zapi):

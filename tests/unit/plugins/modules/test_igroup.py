@@ -10,7 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.modules import igroup
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 IG_URL = (BASE + '/api/protocols/san/igroups?fields=name%2Cuuid%2Cprotocol%2Cos_type%2Cinitiators.name%2C'
@@ -21,14 +21,6 @@ HOST1B = 'iqn.2026-11.lab.san-iscsi:host1-b'
 IGROUP = {'name': 'host1', 'uuid': 'ig-1', 'protocol': 'iscsi', 'os_type': 'linux', 'svm': {'name': 'svm1'},
           'initiators': [{'name': HOST1}], 'lun_maps': []}
 CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    yield fake
-    fake.done()
 
 
 def args(**extra):

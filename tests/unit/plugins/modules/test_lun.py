@@ -10,7 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.modules import lun
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 LUN_URL = (BASE + '/api/storage/luns?fields=name%2Cuuid%2Clocation.volume.name%2Cspace.size%2Cos_type%2C'
@@ -27,14 +27,6 @@ LUN = {'name': '/vol/vol1/data01', 'uuid': 'l-1', 'location': {'volume': {'name'
 SOURCE = {'volume': 'vol1', 'snapshot': 's1', 'lun': 'data01'}
 CLONE_COMMENT = 'san.iscsi:clone_from=/vol/vol1/.snapshot/s1/data01'
 CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    yield fake
-    fake.done()
 
 
 def args(**extra):

@@ -10,7 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.modules import lun_map
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, ontap_error, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, ontap_error, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 MAP_URL = (BASE + '/api/protocols/san/lun-maps?fields=logical_unit_number%2Clun.name%2Clun.uuid%2Cigroup.name%2C'
@@ -28,14 +28,6 @@ LUN = {'name': '/vol/vol1/data01', 'uuid': 'l-1', 'location': {'volume': {'name'
 IGROUP = {'name': 'host1', 'uuid': 'ig-1', 'protocol': 'iscsi', 'os_type': 'linux', 'svm': {'name': 'svm1'},
           'initiators': [], 'lun_maps': [{'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/other'}}]}
 CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    yield fake
-    fake.done()
 
 
 def args(**extra):

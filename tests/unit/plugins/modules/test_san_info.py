@@ -10,7 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.modules import san_info
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, ontap_error, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, ontap_error, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 SVM_URL = BASE + '/api/svm/svms?fields=name%2Cuuid&name=svm1'
@@ -19,14 +19,6 @@ IGROUPS_URL = (BASE + '/api/protocols/san/igroups?fields=name%2Cuuid%2Cprotocol%
 MAPS_URL = (BASE + '/api/protocols/san/lun-maps?fields=logical_unit_number%2Clun.name%2Clun.uuid%2Cigroup.name%2C'
             'igroup.uuid%2Csvm.name&igroup.name=host1&svm.name=svm1')
 CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
-
-
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    yield fake
-    fake.done()
 
 
 def test_filtered_igroups_and_maps(http, run_module):

@@ -9,9 +9,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.modules import snapshot
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, FakeRest, records
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import BASE, REST_PARAMS, records
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 
 VOL_URL = BASE + '/api/storage/volumes?fields=name%2Cuuid&name=vol1&svm.name=svm1'
@@ -26,15 +25,6 @@ JOB = {'job': {'uuid': 'j-1'}}
 CONNECTION = dict((key, value) for key, value in REST_PARAMS.items() if value is not None and key != 'job_timeout')
 
 
-@pytest.fixture
-def http(monkeypatch):
-    fake = FakeRest()
-    fake.install(monkeypatch)
-    monkeypatch.setattr(_san_ontap_rest.time, 'sleep', lambda seconds: None)
-    yield fake
-    fake.done()
-
-
 def args(**extra):
     return dict(CONNECTION, volume='vol1', name='s1', **extra)
 
@@ -44,6 +34,11 @@ def expect_lookup(http, found):
     http.expect('GET', SNAP_URL, reply=records(SNAPSHOT) if found else records())
     if found:
         http.expect('GET', CLONES_URL, reply=records())
+
+
+@pytest.fixture(autouse=True)
+def _instant_waits(no_sleep):
+    """Job polls and retry waits return at once in this file."""
 
 
 def test_existing_snapshot_unchanged(http, run_module):
