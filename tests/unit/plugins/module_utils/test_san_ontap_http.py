@@ -17,9 +17,9 @@ from ansible_collections.san.iscsi.plugins.module_utils import _san_factory
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanConnectionError, SanError
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import RETRY_DELAYS
 from ansible_collections.san.iscsi.plugins.modules import lun, lun_map
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
-    BASE, REST_PARAMS, VERSION_REPLY, VERSION_REQUEST, FakeRest, FakeZapiOpener, ontap_error, records, zapi_failed,
-    zapi_passed, zapi_request)
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+    BASE, OntapModule, REST_PARAMS, VERSION_REPLY, VERSION_REQUEST, ontap_error, records, zapi_failed, zapi_passed,
+    zapi_request)
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 
 SVM_URL = BASE + '/api/svm/svms?fields=name%2Cuuid&name=svm1'

@@ -13,8 +13,8 @@ import pytest
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_rest
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound)
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
-    BASE, REST_PARAMS, FakeRest, ontap_error, records, tls_failure)
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+    BASE, OntapModule, ontap_error, records, tls_failure)
 
 IG_URL = (BASE + '/api/protocols/san/igroups?fields=name%2Cuuid%2Cprotocol%2Cos_type%2Cinitiators.name%2C'
           'lun_maps.logical_unit_number%2Clun_maps.lun.name%2Csvm.name&name=host1&svm.name=svm1')

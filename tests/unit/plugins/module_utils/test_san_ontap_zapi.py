@@ -15,9 +15,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_zapi
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound)
-from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (OntapModule, 
-    REST_PARAMS, VERSION_REPLY, VERSION_REQUEST, FakeZapiOpener, tls_failure, zapi_failed, zapi_passed,
-    zapi_request)
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
+    OntapModule, VERSION_REPLY, VERSION_REQUEST, tls_failure, zapi_failed, zapi_passed, zapi_request)
 
 IG_GET = ('<igroup-get-iter><query><initiator-group-info><initiator-group-name>host1</initiator-group-name>'
           '</initiator-group-info></query><max-records>500</max-records></igroup-get-iter>')
