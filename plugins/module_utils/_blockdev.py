@@ -209,6 +209,18 @@ def lun_wwid(name, sysfs_root='/sys'):
     return (read_file(os.path.join(class_dir(name, sysfs_root), 'device', 'wwid')) or '').lower() or None
 
 
+def device_wwid(name, sysfs_root='/sys'):
+    """The LUN WWID under a device: a disk's or partition's own; a multipath map's or its partition map's
+    through the paths below it; or None."""
+    if dm_uuid(name, sysfs_root):
+        for lower in slaves(name, sysfs_root):
+            wwid = device_wwid(lower, sysfs_root)
+            if wwid:
+                return wwid
+        return None
+    return lun_wwid(whole_disk(name, sysfs_root), sysfs_root)
+
+
 def same_lun_devices(name, sysfs_root='/sys'):
     """NAME, then the same device on every other path to its LUN (without a multipath map, each iSCSI path is
     a disk of its own): the disks with the same WWID or, for a partition, their partition of the same number."""

@@ -5,8 +5,8 @@
 
 Two layers:
 - `Lvm` runs one LVM command per method (`lvm <command> ...` through _command.Runner):
-  reports, the devices file, clone import, activation, and the runtime files LVM leaves. Commands for
-  export/import and the system ID belong here, beside their kin.
+  reports, the devices file, clone import, activation, export/import, backup, rename, the system ID, and
+  the runtime files LVM leaves.
 - `LvmEngine` is what modules do with the VG on a LUN: read it, check its identity against the host's
   own VGs (one rule, `vg_elsewhere`), release a VG LVM autoactivated on a snapshot LUN, import a snapshot's
   VG as a clone under a new name on a copy-on-write overlay, and remove that clone again. Its reads and
@@ -44,6 +44,10 @@ MOUNTABLE_SEGTYPES = ('linear', 'striped', 'thin', 'mirror', 'raid0', 'raid0_met
 PV_FIELDS = 'pv_name,pv_uuid,vg_name,vg_uuid'
 VG_FIELDS = 'vg_name,vg_uuid,pv_count,lv_count,vg_attr'
 LV_FIELDS = 'lv_name,vg_name,lv_uuid,lv_attr,segtype,lv_path,lv_dm_path,lv_active'
+VG_STATE_FIELDS = ('vg_name,vg_uuid,vg_attr,vg_systemid,vg_missing_pv_count,pv_count,lv_count,vg_size,vg_free')
+VG_PV_FIELDS = 'pv_name,pv_uuid,vg_name,vg_uuid,pv_missing,pv_size'
+# LV fields only: asking for a segment field (segtype, ...) makes lvs print a row per segment
+VG_LV_FIELDS = 'lv_name,vg_name,lv_uuid,lv_attr,lv_path,lv_dm_path,lv_active,lv_size'
 VG_NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$')
 
 
@@ -192,6 +196,77 @@ class Lvm(object):
 
     def deldev(self, device):
         self.run(['lvmdevices', '--deldev', device], what='removing %s from the LVM devices file' % device)
+
+    def adddev(self, device):
+        self.run(['lvmdevices', '--adddev', device], what='adding %s to the LVM devices file' % device)
+
+    def delpvid(self, pv_uuid):
+        self.run(['lvmdevices', '--delpvid', pv_uuid.replace('-', '')],
+                 what='removing PV %s from the LVM devices file' % pv_uuid)
+
+    def devices_file_pvids(self, devices_file):
+        """The PV UUIDs (without dashes) the devices file lists; empty without a file."""
+        if not devices_file:
+            return set()
+        with open(devices_file) as handle:
+            return set(match.group(1) for match in re.finditer(r'\bPVID=(\S+)', handle.read()))
+
+    # --- a whole VG: state, export/import, backup, rename, system ID ----------------------------
+
+    @staticmethod
+    def _select(vg_uuid):
+        return ['--select', 'vg_uuid=%s' % vg_uuid]
+
+    def vg_state(self, names, outside_devices_file=False):
+        """`vgs --foreign` rows of the VGs NAMES (foreign and exported VGs included, missing PVs tolerated).
+
+        OUTSIDE_DEVICES_FILE: look at every device, not only those the host's devices file lists."""
+        args = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_STATE_FIELDS]
+        if outside_devices_file:
+            args += ['--devicesfile', '']
+        # rc 5: none of NAMES exists, which is an answer here
+        _rc, out, _err = self.run(args + list(names), ok=(0, 5), what='lvm vgs')
+        return parse_report(out, 'vg')
+
+    def vg_pvs(self, vg_uuid, outside_devices_file=False):
+        args = ['pvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_PV_FIELDS]
+        if outside_devices_file:
+            args += ['--devicesfile', '']
+        _rc, out, _err = self.run(args + self._select(vg_uuid), what='lvm pvs')
+        return parse_report(out, 'pv')
+
+    def vg_lvs(self, vg_uuid, outside_devices_file=False):
+        args = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_LV_FIELDS]
+        if outside_devices_file:
+            args += ['--devicesfile', '']
+        _rc, out, _err = self.run(args + self._select(vg_uuid), what='lvm lvs')
+        return parse_report(out, 'lv')
+
+    def local_system_id(self):
+        """This host's LVM system ID ('' when it has none: system_id_source = "none")."""
+        _rc, out, _err = self.run(['systemid'], what='reading the LVM system ID')
+        _label, _sep, value = out.partition(':')
+        return value.strip()
+
+    def set_activation(self, vg, active):
+        self.run(['vgchange', '--activate', 'y' if active else 'n', vg],
+                 what='%s %s' % ('activating' if active else 'deactivating', vg))
+
+    def export_vg(self, vg):
+        self.run(['vgexport', vg], what='exporting %s' % vg)
+
+    def import_vg(self, vg_uuid, vg, force=False):
+        """vgimport the VG with VG_UUID (named VG), by UUID so that a VG of the same name is not picked."""
+        self.run(['vgimport'] + (['--force'] if force else []) + self._select(vg_uuid), what='importing %s' % vg)
+
+    def rename_vg(self, vg_uuid, new_name):
+        self.run(['vgrename', vg_uuid, new_name], what='renaming VG %s to %s' % (vg_uuid, new_name))
+
+    def backup_vg(self, vg, path):
+        self.run(['vgcfgbackup', '--file', path, vg], what='backing up the metadata of %s to %s' % (vg, path))
+
+    def set_system_id(self, vg, system_id):
+        self.run(['vgchange', '--systemid', system_id, vg], what='setting the system ID of %s' % vg)
 
     # --- clone import ---------------------------------------------------------------------------
 
