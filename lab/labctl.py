@@ -576,11 +576,25 @@ class TargetRun:
         secs = time.monotonic() - self.start
         ok = self.proc.returncode == 0
         log("target %s: %s in %.0f s" % (self.label, "passed" if ok else "FAILED", secs))
+        reason = "" if ok else "its output is above"
         if self.log:
             lines = self.log.read_text(errors="replace").splitlines()
             shown = lines if not ok else [line for line in lines if line.startswith("localhost ")]
             print("\n".join("    | " + line for line in shown), flush=True)
-        return self.label, ok, secs
+            reason = "" if ok else failure_reason(lines)
+        return self.label, ok, secs, reason
+
+
+def failure_reason(lines, width=400):
+    """The first failed task of a target's log and what Ansible printed for it, cut to WIDTH characters each:
+    the summary's last lines then say what failed, even where only the end of the output is kept."""
+    task = ""
+    for line in lines:
+        if line.startswith("TASK ["):
+            task = line.rstrip("* ")
+        elif line.startswith(("fatal: [", "failed: [")) and "...ignoring" not in line:
+            return "%s\n      %s" % (task[:width], line.strip()[:width])
+    return "no failed task in the log (exit code without one: see the log)"
 
 
 def job_label(job):
@@ -619,17 +633,20 @@ def run_targets(jobs_to_run, inventory, workdir, extra_args=(), jobs=1):
 def print_summary(results, wall, jobs):
     """Every target's result, then the slowest ones and the totals (the budget in docs/testing.md)."""
     width = max((len(result[0]) for result in results), default=0)
-    for label, ok, secs in results:
+    for label, ok, secs, _reason in results:
         print("  {0:<{1}} {2:<6} {3:6.0f} s".format(label, width, "ok" if ok else "FAILED", secs))
     if len(results) > 1:
         print("slowest %d targets:" % min(SLOWEST_SHOWN, len(results)))
-        for label, _ok, secs in sorted(results, key=lambda result: -result[2])[:SLOWEST_SHOWN]:
+        for label, _ok, secs, _reason in sorted(results, key=lambda result: -result[2])[:SLOWEST_SHOWN]:
             print("  {0:<{1}} {2:6.0f} s".format(label, width, secs))
         print("targets' time added up: %.0f s; wall time with %d at a time: %.0f s"
               % (sum(result[2] for result in results), jobs, wall))
     passed = sum(1 for result in results if result[1])
     if jobs > 1:
         print("target logs: %s" % LOG_DIR)
+    for label, ok, _secs, reason in results:
+        if not ok:
+            print("  failed: %s: %s" % (label, reason))
     print("integration: %d passed, %d failed" % (passed, len(results) - passed), flush=True)
 
 

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The integration runner's summary ends with what failed, so a CI view that keeps only the last lines of
+the output still names the failed target and its task."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib.util
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SPEC = importlib.util.spec_from_file_location('labctl', os.path.join(HERE, '..', '..', '..', 'lab', 'labctl.py'))
+labctl = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(labctl)
+
+LOG = '''PLAY [Integration target x] ***
+
+TASK [x : Volume group | host1 - export] ***************************************
+ok: [localhost -> host1]
+
+TASK [x : Volume group | host2 - refused] **************************************
+fatal: [localhost -> host2]: FAILED! => {"changed": false, "error_code": "vg_in_use"} ...ignoring
+
+TASK [x : Volume group | host2 - take it over] *********************************
+fatal: [localhost -> host2]: FAILED! => {"changed": false, "msg": "importing vgmove failed with exit code 5"}
+
+TASK [x : cleanup] ***
+fatal: [localhost]: FAILED! => {"msg": "later"}
+'''
+
+
+def test_failure_reason_names_the_first_failed_task_not_an_ignored_one():
+    reason = labctl.failure_reason(LOG.splitlines())
+    assert reason.splitlines()[0] == 'TASK [x : Volume group | host2 - take it over]'
+    assert 'importing vgmove failed with exit code 5' in reason and 'later' not in reason
+
+
+def test_failure_reason_cuts_long_lines():
+    reason = labctl.failure_reason(['TASK [t] ***', 'fatal: [localhost]: FAILED! => ' + 'x' * 5000], width=100)
+    assert max(len(line.strip()) for line in reason.splitlines()) == 100
+
+
+def test_summary_ends_with_the_failed_targets(capsys):
+    results = [('lun_mount', True, 100.0, ''), ('session', False, 50.0, 'TASK [s]\n      fatal: boom')]
+    labctl.print_summary(results, 120.0, 2)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-3:] == ['  failed: session: TASK [s]', '      fatal: boom', 'integration: 1 passed, 1 failed']
