@@ -52,6 +52,16 @@ options:
         Of snapshots taken at the same second, the first in RV(snapshots) order (volume, then name) wins.
       - Needs C(snapshots) in O(gather).
     type: str
+  query:
+    description:
+      - A L(JMESPath,https://jmespath.org/) expression evaluated over the result (its keys RV(igroups),
+        RV(luns), RV(maps), RV(snapshots) and RV(snapshot_before)); the answer is returned as
+        RV(query_result). Selects LUNs, maps or snapshots in the module instead of Jinja loops in a play.
+      - The expression is checked before the first request to the array; a bad one fails with
+        C(error_code=invalid). Needs the Python library C(jmespath) on the host that runs the module.
+    type: str
+requirements:
+  - jmespath (only for O(query))
 '''
 
 EXAMPLES = r'''
@@ -75,6 +85,16 @@ EXAMPLES = r'''
     snapshots_before: '2026-11-19T12:00:00+00:00'
   register: before_noon
   # before_noon.snapshot_before.name, or before_noon.snapshot_before is none
+
+- name: The LUNs behind two WWIDs a host reported (for example san.iscsi.volume_group's pvs), with their maps
+  san.iscsi.san_info:
+    provider: lio
+    gather: [luns, maps]
+    query: >-
+      {luns: luns[?contains(`["naa.6001405a1b2c3d4e5f60718293a4b5c6", "naa.6001405b1b2c3d4e5f60718293a4b5c7"]`, wwid)],
+       maps: maps}
+  register: vg_luns
+  # vg_luns.query_result.luns
 '''
 
 RETURN = r'''
@@ -112,6 +132,12 @@ snapshot_before:
     clones: []
     vserver: svm1
     uuid: 2bbc6b58-c5a4-11ef-9d5e-005056bb2a3f
+query_result:
+  description: What O(query) selected from the result; null without O(query) (or when the expression selects
+    nothing).
+  returned: always
+  type: raw
+  sample: [{name: data01, volume: labvg/pool, wwid: naa.6001405a1b2c3d4e5f60718293a4b5c6}]
 retries:
   description:
     - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
@@ -139,8 +165,17 @@ retries:
 '''
 
 import datetime
+import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import jmespath
+    HAS_JMESPATH = True
+    JMESPATH_IMPORT_ERROR = None
+except ImportError:
+    HAS_JMESPATH = False
+    JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanError, SanInvalid, checked, fail_san, report_retries, san_argument_spec)
@@ -170,6 +205,31 @@ def newest_before(snapshots, limit, lun):
         if taken < limit and (best_time is None or taken > best_time):
             best, best_time = snapshot, taken
     return best
+
+
+def compile_query(module):
+    """The compiled O(query) expression, or None without one; a bad expression is SanInvalid."""
+    expression = module.params['query']
+    if expression is None:
+        return None
+    if not HAS_JMESPATH:
+        module.fail_json(msg=missing_required_lib('jmespath'), exception=JMESPATH_IMPORT_ERROR,
+                         error_code='missing_library')
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise SanInvalid('query is not a JMESPath expression: %s' % exc, details={'options': ['query']})
+
+
+def run_query(compiled, result):
+    """COMPILED (or None) evaluated over the reported data; a function error at run time is SanInvalid."""
+    if compiled is None:
+        return None
+    data = dict((key, result[key]) for key in ('igroups', 'luns', 'maps', 'snapshots', 'snapshot_before'))
+    try:
+        return compiled.search(data)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise SanInvalid('query failed on the result: %s' % exc, details={'options': ['query']})
 
 
 def check_input(module):
@@ -213,14 +273,17 @@ def main():
         lun=dict(type='str'),
         snapshot=dict(type='str'),
         snapshots_before=dict(type='str'),
+        query=dict(type='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     backend = None
     try:
         limit = check_input(module)
+        compiled = compile_query(module)
         backend = get_backend(module)
         backend.check_connection()
         result = gather(module, backend, limit)
+        result['query_result'] = run_query(compiled, result)
     except SanError as exc:
         fail_san(module, exc, backend)
     module.exit_json(**report_retries(module, backend, result))

@@ -109,3 +109,54 @@ def test_an_unreadable_create_time_fails_instead_of_being_skipped():
     limit = san_info.parse_time('2026-11-19T12:00:00+00:00', 'limit')
     with pytest.raises(san_info.SanInvalid, match="create_time of snapshot 'a'"):
         san_info.newest_before([snapshot('a', '2026-11-19 11:00')], limit, None)
+
+
+# --- query (JMESPath over the result) ------------------------------------------------------------------
+
+def test_query_selects_from_the_result_without_jinja(http, run_module):
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('GET', IGROUPS_URL, reply=records(
+        {'name': 'host1', 'uuid': 'ig-1', 'protocol': 'iscsi', 'os_type': 'linux',
+         'initiators': [{'name': 'iqn.2026-11.lab:host1'}], 'lun_maps': []}))
+    http.expect('GET', MAPS_URL, reply=records(
+        {'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/a'}, 'igroup': {'name': 'host1'}, 'svm': {'name': 'svm1'}},
+        {'logical_unit_number': 3, 'lun': {'name': '/vol/vol1/b'}, 'igroup': {'name': 'host1'}, 'svm': {'name': 'svm1'}}))
+    query = "{paths: maps[?lun_id > `0`].path, owner: igroups[?contains(initiators, 'iqn.2026-11.lab:host1')].name | [0]}"
+    result = run_module(san_info, dict(CONNECTION, gather=['igroups', 'maps'], igroup='host1', query=query))
+    assert result['query_result'] == {'paths': ['/vol/vol1/b'], 'owner': 'host1'}
+    assert len(result['maps']) == 2  # the full result is still there
+
+
+def test_without_query_the_query_result_is_null(http, run_module):
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('GET', MAPS_URL, reply=records())
+    result = run_module(san_info, dict(CONNECTION, gather=['maps'], igroup='host1'))
+    assert result['query_result'] is None
+
+
+def test_a_bad_query_fails_before_any_request(http, run_module):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(san_info, dict(CONNECTION, gather=['luns'], query='luns[?name == '))
+    assert failed.value.result['error_code'] == 'invalid'
+    assert failed.value.result['options'] == ['query']
+    assert failed.value.result['msg'].startswith('query is not a JMESPath expression')
+    assert http.calls == []
+
+
+def test_a_query_that_fails_on_the_data_names_the_option(http, run_module):
+    http.probe().expect('GET', SVM_URL, reply=records({'name': 'svm1'}))
+    http.expect('GET', MAPS_URL, reply=records(
+        {'logical_unit_number': 0, 'lun': {'name': '/vol/vol1/a'}, 'igroup': {'name': 'host1'}, 'svm': {'name': 'svm1'}}))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(san_info, dict(CONNECTION, gather=['maps'], igroup='host1', query='maps[0].lun_id | length(@)'))
+    assert failed.value.result['error_code'] == 'invalid'
+    assert failed.value.result['msg'].startswith('query failed on the result')
+
+
+def test_a_query_without_jmespath_installed_fails_before_any_request(http, run_module, monkeypatch):
+    monkeypatch.setattr(san_info, 'HAS_JMESPATH', False)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(san_info, dict(CONNECTION, gather=['luns'], query='luns'))
+    assert failed.value.result['error_code'] == 'missing_library'
+    assert 'jmespath' in failed.value.result['msg']
+    assert http.calls == []
