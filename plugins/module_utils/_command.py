@@ -52,6 +52,16 @@ class CommandError(Exception):
                 'error_code': self.error_code}
 
 
+def fail_with(module, exc, partial_result, **extra):
+    """fail_json for a CommandError EXC: what the run had found and done (PARTIAL_RESULT, its 'changed' kept as
+    changed), then EXTRA, then the error's msg, cmd, rc, stdout, stderr and error_code."""
+    result = dict(partial_result or {})
+    changed = bool(result.pop('changed', False))
+    result.update(extra)
+    result.update(exc.as_fail_kwargs())
+    module.fail_json(changed=changed, **result)
+
+
 class ToolError(CommandError):
     """A failed or missing system tool (block devices, LVM, mount, cp, ...)."""
 

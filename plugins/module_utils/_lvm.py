@@ -217,30 +217,24 @@ class Lvm(object):
     def _select(vg_uuid):
         return ['--select', 'vg_uuid=%s' % vg_uuid]
 
-    def vg_state(self, names, outside_devices_file=False):
-        """`vgs --foreign` rows of the VGs NAMES (foreign and exported VGs included, missing PVs tolerated).
-
+    def _whole_vg_report(self, command, fields, selection, outside_devices_file, ok=(0,)):
+        """`lvm COMMAND --foreign` JSON rows of the VGs SELECTION names (foreign and exported VGs included);
         OUTSIDE_DEVICES_FILE: look at every device, not only those the host's devices file lists."""
-        args = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_STATE_FIELDS]
+        args = [command, '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', fields]
         if outside_devices_file:
             args += ['--devicesfile', '']
-        # rc 5: none of NAMES exists, which is an answer here
-        _rc, out, _err = self.run(args + list(names), ok=(0, 5), what='lvm vgs')
-        return parse_report(out, 'vg')
+        _rc, out, _err = self.run(args + list(selection), ok=ok, what='lvm %s' % command)
+        return parse_report(out, command[:2])
+
+    def vg_state(self, names, outside_devices_file=False):
+        """`vgs` rows of the VGs NAMES; rc 5 (none of them exists) is an answer here, not an error."""
+        return self._whole_vg_report('vgs', VG_STATE_FIELDS, names, outside_devices_file, ok=(0, 5))
 
     def vg_pvs(self, vg_uuid, outside_devices_file=False):
-        args = ['pvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_PV_FIELDS]
-        if outside_devices_file:
-            args += ['--devicesfile', '']
-        _rc, out, _err = self.run(args + self._select(vg_uuid), what='lvm pvs')
-        return parse_report(out, 'pv')
+        return self._whole_vg_report('pvs', VG_PV_FIELDS, self._select(vg_uuid), outside_devices_file)
 
     def vg_lvs(self, vg_uuid, outside_devices_file=False):
-        args = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign', '-o', VG_LV_FIELDS]
-        if outside_devices_file:
-            args += ['--devicesfile', '']
-        _rc, out, _err = self.run(args + self._select(vg_uuid), what='lvm lvs')
-        return parse_report(out, 'lv')
+        return self._whole_vg_report('lvs', VG_LV_FIELDS, self._select(vg_uuid), outside_devices_file)
 
     def local_system_id(self):
         """This host's LVM system ID ('' when it has none: system_id_source = "none")."""

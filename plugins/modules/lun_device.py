@@ -115,16 +115,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
-from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import names_equal
 
 
-class LunDeviceError(Exception):
+class LunDeviceError(CommandError):
+    """A refusal: MSG says why; ERROR_CODE is the stable word roles test; EXTRA goes into the result."""
+
     def __init__(self, msg, error_code, **extra):
-        super(LunDeviceError, self).__init__(msg)
-        self.msg = msg
-        self.error_code = error_code
+        super(LunDeviceError, self).__init__(msg, error_code=error_code)
         self.extra = extra
 
 
@@ -251,16 +251,8 @@ def main(paths=None):
     try:
         manager = LunDevices(module, paths or HostPaths())
         module.exit_json(**manager.run())
-    except LunDeviceError as exc:
-        result = dict(manager.result) if manager else {}
-        changed = bool(result.pop('changed', False))
-        result.update(exc.extra)
-        module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
-    except ToolError as exc:
-        result = dict(manager.result) if manager else {}
-        changed = bool(result.pop('changed', False))
-        result.update(exc.as_fail_kwargs())
-        module.fail_json(changed=changed, **result)
+    except CommandError as exc:  # a refusal (LunDeviceError) or a failed command (ToolError)
+        fail_with(module, exc, manager.result if manager else None, **getattr(exc, 'extra', {}))
     except OSError as exc:
         module.fail_json(msg='rescanning the sessions failed: %s' % exc, error_code='command_failed',
                          changed=bool(manager and manager.result['changed']))

@@ -275,7 +275,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
-from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName
@@ -779,10 +779,7 @@ def main(paths=None):
         result.pop('changed', None)
         module.fail_json(msg=exc.msg, changed=bool(manager and manager.result.get('changed')), **result)
     except ToolError as exc:
-        result = dict(manager.result if manager else {})
-        changed = bool(result.pop('changed', False))
-        result.update(exc.as_fail_kwargs())
-        module.fail_json(changed=changed, **result)
+        fail_with(module, exc, manager.result if manager else None)
 
 
 if __name__ == '__main__':

@@ -244,20 +244,18 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
-from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, valid_vg_name
 
 UNKNOWN_PV = '[unknown]'
 
 
-class VgError(Exception):
+class VgError(CommandError):
     """A refusal or bad input: MSG says why and what to do; ERROR_CODE is the stable word roles test."""
 
     def __init__(self, msg, error_code):
-        super(VgError, self).__init__(msg)
-        self.msg = msg
-        self.error_code = error_code
+        super(VgError, self).__init__(msg, error_code=error_code)
 
 
 def as_int(value):
@@ -578,15 +576,8 @@ def main(paths=None):
         if module._diff:
             result['diff'] = manager.diff()
         module.exit_json(**result)
-    except VgError as exc:
-        result = dict(manager.result) if manager else {}
-        changed = bool(result.pop('changed', False))
-        module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
-    except ToolError as exc:
-        result = dict(manager.result) if manager else {}
-        changed = bool(result.pop('changed', False))
-        result.update(exc.as_fail_kwargs())
-        module.fail_json(changed=changed, **result)
+    except CommandError as exc:  # a refusal (VgError) or a failed command (ToolError)
+        fail_with(module, exc, manager.result if manager else None)
 
 
 if __name__ == '__main__':
