@@ -91,3 +91,17 @@ def call_main(module, args, check_mode=False, diff=False, **main_kwargs):
         except ModuleExited as exited:
             return exited.result
     raise AssertionError('%s.main() returned without calling exit_json or fail_json' % module.__name__)
+
+
+def fake_bin_path(module, name, required=False, opt_dirs=None):
+    """get_bin_path of a fake host: coreutils timeout in /usr/bin, every other tool in /sbin."""
+    return '/usr/bin/timeout' if name == 'timeout' else '/sbin/%s' % name
+
+
+def route_commands(monkeypatch, handler):
+    """Send every AnsibleModule.run_command(argv, **kwargs) to HANDLER(argv, **kwargs) (the fake host's
+    commands), and find every tool at fake_bin_path's place."""
+    def run_command(module, argv, **kwargs):
+        return handler(argv, **kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', fake_bin_path)

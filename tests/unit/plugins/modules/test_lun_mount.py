@@ -13,14 +13,12 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.san.iscsi.plugins.modules import lun_mount
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import NO_BACKUP
-from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed, route_commands
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeSys, fixture
 
 IQN = 'iqn.2026-11.lab.san-iscsi:lm'
@@ -61,8 +59,7 @@ class World(object):
                                overlay_dir=self.overlays, lvm_devices_dir=self.devices_dir,
                                lvm_online_dir=self.online, lvm_backup_dir=self.backup_dir,
                                lvm_archive_dir=self.archive_dir)
-        monkeypatch.setattr(basic.AnsibleModule, 'run_command', self._unbound_run_command())
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', self._get_bin_path)
+        route_commands(monkeypatch, self._run_command)
 
     def dev(self, name):
         return os.path.join(self.sysfs.dev, name)
@@ -70,22 +67,10 @@ class World(object):
     def mapper(self, name):
         return os.path.join(self.sysfs.dev, 'mapper', name)
 
-    def _unbound_run_command(self):
-        """A plain function for the class attribute, so AnsibleModule passes itself as first argument."""
-        world = self
-
-        def run_command(module, argv, **kwargs):
-            return world._run_command(module, argv, **kwargs)
-        return run_command
-
-    @staticmethod
-    def _get_bin_path(module, name, required=False, opt_dirs=None):
-        return '/usr/bin/timeout' if name == 'timeout' else '/sbin/%s' % name
-
     def reply(self, prefix, result):
         self.replies.append((list(prefix), result))
 
-    def _run_command(self, module, argv, environ_update=None, **kwargs):
+    def _run_command(self, argv, environ_update=None, **kwargs):
         assert environ_update['LC_ALL'] == 'C'
         self.commands.append(list(argv))
         tail = self._readable(argv)

@@ -14,11 +14,9 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.san.iscsi.plugins.modules import volume_group
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
-from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
+from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed, route_commands
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_blockdev import FakeSys
 
 VG_UUID = 'zE1b0X-3tQx-9vKc-Lm2P-aaaa-bbbb-cccc01'
@@ -208,8 +206,7 @@ class World(object):
         self.lvm = FakeLvm(self)
         self.commands = []
         self.next_minor = 0
-        monkeypatch.setattr(basic.AnsibleModule, 'run_command', self._unbound_run_command())
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', self._get_bin_path)
+        route_commands(monkeypatch, self._run_command)
 
     def dev(self, name):
         return os.path.join(self.sysfs.dev, name)
@@ -241,18 +238,7 @@ class World(object):
             for pvid in sorted(pvids):
                 handle.write('IDTYPE=sys_wwid IDNAME=x DEVNAME=/dev/x PVID=%s\n' % pvid)
 
-    def _unbound_run_command(self):
-        world = self
-
-        def run_command(module, argv, **kwargs):
-            return world._run_command(module, argv, **kwargs)
-        return run_command
-
-    @staticmethod
-    def _get_bin_path(module, name, required=False, opt_dirs=None):
-        return '/usr/bin/timeout' if name == 'timeout' else '/sbin/%s' % name
-
-    def _run_command(self, module, argv, environ_update=None, **kwargs):
+    def _run_command(self, argv, environ_update=None, **kwargs):
         assert environ_update['LC_ALL'] == 'C'
         assert argv[0] == '/usr/bin/timeout' and argv[1:3] == ['-k', '5'] and argv[3].isdigit()
         tail = [os.path.basename(argv[4])] + argv[5:]
