@@ -79,23 +79,32 @@ EXAMPLES = r'''
     initiators:
       - iqn.2026-11.lab.san-iscsi:host1
 
-- name: Add a second initiator, leave the others alone (connection options from module_defaults)
-  san.iscsi.igroup:
-    name: host1
-    initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
-    initiators_mode: add
+- name: The tasks below set the array connection once, for every SAN module (action group san.iscsi.san)
+  module_defaults:
+    group/san.iscsi.san:
+      provider: ontap
+      hostname: cluster1.example.com
+      username: admin
+      password: "{{ ontap_password }}"
+      vserver: svm1
+  block:
+    - name: Add a second initiator, leave the others alone
+      san.iscsi.igroup:
+        name: host1
+        initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
+        initiators_mode: add
 
-- name: Retire an initiator of a mapped igroup; its host loses the igroup's LUNs
-  san.iscsi.igroup:
-    name: host1
-    initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
-    initiators_mode: remove
-    force: true
+    - name: Retire an initiator of a mapped igroup; its host loses the igroup's LUNs
+      san.iscsi.igroup:
+        name: host1
+        initiators: [iqn.2026-11.lab.san-iscsi:host1-b]
+        initiators_mode: remove
+        force: true
 
-- name: Remove the igroup
-  san.iscsi.igroup:
-    name: host1
-    state: absent
+    - name: Remove the igroup
+      san.iscsi.igroup:
+        name: host1
+        state: absent
 '''
 
 RETURN = r'''

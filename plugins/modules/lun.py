@@ -100,18 +100,27 @@ EXAMPLES = r'''
     size: 10G
   register: data01
 
-- name: Present yesterday's snapshot of data01 as a new LUN
-  san.iscsi.lun:
-    volume: vol1
-    name: data01_restore
-    clone_from: {volume: vol1, snapshot: nightly.0, lun: data01}
+- name: The tasks below set the array connection once, for every SAN module (action group san.iscsi.san)
+  module_defaults:
+    group/san.iscsi.san:
+      provider: ontap
+      hostname: cluster1.example.com
+      username: admin
+      password: "{{ ontap_password }}"
+      vserver: svm1
+  block:
+    - name: Present yesterday's snapshot of data01 as a new LUN
+      san.iscsi.lun:
+        volume: vol1
+        name: data01_restore
+        clone_from: {volume: vol1, snapshot: nightly.0, lun: data01}
 
-- name: Delete the restore LUN, unmapping it from every igroup first
-  san.iscsi.lun:
-    volume: vol1
-    name: data01_restore
-    state: absent
-    force: true
+    - name: Delete the restore LUN, unmapping it from every igroup first
+      san.iscsi.lun:
+        volume: vol1
+        name: data01_restore
+        state: absent
+        force: true
 '''
 
 RETURN = r'''

@@ -80,18 +80,27 @@ EXAMPLES = r'''
     igroup: host1
     lun_id: 7
 
-- name: Map a LUN to host1, creating its igroup on first use
-  san.iscsi.lun_map:
-    path: /vol/vol1/data01_restore
-    igroup: host1
-    initiators:
-      - iqn.1994-05.com.redhat:host1
+- name: The tasks below set the array connection once, for every SAN module (action group san.iscsi.san)
+  module_defaults:
+    group/san.iscsi.san:
+      provider: ontap
+      hostname: cluster1.example.com
+      username: admin
+      password: "{{ ontap_password }}"
+      vserver: svm1
+  block:
+    - name: Map a LUN to host1, creating its igroup on first use
+      san.iscsi.lun_map:
+        path: /vol/vol1/data01_restore
+        igroup: host1
+        initiators:
+          - iqn.1994-05.com.redhat:host1
 
-- name: Revoke access
-  san.iscsi.lun_map:
-    path: /vol/vol1/data01_restore
-    igroup: host1
-    state: absent
+    - name: Revoke access
+      san.iscsi.lun_map:
+        path: /vol/vol1/data01_restore
+        igroup: host1
+        state: absent
 '''
 
 RETURN = r'''
