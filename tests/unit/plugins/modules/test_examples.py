@@ -49,8 +49,7 @@ def example_tasks(tasks, defaults=None):
         merged = dict(defaults or {})
         merged.update(task.get('module_defaults') or {})
         if 'block' in task:
-            for inner in example_tasks(task['block'], merged):
-                yield inner
+            yield from example_tasks(task['block'], merged)
         else:
             yield task, merged
 
