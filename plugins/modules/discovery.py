@@ -20,7 +20,7 @@ description:
   - With O(prune=true) it deletes records that discovery no longer reports for the targets it reports or
     that O(targets) names; records in use by a session are kept (with a warning).
   - Changed only when discovery CHAP settings were stored or records were added or removed.
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -31,6 +31,9 @@ attributes:
     support: none
   platform:
     platforms: linux
+seealso:
+  - module: san.iscsi.node
+  - module: san.iscsi.session
 options:
   type:
     description: Discovery method.

@@ -26,6 +26,9 @@ attributes:
     support: full
   diff_mode:
     support: full
+seealso:
+  - module: san.iscsi.lun_map
+  - module: san.iscsi.san_info
 options:
   name:
     description: Name of the igroup.

@@ -18,7 +18,7 @@ description:
     digits, C(naa.) plus 16 or 32 hex digits, at most 223 bytes) and compared case-insensitively.
   - Restarts iscsid when it runs and the name changed (C(systemctl try-restart)). Sessions keep the old name
     until they log in again; the module warns when sessions exist.
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -28,6 +28,9 @@ attributes:
     support: full
   platform:
     platforms: linux
+seealso:
+  - module: san.iscsi.iscsid_config
+  - module: san.iscsi.iscsi_info
 options:
   name:
     description: The initiator name.

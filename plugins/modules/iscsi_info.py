@@ -16,7 +16,7 @@ description:
     LUN devices of every session with their links, WWIDs, holders and mount points (from sysfs), and the
     dm-multipath maps.
   - Two iscsiadm calls at most; everything else comes from sysfs and C(/proc/self/mountinfo).
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -26,6 +26,9 @@ attributes:
     support: none
   platform:
     platforms: linux
+seealso:
+  - module: san.iscsi.session
+  - module: san.iscsi.lun_mount
 options:
   node_settings:
     description: Include every setting of each node record (passwords masked).

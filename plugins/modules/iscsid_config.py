@@ -20,7 +20,7 @@ description:
     holds an active secret.
   - The C(node.*) defaults apply to node records created afterwards (discovery, M(san.iscsi.node)); existing
     records keep their values.
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -31,6 +31,8 @@ attributes:
     details: Secret values are shown as C(********).
   platform:
     platforms: posix
+seealso:
+  - module: san.iscsi.initiator
 options:
   settings:
     description:

@@ -27,6 +27,10 @@ attributes:
     support: full
   diff_mode:
     support: none
+seealso:
+  - module: san.iscsi.lun_map
+  - module: san.iscsi.snapshot
+  - module: san.iscsi.lun_mount
 options:
   name:
     description: LUN name inside O(volume). Give O(name) and O(volume), or O(path).

@@ -24,6 +24,9 @@ attributes:
     support: full
   diff_mode:
     support: none
+seealso:
+  - module: san.iscsi.igroup
+  - module: san.iscsi.lun
 options:
   igroup:
     description: Name of the igroup.

@@ -19,7 +19,7 @@ description:
     idempotent too.
   - Target names compare case-insensitively (the record's stored spelling is kept); portals compare by
     address and port (IPv6 in any notation).
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -32,6 +32,9 @@ attributes:
     platforms: posix
 requirements:
   - open-iscsi (C(iscsiadm)) on the managed host
+seealso:
+  - module: san.iscsi.discovery
+  - module: san.iscsi.session
 options:
   target:
     description: Target name (C(iqn.), C(eui.) or C(naa.)).

@@ -23,6 +23,11 @@ attributes:
     support: full
   diff_mode:
     support: none
+seealso:
+  - module: san.iscsi.igroup
+  - module: san.iscsi.lun
+  - module: san.iscsi.lun_map
+  - module: san.iscsi.snapshot
 options:
   gather:
     description: What to report.

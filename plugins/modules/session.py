@@ -20,7 +20,7 @@ description:
     deletes the SCSI devices through sysfs (and flushes a multipath map built only on them).
   - Sessions are keyed on the exact (target, portal, iface); target names compare case-insensitively.
   - A failed login or wait logs out the sessions and deletes the node records that this run created.
-author: san.iscsi contributors (!UNKNOWN)
+author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
 attributes:
@@ -36,6 +36,11 @@ attributes:
 requirements:
   - open-iscsi (C(iscsiadm)) and the iscsi_tcp kernel module on the managed host
   - udev (C(udevadm)) for the device wait; multipath-tools for multipath maps
+seealso:
+  - module: san.iscsi.discovery
+  - module: san.iscsi.node
+  - module: san.iscsi.iscsi_info
+  - module: san.iscsi.lun_device
 options:
   target:
     description: Target name (C(iqn.), C(eui.) or C(naa.)).

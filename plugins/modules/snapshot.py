@@ -25,6 +25,9 @@ attributes:
     support: full
   diff_mode:
     support: none
+seealso:
+  - module: san.iscsi.lun
+  - module: san.iscsi.san_info
 options:
   volume:
     description: ONTAP volume, or LIO C(VG/THINPOOL) or fileio directory.
