@@ -483,8 +483,11 @@ def cmd_image(_args):
 # ---------------------------------------------------------------- targets
 
 def target_aliases(name):
+    """The words of a target's aliases file; '#' starts a comment (the reason for an alias)."""
     path = TARGETS_DIR / name / "aliases"
-    return set(path.read_text().split()) if path.exists() else set()
+    if not path.exists():
+        return set()
+    return set(word for line in path.read_text().splitlines() for word in line.split("#", 1)[0].split())
 
 
 def select_targets(names):

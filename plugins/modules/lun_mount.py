@@ -382,6 +382,9 @@ class LunMount(object):
         state = self.params['state']
         if self.snapshot:
             merge_options(SNAPSHOT_BASE, self.options, self.params['unsafe_options'])  # fail before any change
+        if state == 'mounted' and os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise ModuleError('path %s exists and is not a directory; nothing can be mounted there' % self.path,
+                              error_code='mountpoint_not_directory')
         if state in ('mounted', 'present'):
             self.ensure_present(mount=state == 'mounted')
         else:

@@ -861,3 +861,15 @@ def test_present_waits_for_the_host_lock_and_fails_clearly_when_it_stays_held(wo
     assert 'waited 0.2s for the host lock' in failed.value.result['msg']
     assert failed.value.result['msg'].endswith('held by pid 4242: edit /etc/fstab for /srv/other (since 2026-12-02 12:00:00)')
     assert world.fstab_text() == 'UUID=1111 / ext4 errors=remount-ro 0 1\n'
+
+
+def test_a_mount_point_that_is_a_file_is_refused_before_anything_runs(world, run_module):
+    world.sysfs.add('sdb', '8:16')
+    path = os.path.join(world.mnt, 'x')
+    os.makedirs(world.mnt)
+    with open(path, 'w') as handle:
+        handle.write('not a directory\n')
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_mount, args(world, device=world.dev('sdb')))
+    assert failed.value.result['error_code'] == 'mountpoint_not_directory'
+    assert world.commands == []

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.san.iscsi.plugins.filter.lvm_migrate import (
+    FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_paths, lvm_migrate_plan,
+    lvm_migrate_targets)
+
+H1 = 'iqn.2026-12.lab:host1'
+H2 = 'iqn.2026-12.lab:host2'
+W1 = 'naa.6001405aaaa'
+W2 = 'naa.6001405bbbb'
+SAN = {
+    'luns': [{'path': 'labvg/pool/a', 'wwid': W1}, {'path': 'labvg/pool/b', 'wwid': W2},
+             {'path': 'labvg/pool/c', 'wwid': 'naa.6001405cccc'}],
+    'maps': [{'igroup': 'h1', 'path': 'labvg/pool/a', 'lun_id': 0}, {'igroup': 'h1', 'path': 'labvg/pool/b', 'lun_id': 3},
+             {'igroup': 'h2', 'path': 'labvg/pool/c', 'lun_id': 0}],
+    'igroups': [{'name': 'h1', 'initiators': [H1.upper()]}, {'name': 'h2', 'initiators': [H2]}],
+}
+
+
+def test_plan_finds_the_luns_their_source_maps_and_the_destination_igroup():
+    plan = lvm_migrate_plan(SAN, [W2.upper(), W1], H1, H2.upper())
+    assert plan == {'luns': [{'path': 'labvg/pool/b', 'wwid': W2, 'lun_id': 3, 'source_igroups': ['h1']},
+                             {'path': 'labvg/pool/a', 'wwid': W1, 'lun_id': 0, 'source_igroups': ['h1']}],
+                    'destination_igroup': 'h2', 'missing': [], 'unmapped': [], 'shared': []}
+
+
+def test_plan_reports_missing_unmapped_and_shared_luns():
+    san = dict(SAN, maps=SAN['maps'] + [{'igroup': 'h2', 'path': 'labvg/pool/a', 'lun_id': 5}])
+    plan = lvm_migrate_plan(san, [W1, 'naa.6001405cccc', 'naa.nothere'], H1, 'iqn.2026-12.lab:host3')
+    assert plan['missing'] == ['naa.nothere']
+    assert plan['unmapped'] == ['labvg/pool/c']
+    assert plan['shared'] == ['labvg/pool/a', 'labvg/pool/c']
+    assert plan['destination_igroup'] is None
+    assert lvm_migrate_plan(san, [W1], H1, H2, destination_igroup='chosen')['destination_igroup'] == 'chosen'
+
+
+FSTAB = '''# /etc/fstab
+UUID=1111 / ext4 errors=remount-ro 0 1
+/dev/vg-data/xfs /srv/xfs xfs noatime,_netdev,nofail 0 0
+/dev/mapper/vg--data-ext4--lv /srv/ext4 ext4 defaults 0 2
+UUID=2222 /srv/by-uuid ext4 _netdev
+#/dev/vg-data/old /srv/old ext4 defaults 0 0
+/dev/othervg/xfs /srv/other xfs defaults 0 0
+'''
+LVS = [{'name': 'xfs', 'mounts': ['/srv/xfs']}, {'name': 'ext4-lv', 'mounts': []},
+       {'name': 'u', 'mounts': ['/srv/by-uuid']}]
+
+
+def test_fstab_entries_of_the_vgs_lvs_by_path_mapper_name_or_mount_point():
+    entries = lvm_migrate_fstab_entries(FSTAB, 'vg-data', LVS)
+    assert [(entry['lv'], entry['mountpoint'], entry['fstype'], entry['options']) for entry in entries] == [
+        ('xfs', '/srv/xfs', 'xfs', ['noatime']),
+        ('ext4-lv', '/srv/ext4', 'ext4', []),
+        ('u', '/srv/by-uuid', 'ext4', []),
+    ]
+    assert entries[0]['line'] == '/dev/vg-data/xfs /srv/xfs xfs noatime,_netdev,nofail 0 0'
+
+
+INFO = {
+    'sessions': [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260'}, {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'},
+                 {'target': 'iqn.t2', 'portal': '10.10.1.1:3260'}],
+    'devices': [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'wwid': W1},
+                {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'wwid': W1},
+                {'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'wwid': W2}],
+}
+
+
+def test_paths_are_the_sessions_that_carry_the_luns():
+    assert lvm_migrate_paths(INFO, [W1.upper()]) == [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260'},
+                                                     {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'}]
+
+
+def test_targets_group_the_paths():
+    paths = lvm_migrate_paths(INFO, [W1, W2])
+    assert lvm_migrate_targets(paths) == [{'target': 'iqn.t1', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']},
+                                          {'target': 'iqn.t2', 'portals': ['10.10.1.1:3260']}]
+
+
+def test_idle_sessions_are_those_of_the_targets_without_disks():
+    info = dict(INFO, devices=INFO['devices'][2:])
+    assert lvm_migrate_idle_sessions(info, ['IQN.T1', 'iqn.t2']) == [
+        {'target': 'iqn.t1', 'portal': '10.10.1.1:3260'}, {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'}]
+    assert lvm_migrate_idle_sessions(INFO, ['iqn.t1']) == []
+
+
+def test_the_filters_are_registered():
+    assert sorted(FilterModule().filters()) == ['lvm_migrate_fstab_entries', 'lvm_migrate_idle_sessions',
+                                                'lvm_migrate_paths', 'lvm_migrate_plan', 'lvm_migrate_targets']
