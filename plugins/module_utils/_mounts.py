@@ -240,6 +240,15 @@ def read_text(path):
         return handle.read()
 
 
+def reload_systemd_fstab(runner, path, systemd_dir='/run/systemd/system'):
+    """After /etc/fstab changed on a systemd host: `systemctl daemon-reload`, so the mount units systemd
+    generates from it match it again (otherwise util-linux mount prints a hint on every later mount, and
+    systemd may act on the old entries). Another fstab file, or a host without systemd: nothing to do."""
+    if os.path.realpath(path) != '/etc/fstab' or not os.path.isdir(systemd_dir) or not runner.has('systemctl'):
+        return
+    runner.run('systemctl', ['daemon-reload'], what='reloading systemd after the fstab change')
+
+
 def write_fstab(module, path, text):
     """Replace PATH atomically (temp file in the same directory, then rename; mode/owner kept)."""
     directory = os.path.dirname(path) or '.'

@@ -701,6 +701,7 @@ class LunMount(object):
             self.result['diff'] = {'before': before, 'after': after, 'before_header': fstab, 'after_header': fstab}
         if not self.check:
             mounts.write_fstab(self.module, fstab, after)
+            mounts.reload_systemd_fstab(self.runner, fstab)
 
     # --- unmounting -----------------------------------------------------------------------------------------
 

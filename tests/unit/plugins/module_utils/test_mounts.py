@@ -150,3 +150,28 @@ def test_write_fstab_replaces_atomically(tmpdir):
     assert path.read() == 'new\n'
     assert module.moves == [str(path)]
     assert sorted(os.listdir(str(tmpdir))) == ['fstab']
+
+
+class _Runner(object):
+    def __init__(self, has=True):
+        self.calls = []
+        self._has = has
+
+    def has(self, name):
+        return self._has
+
+    def run(self, tool, args, **kwargs):
+        self.calls.append([tool] + list(args))
+        return 0, '', ''
+
+
+def test_systemd_is_reloaded_after_etc_fstab_changed_only(tmpdir):
+    systemd = str(tmpdir.join('systemd').ensure(dir=True))
+    runner = _Runner()
+    mounts.reload_systemd_fstab(runner, '/etc/fstab', systemd_dir=systemd)
+    assert runner.calls == [['systemctl', 'daemon-reload']]
+    other = _Runner()
+    mounts.reload_systemd_fstab(other, str(tmpdir.join('fstab')), systemd_dir=systemd)
+    mounts.reload_systemd_fstab(other, '/etc/fstab', systemd_dir=str(tmpdir.join('no-systemd')))
+    mounts.reload_systemd_fstab(_Runner(has=False), '/etc/fstab', systemd_dir=systemd)
+    assert other.calls == []
