@@ -259,9 +259,6 @@ class Lvm(object):
     def backup_vg(self, vg, path):
         self.run(['vgcfgbackup', '--file', path, vg], what='backing up the metadata of %s to %s' % (vg, path))
 
-    def set_system_id(self, vg, system_id):
-        self.run(['vgchange', '--systemid', system_id, vg], what='setting the system ID of %s' % vg)
-
     # --- clone import ---------------------------------------------------------------------------
 
     def import_clone(self, devices, new_name, add_to_devices_file):

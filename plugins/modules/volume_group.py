@@ -269,6 +269,11 @@ def is_exported(row):
     return (row.get('vg_attr') or '')[2:3] == 'x'
 
 
+def pv_is_missing(row):
+    """A `pvs` row of a PV LVM cannot find: flagged missing, listed under the name '[unknown]'."""
+    return bool(row.get('pv_missing')) or row.get('pv_name') == UNKNOWN_PV
+
+
 def lv_is_active(row):
     return row.get('lv_active') == 'active'
 
@@ -361,7 +366,7 @@ class VgManager(object):
         if system_id and system_id != self.local_id and not is_exported(vg):
             raise VgError('VG %s belongs to the host with LVM system ID %s (this host: %s); export it there first'
                           % (vg['vg_name'], system_id, self.local_id or 'none'), 'vg_foreign')
-        missing = [row for row in pvs if row.get('pv_missing') or row.get('pv_name') == UNKNOWN_PV]
+        missing = [row for row in pvs if pv_is_missing(row)]
         if (missing or as_int(vg.get('vg_missing_pv_count'))) and not self.params['allow_partial']:
             raise VgError('VG %s is partial: %d PV(s) missing (%s); set allow_partial: true to go on anyway'
                           % (vg['vg_name'], max(len(missing), as_int(vg.get('vg_missing_pv_count'))),
@@ -396,12 +401,12 @@ class VgManager(object):
             'partial': (vg.get('vg_attr') or '')[3:4] == 'p' or as_int(vg.get('vg_missing_pv_count')) > 0,
             'system_id': system_id, 'foreign': bool(system_id) and system_id != self.local_id,
             'in_devices_file': not self.devices_file or all(
-                row['pv_uuid'].replace('-', '') in pvids for row in pvs if row.get('pv_name') != UNKNOWN_PV),
+                row['pv_uuid'].replace('-', '') in pvids for row in pvs if not pv_is_missing(row)),
             'size': as_int(vg.get('vg_size')), 'free': as_int(vg.get('vg_free')),
         }
 
     def pv_info(self, row):
-        missing = bool(row.get('pv_missing')) or row.get('pv_name') == UNKNOWN_PV
+        missing = pv_is_missing(row)
         return {'name': row['pv_name'], 'uuid': row['pv_uuid'], 'missing': missing,
                 'wwid': None if missing else self.wwid_of(row), 'size': as_int(row.get('pv_size'))}
 
@@ -495,7 +500,7 @@ class VgManager(object):
         pvids = self.lvm.devices_file_pvids(self.devices_file)
         steps = []
         for row in pvs:
-            if row.get('pv_name') == UNKNOWN_PV:
+            if pv_is_missing(row):
                 continue
             listed = row['pv_uuid'].replace('-', '') in pvids
             if add and not listed:
