@@ -50,7 +50,8 @@ RETURN = r'''
 _value:
   description:
     - C(luns) (C(path), C(wwid), C(lun_id), C(source_igroups)), C(destination_igroup) (null when none has
-      the destination's initiator), C(missing) (WWIDs with no LUN), C(unmapped) (paths mapped to no igroup of
+      the destination's initiator), C(destination_problem) (null, or why the destination igroup will not do:
+      none holds the destination's initiator, the chosen one does not exist or does not hold it), C(missing) (WWIDs with no LUN), C(unmapped) (paths mapped to no igroup of
       the source host), C(shared) (paths mapped to igroups of other hosts too).
   type: dict
 '''
@@ -68,7 +69,17 @@ def lvm_migrate_plan(san_state, wwids, source_initiator, destination_initiator, 
     igroups = dict((group['name'], _lower(group.get('initiators'))) for group in san_state.get('igroups', []))
     if destination_igroup is None:
         destination_igroup = next((name for name, members in sorted(igroups.items()) if destination in members), None)
-    plan = {'luns': [], 'destination_igroup': destination_igroup, 'missing': [], 'unmapped': [], 'shared': []}
+    plan = {'luns': [], 'destination_igroup': destination_igroup, 'destination_problem': None,
+            'missing': [], 'unmapped': [], 'shared': []}
+    if destination_igroup is None:
+        plan['destination_problem'] = 'no igroup holds the destination initiator %s' % destination_initiator
+    elif destination_igroup not in igroups:
+        plan['destination_problem'] = 'igroup %s does not exist' % destination_igroup
+    elif destination not in igroups[destination_igroup]:
+        # mapped there, the LUNs would stay out of the destination's sight: its login or wait would fail
+        # only after the source has let go of the VG
+        plan['destination_problem'] = 'igroup %s does not hold the destination initiator %s' % (
+            destination_igroup, destination_initiator)
     for wwid in wanted:
         lun = by_wwid.get(wwid)
         if lun is None:

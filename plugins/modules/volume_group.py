@@ -72,8 +72,9 @@ options:
   force:
     description:
       - Unmount the LVs' filesystems before deactivating them. Without it a mounted LV is refused.
-      - An LV used as swap, holding C(/), open by a process without a mount, or holding another device is
-        refused even so.
+      - An LV used as swap, holding C(/), open by a process without a mount, holding another device, or
+        mounted where a process uses files (its cwd, open files or mapped files) is refused even so, before
+        anything changes; nothing is killed.
     type: bool
     default: false
   rename:
@@ -511,9 +512,21 @@ class VgManager(object):
                               lambda pv_uuid=row['pv_uuid']: self.lvm.delpvid(pv_uuid)))
         return steps
 
+    def mount_users(self, label, points, mountinfo):
+        """Why force will not unmount POINTS of LV LABEL: processes using files there (force unmounts only
+        filesystems nobody uses; stopping those processes is the caller's choice, not this module's)."""
+        refused = []
+        for point in points:
+            mounted = mounts.mount_at(mountinfo, point)
+            users = mounts.process_holders(mounted.majmin, self.paths.proc) if mounted else []
+            if users:
+                refused.append('%s (mounted at %s, used by %s)' % (label, point, mounts.describe_holders(users)))
+        return refused
+
     def release_steps(self, vg_name, active):
         """Unmount steps for the active LVs ACTIVE, or a refusal when one is in use in a way not undone here."""
         swaps = set(blockdev.swap_devices(os.path.join(self.paths.proc, 'swaps')))
+        mountinfo = mounts.read_mountinfo(self.paths.mountinfo)
         steps, busy = [], []
         for row in active:
             name = self.lv_device(row)
@@ -533,6 +546,8 @@ class VgManager(object):
                 busy.append('%s (mounted at %s)' % (label, ', '.join(points)))
             elif (row.get('lv_attr') or '')[5:6] == 'o' and not points:
                 busy.append('%s (open)' % label)
+            if self.params['force']:
+                busy.extend(self.mount_users(label, points, mountinfo))
             for point in reversed(points):
                 steps.append(('umount %s' % point, lambda target=point: mounts.umount(self.lvm.runner, target)))
         if busy:

@@ -27,7 +27,8 @@ def test_plan_finds_the_luns_their_source_maps_and_the_destination_igroup():
     plan = lvm_migrate_plan(SAN, [W2.upper(), W1], H1, H2.upper())
     assert plan == {'luns': [{'path': 'labvg/pool/b', 'wwid': W2, 'lun_id': 3, 'source_igroups': ['h1']},
                              {'path': 'labvg/pool/a', 'wwid': W1, 'lun_id': 0, 'source_igroups': ['h1']}],
-                    'destination_igroup': 'h2', 'missing': [], 'unmapped': [], 'shared': []}
+                    'destination_igroup': 'h2', 'destination_problem': None,
+                    'missing': [], 'unmapped': [], 'shared': []}
 
 
 def test_plan_reports_missing_unmapped_and_shared_luns():
@@ -37,7 +38,16 @@ def test_plan_reports_missing_unmapped_and_shared_luns():
     assert plan['unmapped'] == ['labvg/pool/c']
     assert plan['shared'] == ['labvg/pool/a', 'labvg/pool/c']
     assert plan['destination_igroup'] is None
-    assert lvm_migrate_plan(san, [W1], H1, H2, destination_igroup='chosen')['destination_igroup'] == 'chosen'
+    assert plan['destination_problem'] == 'no igroup holds the destination initiator iqn.2026-12.lab:host3'
+
+
+def test_a_chosen_destination_igroup_must_exist_and_hold_the_destination_initiator():
+    chosen = lvm_migrate_plan(SAN, [W1], H1, H2.upper(), destination_igroup='h2')
+    assert chosen['destination_igroup'] == 'h2' and chosen['destination_problem'] is None
+    assert lvm_migrate_plan(SAN, [W1], H1, H2, destination_igroup='chosen')['destination_problem'] == (
+        'igroup chosen does not exist')
+    assert lvm_migrate_plan(SAN, [W1], H1, H2, destination_igroup='h1')['destination_problem'] == (
+        'igroup h1 does not hold the destination initiator %s' % H2)
 
 
 FSTAB = '''# /etc/fstab

@@ -364,6 +364,23 @@ def test_lvs_in_use_beyond_a_mount_are_refused_even_with_force(world, run_module
     assert world.changes() == []
 
 
+def test_force_refuses_a_mount_a_process_uses_and_changes_nothing(world, run_module):
+    vg = two_lun_vg(world)
+    activate(world, vg)
+    world.mount(vg, vg['lvs'][0], '/srv/xfs')
+    major, minor = (int(part) for part in vg['lvs'][0]['majmin'].split(':'))
+    holder = os.path.join(world.proc, '4242')
+    os.makedirs(holder)
+    with open(os.path.join(holder, 'maps'), 'w') as handle:
+        handle.write('7f00-7f01 r--p 00000000 %02x:%02x 12 /srv/xfs/lib.so\n' % (major, minor))
+    with open(os.path.join(holder, 'comm'), 'w') as handle:
+        handle.write('postgres\n')
+    result = failure(run_module, name='datavg', state='exported', force=True)
+    assert result['error_code'] == 'vg_in_use'
+    assert 'datavg/xfs (mounted at /srv/xfs, used by postgres (pid 4242, mmap))' in result['msg']
+    assert world.changes() == [] and '/srv/xfs' in world.mounted()
+
+
 def test_pvs_outside_the_given_luns_are_refused(world, run_module):
     two_lun_vg(world)
     result = failure(run_module, name='datavg', state='exported', lun_wwids=[WWID1])

@@ -1,0 +1,237 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: playbooks/migrate.yml against a hand-written playbook doing the seed's 15 steps ("Moving
+targets (disks) from one host to another") as command tasks, plus the SAN remap, in the same lab run.
+
+  .venv/bin/python benchmarks/migrate_playbook.py [--inventory .lab/inventory.yml] [--rounds 1]
+
+Needs the dev lab (`make lab-up`). One VG on two LUNs, each seen by host1 over both portals through a
+multipath map, XFS and ext4 LVs with data, is made once (by the lvm_migrate test's setup tasks). Each round
+moves it host1 -> host2 with migrate.yml, then host2 -> host1 with the hand-written playbook, both with the
+same ansible-playbook (stock strategy), and counts module calls (task results on the lab hosts, one per loop
+item). The hand-written playbook checks nothing, carries no fstab entry, flushes no multipath map and has no
+rollback, as the seed's procedure; migrate.yml does all of that. Prints a table; exits 1 when a run fails.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = REPO / "tests" / "integration" / "targets" / "lvm_migrate" / "tasks"
+IQN = "iqn.2026-12.lab.san-iscsi:lmg-bench"
+VG, ROOT, PREFIX = "lmgbench", "/mnt/lmg_bench", "lio_lmgb_"
+RESULT_RE = re.compile(r"^(ok|changed|failed|fatal): \[(?:localhost -> )?(san|host1|host2)[\](]", re.M)
+
+VARS = """
+lmg_iqn: %(iqn)s
+lmg_vg: %(vg)s
+lmg_root: %(root)s
+lmg_prefix: %(prefix)s
+lmg_san: {target: %(iqn)s, portals: "{{ lab_portals }}"}
+"""
+
+SETUP = """
+- name: Benchmark VG on host1
+  hosts: localhost
+  gather_facts: false
+  vars_files: [%(tmp)s/vars.yml]
+  tasks:
+    - name: Setup
+      ansible.builtin.include_tasks: %(tasks)s/setup.yml
+    - name: The map names, for the clean-up
+      ansible.builtin.copy:
+        content: "{{ {'lmg_mpath_names': lmg_mpath_names} | to_json }}"
+        dest: "%(tmp)s/maps.json"
+        mode: "0644"
+"""
+
+CLEANUP = """
+- name: Benchmark clean-up
+  hosts: localhost
+  gather_facts: false
+  vars_files: [%(tmp)s/vars.yml, %(tmp)s/maps.json]
+  tasks:
+    - name: Cleanup
+      ansible.builtin.include_tasks: %(tasks)s/cleanup.yml
+"""
+
+# The seed's procedure as a storage admin would write it down, host2 -> host1 (the VG is on host2 after
+# migrate.yml). Step numbers are the seed's; its step 9 (vgcfgrestore onto the PVs) is left out, as it would
+# write the metadata of a VG that is intact.
+PEER = r"""
+- name: Old host
+  hosts: host2
+  gather_facts: false
+  tasks:
+    - name: 1. Unmount the LVs
+      ansible.builtin.command: umount %(root)s/xfs %(root)s/ext4
+      changed_when: true
+    - name: 2. Back up the VG metadata
+      ansible.builtin.command: vgcfgbackup -f /root/%(vg)s.backup %(vg)s
+      changed_when: true
+    - name: 3. Deactivate the VG
+      ansible.builtin.command: vgchange -an %(vg)s
+      changed_when: true
+    - name: 4. Export the VG
+      ansible.builtin.command: vgexport %(vg)s
+      changed_when: true
+    - name: 5. Log out from the target
+      ansible.builtin.command: iscsiadm -m node -T %(iqn)s -u
+      changed_when: true
+    - name: The backup to the controller
+      ansible.builtin.fetch: {src: "/root/%(vg)s.backup", dest: "%(tmp)s/%(vg)s.backup", flat: true}
+
+- name: SAN remap
+  hosts: san
+  gather_facts: false
+  tasks:
+    - name: Unmap from the old host, map to the new host with the same LUN ids
+      ansible.builtin.command:
+        argv:
+          - python3
+          - -c
+          - |
+            import rtslib_fb as r
+            tpg = r.TPG(r.Target(r.FabricModule('iscsi'), '%(iqn)s', mode='lookup'), 1, mode='lookup')
+            acls = dict((acl.node_wwn, acl) for acl in tpg.node_acls)
+            old, new = acls['%(host2_iqn)s'], acls['%(host1_iqn)s']
+            for mapped in list(old.mapped_luns):
+                lun, mapped_id = mapped.tpg_lun, mapped.mapped_lun
+                mapped.delete()
+                r.MappedLUN(new, mapped_id, lun)
+      changed_when: true
+
+- name: New host
+  hosts: host1
+  gather_facts: false
+  tasks:
+    - name: 6. Scan the targets
+      ansible.builtin.command: iscsiadm -m discovery -t sendtargets -p %(portal_a)s
+      changed_when: true
+    - name: 6. Scan the targets (second portal)
+      ansible.builtin.command: iscsiadm -m discovery -t sendtargets -p %(portal_b)s
+      changed_when: true
+    - name: 7. Log in to the target
+      ansible.builtin.command: iscsiadm -m node -T %(iqn)s -l
+      changed_when: true
+    - name: Wait for the disks
+      ansible.builtin.command: udevadm settle
+      changed_when: false
+    - name: The backup from the controller
+      ansible.builtin.copy: {src: "%(tmp)s/%(vg)s.backup", dest: "/root/%(vg)s.backup", mode: "0600"}
+    - name: 8. Check the VG backup file
+      ansible.builtin.command: vgcfgrestore --list -f /root/%(vg)s.backup %(vg)s
+      changed_when: false
+    - name: 10. Scan for the VGs
+      ansible.builtin.command: vgscan
+      changed_when: false
+    - name: 11. Scan for the PVs
+      ansible.builtin.command: pvscan
+      changed_when: false
+    - name: 12. Import the VG
+      ansible.builtin.command: vgimport %(vg)s
+      changed_when: true
+    - name: 13. Activate the VG
+      ansible.builtin.command: vgchange -ay %(vg)s
+      changed_when: true
+    - name: 14. Check that all LVs are present
+      ansible.builtin.command: lvs %(vg)s
+      changed_when: false
+    - name: 15. Mount the LVs
+      ansible.builtin.command: mount -o noatime /dev/%(vg)s/{{ item }} %(root)s/{{ item }}
+      loop: [xfs, ext4]
+      changed_when: true
+"""
+
+
+def env_for(workdir):
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "live"), ANSIBLE_PIPELINING="1",
+               ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=600s",
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(workdir / "cp"), ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_GATHERING="explicit", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"))
+    return env
+
+
+def play(inventory, path, env, extra=None):
+    argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(path)]
+    argv += ["-e", "@" + str(extra)] if extra else []
+    start = time.monotonic()
+    proc = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    return dict(rc=proc.returncode, seconds=time.monotonic() - start, output=proc.stdout + proc.stderr,
+                calls=len(RESULT_RE.findall(proc.stdout)))
+
+
+def checksums(inventory, host, env):
+    """sha256 of the data file on each LV, as the host sees them now."""
+    argv = [str(REPO / ".venv" / "bin" / "ansible"), "-i", str(inventory), host, "-m", "ansible.builtin.shell",
+            "-a", "cd %s && sha256sum xfs/data ext4/data" % ROOT]
+    proc = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    return sorted(line.split()[0] for line in proc.stdout.splitlines() if re.match(r"^[0-9a-f]{64} ", line))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inventory", default=str(REPO / ".lab" / "inventory.yml"))
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args(argv)
+    inventory = json.loads(Path(args.inventory).read_text())
+    hosts = inventory["all"]["children"]["lab"]["children"]["initiators"]["hosts"]
+    portals = inventory["all"]["vars"]["lab_portals"]
+    with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "cp").mkdir()
+        (workdir / "tmp").mkdir()
+        env = env_for(workdir)
+        fill = dict(iqn=IQN, vg=VG, root=ROOT, prefix=PREFIX, tasks=TASKS, tmp=workdir, portal_a=portals[0],
+                    portal_b=portals[1], host1_iqn=hosts["host1"]["lab_initiator_name"],
+                    host2_iqn=hosts["host2"]["lab_initiator_name"])
+        for name, text in (("vars.yml", VARS), ("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
+            (workdir / name).write_text(text % fill)
+        (workdir / "maps.json").write_text('{"lmg_mpath_names": []}')
+        (workdir / "ours.json").write_text(json.dumps(dict(
+            lvm_migrate_vg=VG, lvm_migrate_source="host1", lvm_migrate_destination="host2",
+            lvm_migrate_san=dict(target=IQN, portals=portals), lvm_migrate_san_host="san",
+            lvm_migrate_backup_dir=str(workdir))))
+        rows, failed = [], False
+        try:
+            setup = play(args.inventory, workdir / "setup.yml", env)
+            if setup["rc"] != 0:
+                print(setup["output"][-3000:])
+                return 1
+            before = checksums(args.inventory, "host1", env)
+            for _round in range(args.rounds):
+                for label, path, extra, host in (
+                        ("migrate.yml (san.iscsi)", REPO / "playbooks" / "migrate.yml", workdir / "ours.json", "host2"),
+                        ("seed's 15 steps (command)", workdir / "peer.yml", None, "host1")):
+                    result = play(args.inventory, path, env, extra)
+                    result["same_data"] = result["rc"] == 0 and checksums(args.inventory, host, env) == before
+                    rows.append((label, result))
+                    if result["rc"] != 0 or not result["same_data"]:
+                        failed = True
+                        print(result["output"][-3000:])
+                    if failed:
+                        break
+                if failed:
+                    break
+        finally:
+            play(args.inventory, workdir / "cleanup.yml", env)
+    print("%-28s %10s %13s %4s %10s" % ("playbook", "wall (s)", "module calls", "rc", "same data"))
+    for label, result in rows:
+        print("%-28s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"],
+                                                 "yes" if result["same_data"] else "no"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
