@@ -10,8 +10,8 @@ targets (disks) from one host to another") as command tasks, plus the SAN remap,
 Needs the dev lab (`make lab-up`). One VG on two LUNs, each seen by host1 over both portals through a
 multipath map, XFS and ext4 LVs with data, is made once (by the lvm_migrate test's setup tasks). Each round
 moves it host1 -> host2 with migrate.yml, then host2 -> host1 with the hand-written playbook, both with the
-same ansible-playbook (stock strategy), and counts module calls (task results on the lab hosts, one per loop
-item). The hand-written playbook checks nothing, carries no fstab entry, flushes no multipath map and has no
+same ansible-playbook, under each strategy the lab knows (stock ssh, then Mitogen), and counts module calls
+(task results on the lab hosts, one per loop item). The hand-written playbook checks nothing, carries no fstab entry, flushes no multipath map and has no
 rollback, as the seed's procedure; migrate.yml does all of that. Prints a table; exits 1 when a run fails.
 """
 
@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lab"))
+import labctl  # noqa: E402  pylint: disable=wrong-import-position
+
 TASKS = REPO / "tests" / "integration" / "targets" / "lvm_migrate" / "tasks"
 IQN = "iqn.2026-12.lab.san-iscsi:lmg-bench"
 VG, ROOT, PREFIX = "lmgbench", "/mnt/lmg_bench", "lio_lmgb_"
@@ -52,6 +55,27 @@ SETUP = """
         content: "{{ {'lmg_mpath_names': lmg_mpath_names} | to_json }}"
         dest: "%(tmp)s/maps.json"
         mode: "0644"
+"""
+
+# Between rounds, not timed: host1's fstab lines as before the round (migrate.yml commented them out on
+# host1 and wrote its own on host2; the seed's steps carry none back), so every round moves the same thing.
+RESET = """
+- name: Benchmark fstab reset
+  hosts: host1,host2
+  gather_facts: false
+  tasks:
+    - name: host1 - the VG's lines back; host2 - none of them
+      ansible.builtin.shell:
+        cmd: |
+          set -euo pipefail
+          {%% if inventory_hostname == 'host1' %%}
+          sed -i 's|^# san.iscsi lvm_migrate moved to [^:]*: \\(.* %(root)s/.*\\)$|\\1|' /etc/fstab
+          {%% else %%}
+          sed -i '\\#^[^#].* %(root)s/#d' /etc/fstab
+          {%% endif %%}
+          systemctl daemon-reload
+        executable: /bin/bash
+      changed_when: true
 """
 
 CLEANUP = """
@@ -153,16 +177,6 @@ PEER = r"""
 """
 
 
-def env_for(workdir):
-    env = dict(os.environ)
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "live"), ANSIBLE_PIPELINING="1",
-               ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=600s",
-               ANSIBLE_SSH_CONTROL_PATH_DIR=str(workdir / "cp"), ANSIBLE_HOST_KEY_CHECKING="0",
-               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_GATHERING="explicit", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"))
-    return env
-
-
 def play(inventory, path, env, extra=None):
     argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(path)]
     argv += ["-e", "@" + str(extra)] if extra else []
@@ -180,6 +194,25 @@ def checksums(inventory, host, env):
     return sorted(line.split()[0] for line in proc.stdout.splitlines() if re.match(r"^[0-9a-f]{64} ", line))
 
 
+def move_both_ways(inventory, workdir, strategy, before, rows):
+    """host1 -> host2 with migrate.yml, host2 -> host1 with the seed's steps; appends to ROWS; True on failure."""
+    env = labctl.ansible_env(workdir, strategy)
+    for label, path, extra, host in (
+            ("migrate.yml (san.iscsi)", REPO / "playbooks" / "migrate.yml", workdir / "ours.json", "host2"),
+            ("seed's 15 steps (command)", workdir / "peer.yml", None, "host1")):
+        result = play(inventory, path, env, extra)
+        result["same_data"] = result["rc"] == 0 and checksums(inventory, host, env) == before
+        rows.append(("%s, %s" % (label, strategy), result))
+        if result["rc"] != 0 or not result["same_data"]:
+            print(result["output"][-3000:])
+            return True
+    reset = play(inventory, workdir / "reset.yml", env)
+    if reset["rc"] != 0:
+        print(reset["output"][-3000:])
+        return True
+    return False
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inventory", default=str(REPO / ".lab" / "inventory.yml"))
@@ -192,11 +225,12 @@ def main(argv=None):
         workdir = Path(tmp)
         (workdir / "cp").mkdir()
         (workdir / "tmp").mkdir()
-        env = env_for(workdir)
+        env = labctl.ansible_env(workdir, "stock")
         fill = dict(iqn=IQN, vg=VG, root=ROOT, prefix=PREFIX, tasks=TASKS, tmp=workdir, portal_a=portals[0],
                     portal_b=portals[1], host1_iqn=hosts["host1"]["lab_initiator_name"],
                     host2_iqn=hosts["host2"]["lab_initiator_name"])
-        for name, text in (("vars.yml", VARS), ("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
+        for name, text in (("vars.yml", VARS), ("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER),
+                           ("reset.yml", RESET)):
             (workdir / name).write_text(text % fill)
         (workdir / "maps.json").write_text('{"lmg_mpath_names": []}')
         (workdir / "ours.json").write_text(json.dumps(dict(
@@ -211,24 +245,17 @@ def main(argv=None):
                 return 1
             before = checksums(args.inventory, "host1", env)
             for _round in range(args.rounds):
-                for label, path, extra, host in (
-                        ("migrate.yml (san.iscsi)", REPO / "playbooks" / "migrate.yml", workdir / "ours.json", "host2"),
-                        ("seed's 15 steps (command)", workdir / "peer.yml", None, "host1")):
-                    result = play(args.inventory, path, env, extra)
-                    result["same_data"] = result["rc"] == 0 and checksums(args.inventory, host, env) == before
-                    rows.append((label, result))
-                    if result["rc"] != 0 or not result["same_data"]:
-                        failed = True
-                        print(result["output"][-3000:])
+                for strategy in labctl.STRATEGIES:
+                    failed = move_both_ways(args.inventory, workdir, strategy, before, rows)
                     if failed:
                         break
                 if failed:
                     break
         finally:
             play(args.inventory, workdir / "cleanup.yml", env)
-    print("%-28s %10s %13s %4s %10s" % ("playbook", "wall (s)", "module calls", "rc", "same data"))
+    print("%-38s %10s %13s %4s %10s" % ("playbook, strategy", "wall (s)", "module calls", "rc", "same data"))
     for label, result in rows:
-        print("%-28s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"],
+        print("%-38s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"],
                                                  "yes" if result["same_data"] else "no"))
     return 1 if failed else 0
 
