@@ -17,7 +17,6 @@ rollback, as the seed's procedure; migrate.yml does all of that. Prints a table;
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -255,8 +254,8 @@ def main(argv=None):
             play(args.inventory, workdir / "cleanup.yml", env)
     print("%-38s %10s %13s %4s %10s" % ("playbook, strategy", "wall (s)", "module calls", "rc", "same data"))
     for label, result in rows:
-        print("%-38s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"],
-                                                 "yes" if result["same_data"] else "no"))
+        same = "yes" if result["same_data"] else "no"
+        print("%-38s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"], same))
     return 1 if failed else 0
 
 

@@ -25,8 +25,8 @@ if [[ -z $mirror ]]; then
 fi
 packages=(
     systemd-sysv udev dbus python3 python3-apt openssh-server iproute2 iputils-ping kmod procps psmisc less
-    open-iscsi multipath-tools kpartx lvm2 thin-provisioning-tools autofs python3-rtslib-fb sg3-utils lsscsi
-    e2fsprogs xfsprogs btrfs-progs dosfstools parted fdisk rsync acl attr
+    open-iscsi multipath-tools kpartx lvm2 thin-provisioning-tools autofs nfs-kernel-server python3-rtslib-fb
+    sg3-utils lsscsi e2fsprogs xfsprogs btrfs-progs dosfstools parted fdisk rsync acl attr
 )
 
 work=$(mktemp -d "$(dirname "$out")/.build.XXXXXX")
@@ -70,6 +70,17 @@ rm -rf "$root/etc/iscsi/nodes/"* "$root/etc/iscsi/send_targets/"*
 chroot "$root" systemctl enable -q systemd-networkd lab-guest-init.service lab-san-storage.service multipathd.service
 chroot "$root" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
     man-db.timer dpkg-db-backup.timer systemd-networkd-wait-online.service e2scrub_reap.service
+# autofs and the NFS packages (nfs-kernel-server, nfs-common, rpcbind) enable their units when they are installed;
+# no guest starts any of them at boot. The autofs_map target starts autofs on the host it uses and the NFS
+# server on san only, and stops them again (nfs-server.service pulls in rpcbind, statd, mountd, idmapd and
+# nfsdcld; an NFSv4 client needs none of them). Disabled, not masked, so that they can be started.
+units=$(chroot "$root" dpkg-query -L autofs nfs-kernel-server nfs-common rpcbind \
+    | sed -n 's#^\(/usr\)\?/lib/systemd/system/\([^/]*\)$#\2#p' | sort -u)
+for unit in $units; do
+    if [[ $(chroot "$root" systemctl is-enabled "$unit" 2>/dev/null) == enabled ]]; then
+        chroot "$root" systemctl disable -q "$unit"
+    fi
+done
 # systemd >= 256 (trixie) has a generator that looks for AF_VSOCK at every boot and daemon-reload and
 # fails in these guests (no vsock device); SSH comes from ssh.service as on bookworm.
 if [[ -e $root/usr/lib/systemd/system-generators/systemd-ssh-generator ]]; then

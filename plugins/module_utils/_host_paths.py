@@ -18,7 +18,8 @@ import os
 class HostPaths(object):
     """sysfs, /dev, /proc, mountinfo and udev's database; open-iscsi's node and SendTargets databases and its
     initiator-name file; LVM's
-    devices file, runtime, backup and archive directories; where copy-on-write overlays keep their scratch files.
+    devices file, runtime, backup and archive directories; where copy-on-write overlays keep their scratch files;
+    autofs' master map, its drop-in directory and the directory of map files (/etc/auto.<name>).
 
     node_db_dirs, sendtargets_db_dirs: the directories to look in, first existing wins; None means the
     iscsiadm seam's defaults (/etc/iscsi/..., then /var/lib/iscsi/...)."""
@@ -26,7 +27,8 @@ class HostPaths(object):
     def __init__(self, sysfs='/sys', dev='/dev', proc='/proc', udev_db='/run/udev/data', mountinfo=None,
                  node_db_dirs=None, sendtargets_db_dirs=None, lvm_devices_dir='/etc/lvm/devices',
                  lvm_online_dir='/run/lvm', lvm_backup_dir='/etc/lvm/backup', lvm_archive_dir='/etc/lvm/archive',
-                 overlay_dir='/run/san-iscsi', initiator_file='/etc/iscsi/initiatorname.iscsi'):
+                 overlay_dir='/run/san-iscsi', initiator_file='/etc/iscsi/initiatorname.iscsi',
+                 autofs_master='/etc/auto.master', autofs_master_d='/etc/auto.master.d', autofs_map_dir='/etc'):
         self.sysfs = sysfs
         self.dev = dev
         self.proc = proc
@@ -40,3 +42,6 @@ class HostPaths(object):
         self.lvm_archive_dir = lvm_archive_dir
         self.overlay_dir = overlay_dir
         self.initiator_file = initiator_file
+        self.autofs_master = autofs_master
+        self.autofs_master_d = autofs_master_d
+        self.autofs_map_dir = autofs_map_dir

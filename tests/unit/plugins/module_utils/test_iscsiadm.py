@@ -58,8 +58,9 @@ class FakeCommands(object):
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
 
-    def expect(self, argv, rc=0, out='', err=''):
-        self.expected.append((list(argv), (rc, out, err)))
+    def expect(self, argv, rc=0, out='', err='', effect=None):
+        """EFFECT() runs when the command does, standing for what it does to the host."""
+        self.expected.append((list(argv), (rc, out, err), effect))
         return self
 
     def allow(self, argv, rc=0, out='', err='', effect=None):
@@ -80,13 +81,15 @@ class FakeCommands(object):
                 effect()
             return rc, out, err
         assert self.expected, 'unexpected command: %r' % (args,)
-        argv, answer = self.expected.pop(0)
+        argv, answer, effect = self.expected.pop(0)
         assert list(args) == argv
         assert environ_update and environ_update.get('LC_ALL') == 'C'
+        if effect:
+            effect()
         return answer
 
     def done(self):
-        assert self.expected == [], 'commands expected but not run: %r' % [argv for argv, _a in self.expected]
+        assert self.expected == [], 'commands expected but not run: %r' % [argv for argv, _a, _e in self.expected]
 
     def iscsiadm_calls(self):
         return [call for call in self.calls if ISCSIADM in call]
