@@ -406,6 +406,7 @@ class AutofsMap(object):
                        'restart_needed': False, 'restart_reasons': []}
         self.diff = []
         self.texts = {}
+        self.unread = False  # the drop-in is not read by autofs (no +dir: line): nothing to wait for
         self.validate()
 
     # --- input ---------------------------------------------------------------------------------------
@@ -545,6 +546,7 @@ class AutofsMap(object):
             if self.target == self.dropin:
                 master_text = self.read(self.paths.autofs_master)
                 if not autofs.includes_dir(master_text or '', self.paths.autofs_master_d):
+                    self.unread = True
                     self.module.warn('%s has no "+dir:%s" line, so autofs does not read %s'
                                      % (self.paths.autofs_master, self.paths.autofs_master_d, self.dropin))
         else:
@@ -643,7 +645,7 @@ class AutofsMap(object):
         self.result['reloaded'] = True
         if self.check:
             return
-        present, absent = self.expected_mounts()
+        present, absent = (set(), set()) if self.unread else self.expected_mounts()
         mountinfo = self.paths.mountinfo
 
         def settled():

@@ -58,7 +58,9 @@ class Host(object):
         """What automount does on SIGHUP, roughly: an autofs mount at every indirect mount point of the master
         files and at every key of every direct map."""
         points = []
-        files = [str(self.master)] + sorted(str(path) for path in self.master_d.glob('*.autofs'))
+        files = [str(self.master)]
+        if autofs.includes_dir(self.master.read_text(), str(self.master_d)):
+            files += sorted(str(path) for path in self.master_d.glob('*.autofs'))
         for path in files:
             with open(path) as handle:
                 blocks = autofs.master_blocks(handle.read())
