@@ -217,6 +217,10 @@ class Lvm(object):
     def _select(vg_uuid):
         return ['--select', 'vg_uuid=%s' % vg_uuid]
 
+    def uuid_selection(self, vg_uuid):
+        """What names the VG with VG_UUID in a report (vg_state takes it instead of names)."""
+        return self._select(vg_uuid)
+
     def _whole_vg_report(self, command, fields, selection, outside_devices_file, ok=(0,)):
         """`lvm COMMAND --foreign` JSON rows of the VGs SELECTION names (foreign and exported VGs included);
         OUTSIDE_DEVICES_FILE: look at every device, not only those the host's devices file lists."""

@@ -58,6 +58,8 @@ options:
     description:
       - The VG's UUID (as C(vgs -o vg_uuid) prints it). When given, only the VG with this UUID is used, even
         where another VG has the same name; needed when two VGs named O(name) are in sight.
+      - A VG with this UUID under a name other than O(name) (or O(rename)) is refused (V(vg_name_differs)),
+        since the same VG, or a copy of its PVs, is here under another name.
     type: str
   lun_wwids:
     description:
@@ -232,7 +234,7 @@ devices_file:
   type: str
 error_code:
   description:
-    - Why the module failed, for roles to test - V(invalid), V(vg_not_found), V(vg_ambiguous),
+    - Why the module failed, for roles to test - V(invalid), V(vg_not_found), V(vg_ambiguous), V(vg_name_differs),
       V(vg_name_taken), V(vg_partial), V(vg_pvs_outside), V(vg_foreign), V(vg_in_use), V(vg_active), or
       V(command_failed) for a failed LVM or mount command (with C(cmd), C(rc), C(stderr)).
   returned: on failure
@@ -337,6 +339,8 @@ class VgManager(object):
         """The one VG this run is about: by UUID when given, else by name (or by the rename target)."""
         name, rename, uuid = self.params['name'], self.params['rename'], self.params['uuid']
         rows = self.visible_rows([name] + ([rename] if rename else []))
+        if uuid and not any(row['vg_uuid'] == uuid for row in rows):
+            rows += self.visible_rows(self.lvm.uuid_selection(uuid))  # under another name: refused below
         candidates = [row for row in rows if not uuid or row['vg_uuid'] == uuid]
         if not candidates:
             raise VgError('no VG %s%s on this host%s' % (
@@ -347,6 +351,9 @@ class VgManager(object):
                 len(candidates), name, ', '.join('%s (%s)' % (row['vg_name'], row['vg_uuid']) for row in candidates)),
                 'vg_ambiguous')
         vg = candidates[0]
+        if vg['vg_name'] not in (name, rename):
+            raise VgError('the VG with UUID %s is named %s on this host, not %s%s' % (
+                uuid, vg['vg_name'], name, ' (nor %s)' % rename if rename else ''), 'vg_name_differs')
         target = rename or name
         taken = [row for row in rows if row['vg_name'] == target and row['vg_uuid'] != vg['vg_uuid']]
         if taken:

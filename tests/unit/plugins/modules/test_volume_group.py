@@ -474,6 +474,15 @@ def test_a_taken_name_is_refused_and_rename_by_uuid_imports_under_a_free_name(wo
     assert run_module(volume_group, params)['changed'] is False and world.changes() == []
 
 
+def test_the_vg_of_the_uuid_under_another_name_is_refused(world, run_module):
+    two_lun_vg(world, name='datavg_old', exported=True)
+    assert failure(run_module, name='datavg', state='active')['error_code'] == 'vg_not_found'
+    differs = failure(run_module, name='datavg', uuid=VG_UUID, state='active')
+    assert differs['error_code'] == 'vg_name_differs'
+    assert 'named datavg_old on this host, not datavg' in differs['msg']
+    assert world.changes() == []
+
+
 def test_rename_of_an_active_vg_is_refused(world, run_module):
     vg = two_lun_vg(world)
     activate(world, vg)
