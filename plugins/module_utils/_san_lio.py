@@ -581,8 +581,12 @@ class LioBackend(SanBackend):
 
     # -- storage objects ------------------------------------------------------------------------
     def _so_key(self, storage_object):
-        """What a backstore exports: ('lv', VG, LV), ('file', PATH) or ('dev', PATH)."""
+        """What a backstore exports: ('lv', VG, LV), ('file', PATH), ('dev', PATH), or ('unset', PATH) for one
+        without an absolute path - being created by another process, which writes udev_path after the
+        backstore's directory (seen in the lab: a LUN list read '' there and failed on it)."""
         path = storage_object.udev_path or ''
+        if not path.startswith('/'):
+            return ('unset', path)
         if path.startswith('/dev/'):
             parts = path.split('/')
             if len(parts) == 4 and parts[2] != 'mapper':

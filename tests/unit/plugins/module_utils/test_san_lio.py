@@ -568,7 +568,11 @@ def test_list_luns_skips_non_lun_backstores(backend, commands, lio, tmp_path):
     backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
     backend.create_lun(str(tmp_path), 'lio_f', MIB, 'linux')
     _san_lio.rtslib_fb.BlockStorageObject('disk', dev='/dev/sdb')
+    # another process's backstores, their udev_path not written yet
+    _san_lio.rtslib_fb.FileIOStorageObject('being_made', dev='', size=MIB)
+    _san_lio.rtslib_fb.BlockStorageObject('being_made_too', dev='relative')
     assert [lun['path'] for lun in backend.list_luns()] == [str(tmp_path / 'lio_f'), 'labvg/pool/lio_a']
+    assert backend.list_snapshots() == []
     assert [lun['name'] for lun in backend.list_luns(volume='labvg/pool')] == ['lio_a']
     assert backend.list_luns(name='nothing') == []
     with pytest.raises(SanNotFound, match='no thin pool nopool'):
