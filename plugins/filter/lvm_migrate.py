@@ -50,7 +50,7 @@ RETURN = r'''
 _value:
   description:
     - C(luns) (C(path), C(wwid), C(lun_id), C(source_igroups)), C(destination_igroup) (null when none has
-      the destination's initiator), C(destination_problem) (null, or why the destination igroup will not do:
+      the destination's initiator), C(destination_problem) (null, or why the destination igroup will not do -
       none holds the destination's initiator, the chosen one does not exist or does not hold it), C(missing)
       (WWIDs with no LUN), C(unmapped) (paths mapped to no igroup of the source host), C(shared) (paths mapped
       to igroups of other hosts too).
