@@ -7,7 +7,7 @@ LABCTL := $(PY) lab/labctl.py
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: demo test setup host-deps venv image sanity sanity-oldest lint units integration \
-	    lab-up lab-down lab-status lab-target build clean
+	    lab-up lab-down lab-status lab-target build ee clean
 
 demo: setup                      ## the main job, end to end on the built-in lab
 	$(LABCTL) demo $(if $(STRATEGY),--strategy $(STRATEGY))
@@ -56,6 +56,9 @@ lab-down:                        ## stop the dev lab; nothing is left behind
 
 build: venv                      ## collection tarball (no lab artefacts)
 	hack/build.sh
+
+ee: venv                         ## the execution environment's build context (ansible-builder create), checked
+	$(PY) hack/ee-check.py
 
 clean: lab-down
 	rm -rf .build tests/output

@@ -27,7 +27,7 @@ tarball=$dist/san-iscsi-$version.tar.gz
 
 listing=$(tar -tzf "$tarball")
 # Development state, lab artefacts, images, caches and dev-only tooling must never ship.
-forbidden='^(lab|hack|benchmarks|\.ci)/|(^|/)(\.venv|\.venv-oldest|\.build|\.lab|\.cache|\.ansible|\.git|__pycache__|\.pytest_cache|tests/output)(/|$)|\.(img|qcow2|raw|iso|pyc|tar\.gz)$'
+forbidden='^execution-environment\.yml$|^(lab|hack|benchmarks|\.ci)/|(^|/)(\.venv|\.venv-oldest|\.build|\.lab|\.cache|\.ansible|\.git|__pycache__|\.pytest_cache|tests/output)(/|$)|\.(img|qcow2|raw|iso|pyc|tar\.gz)$'
 if bad=$(grep -E "$forbidden" <<<"$listing"); then
     echo "hack/build.sh: $tarball contains paths that must not ship:" >&2
     echo "$bad" >&2

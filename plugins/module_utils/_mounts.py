@@ -240,13 +240,17 @@ def read_text(path):
         return handle.read()
 
 
+def systemd_reads_fstab(runner, path, systemd_dir='/run/systemd/system'):
+    """Whether PATH is the fstab systemd generates mount units from on this host (/etc/fstab, systemd running)."""
+    return os.path.realpath(path) == '/etc/fstab' and os.path.isdir(systemd_dir) and runner.has('systemctl')
+
+
 def reload_systemd_fstab(runner, path, systemd_dir='/run/systemd/system'):
     """After /etc/fstab changed on a systemd host: `systemctl daemon-reload`, so the mount units systemd
     generates from it match it again (otherwise util-linux mount prints a hint on every later mount, and
     systemd may act on the old entries). Another fstab file, or a host without systemd: nothing to do."""
-    if os.path.realpath(path) != '/etc/fstab' or not os.path.isdir(systemd_dir) or not runner.has('systemctl'):
-        return
-    runner.run('systemctl', ['daemon-reload'], what='reloading systemd after the fstab change')
+    if systemd_reads_fstab(runner, path, systemd_dir):
+        runner.run('systemctl', ['daemon-reload'], what='reloading systemd after the fstab change')
 
 
 def write_fstab(module, path, text):

@@ -130,6 +130,15 @@ options:
     description: The fstab file to manage.
     type: path
     default: /etc/fstab
+  daemon_reload:
+    description:
+      - After changing C(/etc/fstab) on a host run by systemd, run C(systemctl daemon-reload), so the mount units
+        systemd generates from the file match it again.
+      - Set V(false) when changing several mounts in a row, and reload once after the last one (for example with
+        M(ansible.builtin.systemd_service) and C(daemon_reload=true)) when RV(reload_needed) says so; a reload
+        takes a second or more on a busy host.
+    type: bool
+    default: true
   force:
     description:
       - Unmount even when processes use the mount; they get SIGTERM, then SIGKILL after 10 seconds.
@@ -176,6 +185,19 @@ EXAMPLES = r'''
   san.iscsi.lun_mount:
     path: /srv/restore/db01
     state: absent
+
+- name: Mount the LVs of a VG and record them in fstab; systemd reloads once, after the last one
+  san.iscsi.lun_mount:
+    path: /srv/{{ item }}
+    device: /dev/datavg/{{ item }}
+    daemon_reload: false
+  loop: [db, logs]
+  register: data_mounts
+
+- name: Systemd reads the changed fstab
+  ansible.builtin.systemd_service:
+    daemon_reload: true
+  when: data_mounts.results | selectattr('reload_needed', 'defined') | selectattr('reload_needed') | list != []
 '''
 
 RETURN = r'''
@@ -247,6 +269,12 @@ fstab_line:
   returned: for states mounted and present
   type: str
   sample: /dev/disk/by-id/wwn-0x6001405abcdef-part1 /srv/data ext4 noatime,_netdev,nofail 0 0
+reload_needed:
+  description:
+    - With O(daemon_reload=false), whether the fstab changed (or would change) on a host where systemd generates
+      mount units from it, so a C(systemctl daemon-reload) is due.
+  returned: when O(daemon_reload=false) and the fstab changed
+  type: bool
 processes:
   description: Processes that used the mount (killed when O(force=true)).
   returned: when unmounting a busy mount
@@ -699,9 +727,14 @@ class LunMount(object):
         self.changed()
         if self.module._diff:
             self.result['diff'] = {'before': before, 'after': after, 'before_header': fstab, 'after_header': fstab}
+        if self.params['daemon_reload']:
+            if not self.check:
+                mounts.write_fstab(self.module, fstab, after)
+                mounts.reload_systemd_fstab(self.runner, fstab)
+            return
+        self.result['reload_needed'] = mounts.systemd_reads_fstab(self.runner, fstab)
         if not self.check:
             mounts.write_fstab(self.module, fstab, after)
-            mounts.reload_systemd_fstab(self.runner, fstab)
 
     # --- unmounting -----------------------------------------------------------------------------------------
 
@@ -761,6 +794,7 @@ def main(paths=None):
             unsafe_options=dict(type='bool', default=False),
             persistent=dict(type='bool'),
             fstab=dict(type='path', default='/etc/fstab'),
+            daemon_reload=dict(type='bool', default=True),
             force=dict(type='bool', default=False),
             timeout=dict(type='int', default=30),
         ),

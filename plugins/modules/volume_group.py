@@ -164,6 +164,12 @@ vg:
       type: int
   sample: {name: datavg, uuid: zE1b0X-..., exported: false, active: true, partial: false, system_id: '',
            foreign: false, in_devices_file: true, size: 268435456, free: 8388608}
+before:
+  description: The VG as the run found it, before any change; the same keys as RV(vg).
+  returned: when the VG was found
+  type: dict
+  sample: {name: datavg, uuid: zE1b0X-..., exported: true, active: false, partial: false, system_id: '',
+           foreign: false, in_devices_file: true, size: 268435456, free: 8388608}
 pvs:
   description: The VG's PVs.
   returned: always
@@ -307,7 +313,8 @@ class VgManager(object):
         pvs, lvs = self.read_members(vg)
         self.check_identity(vg, pvs)
         self.before = self.summary(vg, pvs, lvs)
-        self.result.update(vg=self.before, pvs=[self.pv_info(row) for row in pvs], lvs=self.lv_infos(lvs))
+        self.result.update(before=self.before, vg=self.before, pvs=[self.pv_info(row) for row in pvs],
+                           lvs=self.lv_infos(lvs))
         steps = self.plan(vg, pvs, lvs)
         backup = self.params['backup']
         if backup and (steps or not os.path.exists(backup)):

@@ -175,3 +175,11 @@ def test_systemd_is_reloaded_after_etc_fstab_changed_only(tmpdir):
     mounts.reload_systemd_fstab(other, '/etc/fstab', systemd_dir=str(tmpdir.join('no-systemd')))
     mounts.reload_systemd_fstab(_Runner(has=False), '/etc/fstab', systemd_dir=systemd)
     assert other.calls == []
+
+
+def test_systemd_reads_only_etc_fstab_on_a_systemd_host(tmpdir):
+    systemd = str(tmpdir.join('systemd').ensure(dir=True))
+    assert mounts.systemd_reads_fstab(_Runner(), '/etc/fstab', systemd_dir=systemd) is True
+    assert mounts.systemd_reads_fstab(_Runner(), str(tmpdir.join('fstab')), systemd_dir=systemd) is False
+    assert mounts.systemd_reads_fstab(_Runner(), '/etc/fstab', systemd_dir=str(tmpdir.join('none'))) is False
+    assert mounts.systemd_reads_fstab(_Runner(has=False), '/etc/fstab', systemd_dir=systemd) is False

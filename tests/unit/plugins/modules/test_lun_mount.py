@@ -417,6 +417,31 @@ def test_busy_unmount_lists_the_processes(world, run_module, tmpdir):
     assert world.commands == []
 
 
+def test_daemon_reload_false_leaves_the_reload_to_the_caller_and_says_it_is_due(world, run_module, monkeypatch):
+    monkeypatch.setattr(lun_mount.mounts, 'systemd_reads_fstab', lambda runner, path, *_: path == world.fstab)
+    world.reply(['systemctl'], (0, '', ''))
+    path = os.path.join(world.mnt, 'x')
+    for name, reload in (('x', True), ('y', False)):
+        world.sysfs.add('sd' + name, '8:%d' % (16 if reload else 32))
+        world.add_mount('8:%d' % (16 if reload else 32), os.path.join(world.mnt, name), 'ext4', world.dev('sd' + name),
+                        'rw')
+        with open(world.fstab, 'a') as handle:
+            handle.write('UUID=%s %s ext4 _netdev,nofail 0 0\n' % (name, os.path.join(world.mnt, name)))
+    world.reply(['umount'], world.on_umount)
+
+    reloaded = run_module(lun_mount, args(world, state='absent'))
+    assert world.tools() == [['umount', path], ['systemctl', 'daemon-reload']]
+    assert 'reload_needed' not in reloaded
+
+    world.commands[:] = []
+    left = run_module(lun_mount, args(world, path=os.path.join(world.mnt, 'y'), state='absent', daemon_reload=False))
+    assert world.tools() == [['umount', os.path.join(world.mnt, 'y')]]
+    assert left['changed'] is True and left['reload_needed'] is True
+    assert world.fstab_text() == 'UUID=1111 / ext4 errors=remount-ro 0 1\n'
+    again = run_module(lun_mount, args(world, path=os.path.join(world.mnt, 'y'), state='absent', daemon_reload=False))
+    assert again['changed'] is False and 'reload_needed' not in again
+
+
 def test_absent_unmounts_and_removes_the_fstab_entry(world, run_module):
     world.sysfs.add('sdb', '8:16')
     path = os.path.join(world.mnt, 'x')

@@ -330,6 +330,8 @@ def test_check_mode_predicts_the_export_and_changes_nothing(world, run_module, t
     assert result['actions'] == ['vgcfgbackup --file %s datavg' % backup, 'umount /srv/ext4', 'vgchange -an datavg',
                                  'vgexport datavg']
     assert (result['vg']['exported'], result['vg']['active']) == (True, False)
+    assert (result['before']['exported'], result['before']['active']) == (False, True)
+    assert result['before']['uuid'] == result['vg']['uuid']
     assert result['backup'] is None
 
 
