@@ -7,7 +7,7 @@ LABCTL := $(PY) lab/labctl.py
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: demo test setup host-deps venv image sanity sanity-oldest lint units integration \
-	    lab-up lab-down lab-status lab-target build ee clean
+	    lab-up lab-down lab-status lab-target build ee docs-lint clean
 
 demo: setup                      ## the main job, end to end on the built-in lab
 	$(LABCTL) demo $(if $(STRATEGY),--strategy $(STRATEGY))
@@ -59,6 +59,9 @@ build: venv                      ## collection tarball (no lab artefacts)
 
 ee: venv                         ## the execution environment's build context (ansible-builder create), checked
 	$(PY) hack/ee-check.py
+
+docs-lint: venv                  ## antsibull-docs lint of docs/docsite and the module and role docs
+	hack/docs-lint.sh
 
 clean: lab-down
 	rm -rf .build tests/output

@@ -19,6 +19,7 @@ layer sanity-oldest hack/sanity-oldest.sh
 layer lint hack/lint.sh
 layer units hack/units.sh
 layer ee "$venv/bin/python" hack/ee-check.py
+layer docs hack/docs-lint.sh
 layer integration "$venv/bin/python" lab/labctl.py test
 
 printf '\n=== summary (total %d s)\n' "$SECONDS"

@@ -12,7 +12,13 @@ from ansible_collections.san.iscsi.tests.unit.module_runner import call_main, pa
 
 @pytest.fixture
 def run_module(monkeypatch):
-    """run_module(module, args, check_mode=False, diff=False) -> exit_json dict; fail_json raises ModuleFailed."""
+    """run_module(module, args, check_mode=False, diff=False) -> exit_json dict; fail_json raises ModuleFailed.
+
+    The module runs as in a module process: once a test of this session has imported Ansible's controller code
+    (the templar, in tests/unit/extensions), ansible-core routes module warnings to the controller's display,
+    and the module's result would lose them."""
+    from ansible.module_utils import _internal
+    monkeypatch.setattr(_internal, 'is_controller', False)
     patch_exits(monkeypatch)
     return call_main
 
