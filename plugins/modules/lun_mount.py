@@ -727,14 +727,12 @@ class LunMount(object):
         self.changed()
         if self.module._diff:
             self.result['diff'] = {'before': before, 'after': after, 'before_header': fstab, 'after_header': fstab}
-        if self.params['daemon_reload']:
-            if not self.check:
-                mounts.write_fstab(self.module, fstab, after)
-                mounts.reload_systemd_fstab(self.runner, fstab)
-            return
-        self.result['reload_needed'] = mounts.systemd_reads_fstab(self.runner, fstab)
+        if not self.params['daemon_reload']:
+            self.result['reload_needed'] = mounts.systemd_reads_fstab(self.runner, fstab)
         if not self.check:
             mounts.write_fstab(self.module, fstab, after)
+            if self.params['daemon_reload']:
+                mounts.reload_systemd_fstab(self.runner, fstab)
 
     # --- unmounting -----------------------------------------------------------------------------------------
 
