@@ -30,8 +30,20 @@ def readme():
         return handle.read()
 
 
-def yaml_blocks():
+def yaml_documents():
     return [yaml.safe_load(block) for block in re.findall(r'^```yaml\n(.*?)^```', readme(), re.M | re.S)]
+
+
+def yaml_blocks():
+    """The YAML blocks that are task lists."""
+    return [document for document in yaml_documents() if isinstance(document, list)]
+
+
+def inventory():
+    """The README's inventory.yml (the one YAML block that is a mapping)."""
+    found = [document for document in yaml_documents() if isinstance(document, dict)]
+    assert len(found) == 1, 'README.md: one inventory.yml block expected'
+    return found[0]
 
 
 def playbook_commands():
@@ -75,6 +87,15 @@ def test_the_readme_has_yaml_tasks_and_playbook_commands():
     assert len(playbook_commands()) >= 2
 
 
+def test_the_readme_inventory_names_every_host_the_commands_use():
+    hosts = set(inventory()['all']['hosts'])
+    for argv in playbook_commands():
+        assert argv[1:3] == ['-i', 'inventory.yml']
+        named = [value for name, value in extra_vars(argv).items()
+                 if name.endswith(('_host', '_source', '_destination', '_source_host'))]
+        assert named and set(named) <= hosts, (named, hosts)
+
+
 def test_every_readme_task_passes_its_modules_argument_validation(monkeypatch):
     for block in yaml_blocks():
         for task, defaults in example_tasks(block):
@@ -95,8 +116,10 @@ def test_every_readme_task_passes_its_modules_argument_validation(monkeypatch):
 @pytest.mark.parametrize('argv', playbook_commands(), ids=lambda argv: argv[3] if len(argv) > 3 else 'command')
 def test_every_readme_playbook_command_passes_the_roles_argument_spec(argv):
     playbook = [arg for arg in argv if arg.startswith('playbooks/')][0]
-    options = role_spec(role_of(playbook))
-    given = extra_vars(argv)
+    role = role_of(playbook)
+    options = role_spec(role)
+    site = dict((name, value) for name, value in inventory()['all']['vars'].items() if name.startswith(role + '_'))
+    given = dict(site, **extra_vars(argv))
     unknown = sorted(set(given) - set(options))
     assert unknown == [], '%s: not options of the role: %s' % (playbook, unknown)
     errors = validator_for(options).validate(given).error_messages

@@ -4,18 +4,24 @@
   copy_paths.py pack   ROOT ARCHIVE --timeout S -- PATH...
   copy_paths.py unpack ARCHIVE STAGING DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
   copy_paths.py local  ROOT DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
+  copy_paths.py space  --timeout S -- PATH=BYTES...
 
 Every path is checked first (relative, no '..', exists, resolves inside ROOT; inside a directory every
 symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a GNU tar archive of
 the paths (ACLs, xattrs, numeric owners, sparse files, POSIX format; mode 0600). unpack extracts ARCHIVE
 into STAGING and rsyncs the paths from there into DEST, then removes ARCHIVE and STAGING whatever happened.
-local rsyncs the paths from ROOT into DEST. rsync -aAXHS --numeric-ids keeps owner, mode, times, ACLs,
+local rsyncs the paths from ROOT into DEST, after checking that DEST's filesystem has room for them (unless
+--dry-run). space checks that each PATH's filesystem (that of its nearest existing directory) has BYTES free,
+adding up the PATHs on one filesystem; the role runs it on the destination before a relayed archive is sent,
+for the archive, its staging copy and the data. rsync -aAXHS --numeric-ids keeps owner, mode, times, ACLs,
 xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to them
 (--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only itemizes.
 
 Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type", "size"}], "refused":
-[{"path", "reason"}], "changes": [itemized rsync lines]} or, when a command fails, {"changed", "msg", "cmd",
-"rc", "stderr"}; "changed" is true when rsync changed (or, failing, may have changed) the destination. A
+[{"path", "reason"}], "changes": [itemized rsync lines], "bytes": the paths' size on disk (pack and local),
+"archive_bytes" (pack)} or, when a command fails, {"changed", "msg", "cmd", "rc", "stderr"}, or, when a
+filesystem is too small, {"changed": false, "msg", "error_code": "no_space", "space": [{"path", "needed",
+"free"}]}; "changed" is true when rsync changed (or, failing, may have changed) the destination. A
 refused path or a failure is also told in one line on stderr, after the JSON line. Exits 0 on success, 1
 otherwise. Every command runs with LC_ALL=C and the timeout.
 """
@@ -94,6 +100,54 @@ def check_paths(root, paths):
     return found, refused
 
 
+def allocated(info):
+    """Bytes a file takes on disk (sparse files count their blocks, not their length)."""
+    if hasattr(info, 'st_blocks'):
+        return info.st_blocks * 512
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
+def tree_bytes(root, found):
+    """The paths' size on disk: files and directories under each, symlinks and special files as nothing."""
+    total = 0
+    for entry in found:
+        full = os.path.join(root, entry['path'])
+        total += allocated(os.lstat(full))
+        if entry['type'] == 'directory':
+            for directory, dirs, files in os.walk(full):
+                total += sum(allocated(os.lstat(os.path.join(directory, name))) for name in dirs + files)
+    return total
+
+
+def existing_dir(path):
+    path = os.path.abspath(path)
+    while not os.path.isdir(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def require_space(needs):
+    """Fail with error_code no_space unless each filesystem has what the (path, bytes) pairs on it add up to."""
+    per_fs = {}
+    for path, needed in needs:
+        directory = existing_dir(path)
+        device = os.stat(directory).st_dev
+        fs = per_fs.setdefault(device, dict(path=directory, needed=0, paths=[]))
+        fs['needed'] += needed
+        fs['paths'].append(path)
+    short = []
+    for fs in per_fs.values():
+        info = os.statvfs(fs['path'])
+        free = info.f_bavail * info.f_frsize
+        if free < fs['needed']:
+            short.append(dict(path=fs['path'], needed=fs['needed'], free=free, paths=fs['paths']))
+    if short:
+        told = ['the filesystem of %s needs %d bytes (%s), has %d free'
+                % (fs['path'], fs['needed'], ', '.join(fs['paths']), fs['free']) for fs in short]
+        raise CopyError('not enough space on the destination: %s; nothing was copied' % '; '.join(told),
+                        error_code='no_space', space=short, changed=False)
+
+
 def run(argv, timeout):
     env = dict(os.environ, LC_ALL='C')
     try:
@@ -137,7 +191,8 @@ def pack(args):
     except CopyError:
         remove(args.archive)
         raise
-    return dict(paths=found, refused=[], changes=[])
+    return dict(paths=found, refused=[], changes=[], bytes=tree_bytes(os.path.realpath(args.root), found),
+                archive_bytes=os.stat(args.archive).st_size)
 
 
 def unpack(args):
@@ -157,7 +212,21 @@ def local(args):
     found, refused = check_paths(args.root, args.paths)
     if refused:
         return dict(paths=found, refused=refused, changes=[])
-    return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args))
+    size = tree_bytes(os.path.realpath(args.root), found)
+    if not args.dry_run:
+        require_space([(args.dest, size)])
+    return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args), bytes=size)
+
+
+def space(args):
+    needs = []
+    for item in args.paths:
+        path, sep, size = item.rpartition('=')
+        if not sep or not path or not size.isdigit():
+            raise CopyError('space: expected PATH=BYTES, got %r' % item, changed=False)
+        needs.append((path, int(size)))
+    require_space(needs)
+    return dict(paths=[], refused=[], changes=[])
 
 
 def parse(argv):
@@ -165,12 +234,12 @@ def parse(argv):
     sub = parser.add_subparsers(dest='action')
     sub.required = True
     for name, positional in (('pack', ['root', 'archive']), ('unpack', ['archive', 'staging', 'dest']),
-                             ('local', ['root', 'dest'])):
+                             ('local', ['root', 'dest']), ('space', [])):
         action = sub.add_parser(name)
         for arg in positional:
             action.add_argument(arg)
         action.add_argument('--timeout', type=int, required=True)
-        if name != 'pack':
+        if name not in ('pack', 'space'):
             action.add_argument('--backup-suffix')
             action.add_argument('--dry-run', action='store_true')
         action.add_argument('paths', nargs='+')
@@ -179,13 +248,14 @@ def parse(argv):
 
 def main(argv):
     args = parse(argv)
-    # pack writes only the run's relay archive; a dry run writes nothing
-    writes = args.action != 'pack' and not getattr(args, 'dry_run', False)
+    # pack writes only the run's relay archive, space nothing; a dry run writes nothing
+    writes = args.action in ('unpack', 'local') and not getattr(args, 'dry_run', False)
     try:
-        result = dict(pack=pack, unpack=unpack, local=local)[args.action](args)
+        result = dict(pack=pack, unpack=unpack, local=local, space=space)[args.action](args)
     except (CopyError, OSError) as exc:
         failure = dict(getattr(exc, 'result', None) or dict(msg=str(exc)))
-        failure['changed'] = writes  # rsync may have copied part of it before it failed
+        # rsync may have copied part of it before it failed; a refusal before the copy changed nothing
+        failure['changed'] = failure.get('changed', writes)
         print(json.dumps(failure))
         sys.stderr.write(failure['msg'] + '\n')
         return 1

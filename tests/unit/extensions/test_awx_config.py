@@ -566,6 +566,38 @@ def test_the_ontap_credential_gives_the_san_modules_valid_connection_options(wit
     assert all(task.get('no_log') is True for task in play.facts_tasks), 'set_fact would print the password'
 
 
+@pytest.mark.parametrize('port,expected', [('8443', 8443), (' 443 ', 443), ('', None)])
+def test_the_ontap_credential_port_becomes_http_port(port, expected):
+    env, _extra_vars, _files = awx_inject(CREDENTIAL_TYPES['san.iscsi ONTAP API'], dict(ONTAP_INPUTS, port=port))
+    assert env['SAN_ISCSI_ONTAP_PORT'] == port
+    play = wrapper(TEMPLATES['san.iscsi release'])
+    with job_environment(env):
+        facts = play.credential_facts()
+        checks = port_checks(play)
+    assert checks == [True, True]
+    for role in ('snapshot_browse', 'lvm_migrate'):
+        assert facts[role + '_san'].get('http_port') == expected
+        validated = ArgumentSpecValidator(san_argument_spec()).validate(dict(facts[role + '_san'], provider='ontap'))
+        assert not validated.error_messages and validated.validated_parameters['http_port'] == expected
+
+
+@pytest.mark.parametrize('port', ['0', '65536', 'https', '-1', '80 80'])
+def test_the_wrapper_refuses_a_port_that_is_no_tcp_port(port):
+    env, _extra_vars, _files = awx_inject(CREDENTIAL_TYPES['san.iscsi ONTAP API'], dict(ONTAP_INPUTS, port=port))
+    with job_environment(env):
+        assert False in port_checks(wrapper(TEMPLATES['san.iscsi release']))
+
+
+def port_checks(play):
+    """The conditions of the wrapper's assert on the credential's port, evaluated in the job's environment."""
+    tasks = [task for path in play.task_files for task in DataLoader().load_from_file(path, trusted_as_template=True)
+             if 'ansible.builtin.assert' in task]
+    assert len(tasks) == 1
+    templar = Templar(loader=DataLoader(), variables=dict(tasks[0]['vars']))
+    return [templar.template(trust_as_template('{{ %s }}' % condition))
+            for condition in tasks[0]['ansible.builtin.assert']['that']]
+
+
 # --- surveys as AWX validates them -------------------------------------------------------------------------------
 
 PYTHON_TYPES = {'str': str, 'int': int, 'float': float}

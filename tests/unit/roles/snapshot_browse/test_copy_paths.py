@@ -139,8 +139,9 @@ def test_changed_is_true_only_when_rsync_changed_the_destination(snapshot, tmp_p
     dest.mkdir()
     copy = ['local', str(snapshot), str(dest), '--timeout=30', '--', 'data/tree']
     assert run_script(*copy)[1]['changed'] is True
+    tree = snapshot / 'data' / 'tree'
     assert run_script(*copy)[1] == dict(changed=False, paths=[dict(path='data/tree', type='directory', size=0)],
-                                        refused=[], changes=[])
+                                        refused=[], changes=[], bytes=on_disk(tree, tree / 'a.txt', tree / 'link'))
     (dest / 'data' / 'tree' / 'a.txt').write_text('changed since\n')
     dry = run_script('local', str(snapshot), str(dest), '--timeout=30', '--dry-run', '--', 'data/tree')[1]
     assert dry['changes'] and dry['changed'] is False
@@ -155,3 +156,89 @@ def test_a_failed_copy_counts_as_changed_unless_it_was_a_dry_run(tmp_path):
         rc, result = run_script('unpack', str(archive), str(staging), str(tmp_path / 'dest'), '--timeout=30',
                                 *(dry_run + ['--', 'data/tree']))
         assert (rc, result['changed']) == (1, changed)
+
+
+def on_disk(*paths):
+    return sum(os.lstat(str(path)).st_blocks * 512 for path in paths)
+
+
+def test_pack_reports_the_data_size_on_disk_and_the_archive_size(snapshot, tmp_path):
+    archive = tmp_path / 'relay.tar'
+    rc, packed = run_script('pack', str(snapshot), str(archive), '--timeout=30', '--', 'data/tree')
+    assert rc == 0
+    tree = snapshot / 'data' / 'tree'
+    assert packed['bytes'] == on_disk(tree, tree / 'a.txt', tree / 'link')
+    assert packed['archive_bytes'] == os.stat(str(archive)).st_size > 0
+
+
+def test_a_sparse_file_counts_its_blocks_not_its_length(tmp_path):
+    root = tmp_path / 'snap'
+    root.mkdir()
+    with open(str(root / 'sparse.img'), 'wb') as handle:
+        handle.truncate(64 * 1024 * 1024)
+        handle.write(b'x' * 4096)
+    found, refused = copy_paths.check_paths(str(root), ['sparse.img'])
+    assert refused == [] and found[0]['size'] == 64 * 1024 * 1024
+    assert copy_paths.tree_bytes(str(root), found) == on_disk(root / 'sparse.img') < 1024 * 1024
+
+
+def statvfs_with_free(free, real=os.statvfs):
+    """os.statvfs whose filesystems have FREE bytes available (block size 4096)."""
+    def fake(path):
+        info = real(path)
+        return type('Statvfs', (), dict(f_bavail=free // 4096, f_frsize=4096, f_blocks=info.f_blocks))()
+    return fake
+
+
+def run_in_process(capsys, *args):
+    rc = copy_paths.main(list(args))
+    out, err = capsys.readouterr()
+    return rc, json.loads(out.splitlines()[0]), err
+
+
+def test_local_refuses_a_destination_without_room_and_copies_nothing(snapshot, tmp_path, capsys, monkeypatch):
+    dest = tmp_path / 'dest'
+    dest.mkdir()
+    tree = snapshot / 'data' / 'tree'
+    needed = on_disk(tree, tree / 'a.txt', tree / 'link')
+    monkeypatch.setattr(copy_paths.os, 'statvfs', statvfs_with_free(needed - 4096))
+    rc, result, err = run_in_process(capsys, 'local', str(snapshot), str(dest / 'new'), '--timeout=30', '--',
+                                     'data/tree')
+    assert rc == 1 and result['changed'] is False and result['error_code'] == 'no_space'
+    assert result['space'] == [dict(path=str(dest), needed=needed, free=needed - 4096, paths=[str(dest / 'new')])]
+    assert '%d bytes' % needed in err and '%d free' % (needed - 4096) in err
+    assert os.listdir(str(dest)) == []
+
+
+def test_local_copies_when_the_room_is_exactly_enough_and_a_dry_run_needs_none(snapshot, tmp_path, capsys,
+                                                                               monkeypatch):
+    tree = snapshot / 'data' / 'tree'
+    needed = on_disk(tree, tree / 'a.txt', tree / 'link')
+    monkeypatch.setattr(copy_paths.os, 'statvfs', statvfs_with_free(0))
+    rc, result, _err = run_in_process(capsys, 'local', str(snapshot), str(tmp_path / 'dry'), '--timeout=30',
+                                      '--dry-run', '--', 'data/tree')
+    assert rc == 0 and result['bytes'] == needed
+    monkeypatch.setattr(copy_paths.os, 'statvfs', statvfs_with_free(needed))
+    rc, result, _err = run_in_process(capsys, 'local', str(snapshot), str(tmp_path / 'dest'), '--timeout=30', '--',
+                                      'data/tree')
+    assert rc == 0 and result['changed'] is True
+    assert (tmp_path / 'dest' / 'data' / 'tree' / 'a.txt').read_text() == 'original\n'
+
+
+def test_space_adds_up_the_paths_on_one_filesystem(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(copy_paths.os, 'statvfs', statvfs_with_free(1000 * 4096))
+    archive, staging, dest = tmp_path / 'a.tar', tmp_path / 'a.staging', tmp_path / 'srv' / 'data'
+    fits = ['%s=%d' % (archive, 400 * 4096), '%s=%d' % (staging, 300 * 4096), '%s=%d' % (dest, 300 * 4096)]
+    rc, result, _err = run_in_process(capsys, 'space', '--timeout=30', '--', *fits)
+    assert (rc, result['changed']) == (0, False)
+    too_much = fits[:2] + ['%s=%d' % (dest, 301 * 4096)]
+    rc, result, _err = run_in_process(capsys, 'space', '--timeout=30', '--', *too_much)
+    assert rc == 1 and result['error_code'] == 'no_space' and result['changed'] is False
+    assert result['space'] == [dict(path=str(tmp_path), needed=1001 * 4096, free=1000 * 4096,
+                                    paths=[str(archive), str(staging), str(dest)])]
+
+
+@pytest.mark.parametrize('bad', ['/srv/data', '/srv/data=', '=10', '/srv/data=ten'])
+def test_space_refuses_what_is_not_path_equals_bytes(bad, capsys):
+    rc, result, _err = run_in_process(capsys, 'space', '--timeout=30', '--', bad)
+    assert rc == 1 and result['changed'] is False and 'PATH=BYTES' in result['msg']

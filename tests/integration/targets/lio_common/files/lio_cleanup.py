@@ -1,11 +1,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Clean-up for the lio_* integration targets, run on the san guest (ansible.builtin.script, python3).
 
-  lio_cleanup.py --prefix lio_xyz_ [--iqn IQN ...] [--dir DIR ...] [--check]
+  lio_cleanup.py --prefix lio_xyz_ [--name NAME ...] [--iqn IQN ...] [--dir DIR ...] [--check]
 
 Removes exactly what a target made: the LIO targets named by --iqn, backstores whose name starts with
 --prefix, thin LVs of labvg with that prefix (clones first), files with that prefix in each --dir; then
-saves the configuration like the backend does. --check removes nothing and fails when anything is left.
+saves the configuration like the backend does. --name (a target that uses a user's names, such as the README's)
+also takes the backstores and LVs named NAME or NAME_* (a clone of LUN NAME is NAME_LABEL). --check removes nothing and fails when anything is left.
 Prints JSON {"removed": [...], "left": [...]}.
 """
 
@@ -42,20 +43,24 @@ def hold_lio_lock(seconds=300):
             time.sleep(0.2)
 
 
-def lvs(prefix):
+def ours(name, args):
+    return name.startswith(args.prefix) or any(name == own or name.startswith(own + "_") for own in args.name)
+
+
+def lvs(args):
     out = subprocess.run(["lvs", "--noheadings", "-o", "lv_name,lv_tags", VG], check=True, capture_output=True,
                          text=True, env=dict(os.environ, LC_ALL="C"), timeout=120).stdout
     rows = [line.split() + [""] for line in out.splitlines() if line.strip()]
     # clones (tagged san.iscsi.clone_of) before the snapshots they come from
-    return sorted((row[0] for row in rows if row[0].startswith(prefix)),
+    return sorted((row[0] for row in rows if ours(row[0], args)),
                   key=lambda name: next(0 if "clone_of" in row[1] else 1 for row in rows if row[0] == name))
 
 
 def leftovers(args):
     root = RTSRoot()
     left = ["target " + t.wwn for t in root.targets if t.wwn in args.iqn]
-    left += ["backstore " + so.name for so in root.storage_objects if so.name.startswith(args.prefix)]
-    left += ["lv %s/%s" % (VG, name) for name in lvs(args.prefix)]
+    left += ["backstore " + so.name for so in root.storage_objects if ours(so.name, args)]
+    left += ["lv %s/%s" % (VG, name) for name in lvs(args)]
     for directory in args.dir:
         if os.path.isdir(directory):
             left += [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.startswith(args.prefix)]
@@ -70,10 +75,10 @@ def clean(args):
             target.delete()
             removed.append("target " + target.wwn)
     for so in list(root.storage_objects):
-        if so.name.startswith(args.prefix):
+        if ours(so.name, args):
             so.delete()
             removed.append("backstore " + so.name)
-    for name in lvs(args.prefix):
+    for name in lvs(args):
         subprocess.run(["lvremove", "--yes", "%s/%s" % (VG, name)], check=True, capture_output=True, timeout=120,
                        env=dict(os.environ, LC_ALL="C"))
         removed.append("lv %s/%s" % (VG, name))
@@ -91,12 +96,15 @@ def clean(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--prefix", required=True)
+    parser.add_argument("--name", action="append", default=[])
     parser.add_argument("--iqn", action="append", default=[])
     parser.add_argument("--dir", action="append", default=[])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if not args.prefix.startswith("lio_"):
         raise SystemExit("refusing a prefix that does not start with lio_")
+    if not all(args.name):
+        raise SystemExit("refusing an empty --name")
     lock = hold_lio_lock()  # noqa: F841  pylint: disable=unused-variable
     removed = [] if args.check else clean(args)
     left = leftovers(args)
