@@ -21,7 +21,7 @@ Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type",
 [{"path", "reason"}], "changes": [itemized rsync lines], "bytes": the paths' size on disk (pack and local),
 "archive_bytes" (pack)} or, when a command fails, {"changed", "msg", "cmd", "rc", "stderr"}, or, when a
 filesystem is too small, {"changed": false, "msg", "error_code": "no_space", "space": [{"path", "needed",
-"free"}]}; "changed" is true when rsync changed (or, failing, may have changed) the destination. A
+"free", "paths"}]}; "changed" is true when rsync changed (or, failing, may have changed) the destination. A
 refused path or a failure is also told in one line on stderr, after the JSON line. Exits 0 on success, 1
 otherwise. Every command runs with LC_ALL=C and the timeout.
 """
