@@ -54,52 +54,6 @@ def link_escapes(root, link):
         os.path.relpath(link, root), target)
 
 
-def check_tree(root, top):
-    for directory, dirs, files in os.walk(top):
-        for name in dirs + files:
-            full = os.path.join(directory, name)
-            if os.path.islink(full):
-                reason = link_escapes(root, full)
-                if reason:
-                    return reason
-    return None
-
-
-def check(root, path):
-    """(entry, None) for a path that may be copied, (None, reason) for one that is refused."""
-    if not path or path.startswith('/') or '\0' in path:
-        return None, 'must be a non-empty path relative to the snapshot root'
-    if '..' in path.split('/'):
-        return None, "may not contain '..'"
-    full = os.path.join(root, path)
-    if not os.path.lexists(full):
-        return None, 'does not exist in the snapshot'
-    parent_real = os.path.realpath(os.path.dirname(full.rstrip('/')))
-    if not inside(root, parent_real):
-        return None, 'a directory on the way is a symlink that leaves the snapshot'
-    info = os.lstat(full)
-    if stat.S_ISLNK(info.st_mode):
-        reason = link_escapes(root, full)
-        return (None, reason) if reason else (dict(path=path, type='symlink', size=0), None)
-    if stat.S_ISDIR(info.st_mode):
-        reason = check_tree(root, full)
-        return (None, reason) if reason else (dict(path=path, type='directory', size=0), None)
-    kind = 'file' if stat.S_ISREG(info.st_mode) else 'special'
-    return dict(path=path, type=kind, size=info.st_size), None
-
-
-def check_paths(root, paths):
-    root = os.path.realpath(root)
-    found, refused = [], []
-    for path in paths:
-        entry, reason = check(root, path)
-        if reason:
-            refused.append(dict(path=path, reason=reason))
-        else:
-            found.append(entry)
-    return found, refused
-
-
 def allocated(info):
     """Bytes a file takes on disk (sparse files count their blocks, not their length)."""
     if hasattr(info, 'st_blocks'):
@@ -107,16 +61,58 @@ def allocated(info):
     return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
-def tree_bytes(root, found):
-    """The paths' size on disk: files and directories under each, symlinks and special files as nothing."""
+def check_tree(root, top):
+    """(reason, bytes on disk under TOP): the first symlink under TOP that leaves ROOT, in the same walk."""
     total = 0
-    for entry in found:
-        full = os.path.join(root, entry['path'])
-        total += allocated(os.lstat(full))
-        if entry['type'] == 'directory':
-            for directory, dirs, files in os.walk(full):
-                total += sum(allocated(os.lstat(os.path.join(directory, name))) for name in dirs + files)
-    return total
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            full = os.path.join(directory, name)
+            info = os.lstat(full)
+            if stat.S_ISLNK(info.st_mode):
+                reason = link_escapes(root, full)
+                if reason:
+                    return reason, total
+            total += allocated(info)
+    return None, total
+
+
+def check(root, path):
+    """(entry, None, bytes on disk) for a path that may be copied, (None, reason, 0) for one that is refused."""
+    if not path or path.startswith('/') or '\0' in path:
+        return None, 'must be a non-empty path relative to the snapshot root', 0
+    if '..' in path.split('/'):
+        return None, "may not contain '..'", 0
+    full = os.path.join(root, path)
+    if not os.path.lexists(full):
+        return None, 'does not exist in the snapshot', 0
+    parent_real = os.path.realpath(os.path.dirname(full.rstrip('/')))
+    if not inside(root, parent_real):
+        return None, 'a directory on the way is a symlink that leaves the snapshot', 0
+    info = os.lstat(full)
+    if stat.S_ISLNK(info.st_mode):
+        reason = link_escapes(root, full)
+        return (None, reason, 0) if reason else (dict(path=path, type='symlink', size=0), None, allocated(info))
+    if stat.S_ISDIR(info.st_mode):
+        reason, below = check_tree(root, full)
+        return (None, reason, 0) if reason else (dict(path=path, type='directory', size=0), None,
+                                                 allocated(info) + below)
+    kind = 'file' if stat.S_ISREG(info.st_mode) else 'special'
+    return dict(path=path, type=kind, size=info.st_size), None, allocated(info)
+
+
+def check_paths(root, paths):
+    """(entries that may be copied, refusals, their bytes on disk: files and directories, sparse files by
+    their blocks); one walk of each directory checks its symlinks and sizes it."""
+    root = os.path.realpath(root)
+    found, refused, on_disk = [], [], 0
+    for path in paths:
+        entry, reason, size = check(root, path)
+        if reason:
+            refused.append(dict(path=path, reason=reason))
+        else:
+            found.append(entry)
+            on_disk += size
+    return found, refused, on_disk
 
 
 def existing_dir(path):
@@ -180,7 +176,7 @@ def remove(path):
 
 
 def pack(args):
-    found, refused = check_paths(args.root, args.paths)
+    found, refused, on_disk = check_paths(args.root, args.paths)
     if refused:
         return dict(paths=found, refused=refused, changes=[])
     argv = (['tar', '--create', '--file', args.archive, '--directory', args.root] + TAR_ATTRS
@@ -191,8 +187,7 @@ def pack(args):
     except CopyError:
         remove(args.archive)
         raise
-    return dict(paths=found, refused=[], changes=[], bytes=tree_bytes(os.path.realpath(args.root), found),
-                archive_bytes=os.stat(args.archive).st_size)
+    return dict(paths=found, refused=[], changes=[], bytes=on_disk, archive_bytes=os.stat(args.archive).st_size)
 
 
 def unpack(args):
@@ -209,13 +204,12 @@ def unpack(args):
 
 
 def local(args):
-    found, refused = check_paths(args.root, args.paths)
+    found, refused, on_disk = check_paths(args.root, args.paths)
     if refused:
         return dict(paths=found, refused=refused, changes=[])
-    size = tree_bytes(os.path.realpath(args.root), found)
     if not args.dry_run:
-        require_space([(args.dest, size)])
-    return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args), bytes=size)
+        require_space([(args.dest, on_disk)])
+    return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args), bytes=on_disk)
 
 
 def space(args):
