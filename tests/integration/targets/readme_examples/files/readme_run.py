@@ -6,12 +6,13 @@
 
 - in WORKDIR, holding a copy of the collection's playbooks/ directory and inventory.yml;
 - inventory.yml is the README's inventory block, with each of its hosts given the connection settings (the
-  ansible_* variables) of the lab guest --host maps it to, the only thing the README leaves out;
+  ansible_* variables) of the lab guest it stands for (LAB_GUESTS, or --host), the only thing the README
+  leaves out;
 - the command line is the README's (continuation lines joined), run by bash, with the controller's
   ansible-playbook first on PATH.
 
   readme_run.py --repo DIR --lab-inventory FILE --workdir DIR --playbook playbooks/NAME.yml
-                --host README_HOST=LAB_GUEST ...
+                [--host README_HOST=LAB_GUEST ...]
 
 Exits with the command's exit code; its output goes to stdout.
 """
@@ -25,6 +26,10 @@ import subprocess
 import sys
 
 import yaml
+
+# The lab guest each host of the README stands for: host1 is the application and database host, host2 the
+# browse host and the other database host, san the LIO SAN.
+LAB_GUESTS = {'app1': 'host1', 'browse1': 'host2', 'db01': 'host1', 'db02': 'host2', 'san1': 'san'}
 
 
 def readme_parts(path):
@@ -62,7 +67,7 @@ def main():
     parser.add_argument('--host', action='append', default=[])
     args = parser.parse_args()
     inventory, commands = readme_parts(os.path.join(args.repo, 'README.md'))
-    mapping = dict(item.split('=', 1) for item in args.host)
+    mapping = dict(LAB_GUESTS, **dict(item.split('=', 1) for item in args.host))
     hosts = inventory['all']['hosts']
     unmapped = sorted(set(hosts) - set(mapping))
     if unmapped:
