@@ -156,17 +156,24 @@ def lvm_migrate_targets(paths):
 
 
 def lvm_migrate_idle_sessions(iscsi_info, targets):
-    """Sessions of TARGETS (IQNs, case-insensitive) that have no disk left: {target, portal} each."""
+    """Sessions of TARGETS (IQNs, case-insensitive) that carry no disk: [{target, iface, portals}], one entry per
+    (target, iface) so that one session call logs out of all its portals. A session is known by its id, so a
+    disk on another iface's session to the same portal keeps only that session busy."""
     wanted = _lower(targets)
-    busy = set((device['target'].lower(), device['portal']) for device in iscsi_info.get('devices', []))
-    idle = []
+    busy = set(device.get('session_id') for device in iscsi_info.get('devices', []))
+    grouped = []
     for session in iscsi_info.get('sessions', []):
-        key = (session['target'].lower(), session['portal'])
-        if key[0] in wanted and key not in busy:
-            pair = {'target': session['target'], 'portal': session['portal']}
-            if pair not in idle:
-                idle.append(pair)
-    return idle
+        if session['target'].lower() not in wanted or session.get('sid') in busy:
+            continue
+        iface = session.get('iface') or 'default'
+        entry = next((item for item in grouped if item['target'] == session['target'] and item['iface'] == iface),
+                     None)
+        if entry is None:
+            entry = {'target': session['target'], 'iface': iface, 'portals': []}
+            grouped.append(entry)
+        if session['portal'] not in entry['portals']:
+            entry['portals'].append(session['portal'])
+    return grouped
 
 
 class FilterModule(object):

@@ -73,11 +73,12 @@ def test_fstab_entries_of_the_vgs_lvs_by_path_mapper_name_or_mount_point():
 
 
 INFO = {
-    'sessions': [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260'}, {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'},
-                 {'target': 'iqn.t2', 'portal': '10.10.1.1:3260'}],
-    'devices': [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'wwid': W1},
-                {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'wwid': W1},
-                {'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'wwid': W2}],
+    'sessions': [{'sid': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
+                 {'sid': 2, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'},
+                 {'sid': 3, 'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'iface': 'default'}],
+    'devices': [{'session_id': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'wwid': W1},
+                {'session_id': 2, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'wwid': W1},
+                {'session_id': 3, 'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'wwid': W2}],
 }
 
 
@@ -95,8 +96,22 @@ def test_targets_group_the_paths():
 def test_idle_sessions_are_those_of_the_targets_without_disks():
     info = dict(INFO, devices=INFO['devices'][2:])
     assert lvm_migrate_idle_sessions(info, ['IQN.T1', 'iqn.t2']) == [
-        {'target': 'iqn.t1', 'portal': '10.10.1.1:3260'}, {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'}]
+        {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
     assert lvm_migrate_idle_sessions(INFO, ['iqn.t1']) == []
+
+
+def test_idle_sessions_are_known_by_session_id_and_grouped_per_iface():
+    """A disk on iface1's session keeps that session only; the default iface's session to the same portal goes."""
+    info = {
+        'sessions': [{'sid': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
+                     {'sid': 2, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'iface1'},
+                     {'sid': 3, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'iface1'},
+                     {'sid': 4, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'}],
+        'devices': [{'session_id': 2, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'wwid': W1}],
+    }
+    assert lvm_migrate_idle_sessions(info, ['iqn.t1']) == [
+        {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']},
+        {'target': 'iqn.t1', 'iface': 'iface1', 'portals': ['10.10.2.1:3260']}]
 
 
 def test_the_filters_are_registered():
