@@ -496,7 +496,9 @@ def select_targets(names):
     if unknown:
         raise LabError("unknown target(s): %s (available: %s)" % (", ".join(unknown), ", ".join(available)))
     chosen = names or [n for n in available if "disabled" not in target_aliases(n)]
-    return sorted(chosen, key=lambda n: (n != "smoke", n))
+    # smoke first (a broken lab shows at once), then the `serial` targets back to back while nothing else has
+    # started: a serial target met later waits for the running one to end, and a core idles meanwhile
+    return sorted(chosen, key=lambda n: (n != "smoke", "serial" not in target_aliases(n), n))
 
 
 def mitogen_strategy_dir():

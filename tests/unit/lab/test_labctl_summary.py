@@ -48,3 +48,15 @@ def test_summary_ends_with_the_failed_targets(capsys):
     labctl.print_summary(results, 120.0, 2)
     out = capsys.readouterr().out.splitlines()
     assert out[-3:] == ['  failed: session: TASK [s]', '      fatal: boom', 'integration: 1 passed, 1 failed']
+
+
+def test_serial_targets_run_first_after_smoke(tmp_path, monkeypatch):
+    """A serial target met mid-run waits for the running target to end, a core idle meanwhile: they go first."""
+    for name, aliases in (('alpha', 'lab\n'), ('beta', 'lab\nserial\n'), ('smoke', 'lab\n'),
+                          ('gamma', 'lab\nserial  # why\n'), ('delta', 'lab\ndisabled\n')):
+        (tmp_path / name / 'tasks').mkdir(parents=True)
+        (tmp_path / name / 'tasks' / 'main.yml').write_text('---\n')
+        (tmp_path / name / 'aliases').write_text(aliases)
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    assert labctl.select_targets([]) == ['smoke', 'beta', 'gamma', 'alpha']
+    assert labctl.select_targets(['alpha', 'gamma']) == ['gamma', 'alpha']
