@@ -142,17 +142,23 @@ def lvm_migrate_paths(iscsi_info, wwids):
     return found
 
 
+def _portals_grouped(rows, keys):
+    """ROWS (dicts with a portal) grouped by the values of KEYS: [{KEYS..., portals}], in first-seen order."""
+    grouped = []
+    for row in rows:
+        head = dict((key, row[key]) for key in keys)
+        entry = next((item for item in grouped if all(item[key] == head[key] for key in keys)), None)
+        if entry is None:
+            entry = dict(head, portals=[])
+            grouped.append(entry)
+        if row['portal'] not in entry['portals']:
+            entry['portals'].append(row['portal'])
+    return grouped
+
+
 def lvm_migrate_targets(paths):
     """PATHS (lvm_migrate_paths) grouped by target: [{target, portals}], in first-seen order."""
-    grouped = []
-    for path in paths:
-        entry = next((item for item in grouped if item['target'] == path['target']), None)
-        if entry is None:
-            entry = {'target': path['target'], 'portals': []}
-            grouped.append(entry)
-        if path['portal'] not in entry['portals']:
-            entry['portals'].append(path['portal'])
-    return grouped
+    return _portals_grouped(paths, ('target',))
 
 
 def lvm_migrate_idle_sessions(iscsi_info, targets):
@@ -161,19 +167,9 @@ def lvm_migrate_idle_sessions(iscsi_info, targets):
     disk on another iface's session to the same portal keeps only that session busy."""
     wanted = _lower(targets)
     busy = set(device.get('session_id') for device in iscsi_info.get('devices', []))
-    grouped = []
-    for session in iscsi_info.get('sessions', []):
-        if session['target'].lower() not in wanted or session.get('sid') in busy:
-            continue
-        iface = session.get('iface') or 'default'
-        entry = next((item for item in grouped if item['target'] == session['target'] and item['iface'] == iface),
-                     None)
-        if entry is None:
-            entry = {'target': session['target'], 'iface': iface, 'portals': []}
-            grouped.append(entry)
-        if session['portal'] not in entry['portals']:
-            entry['portals'].append(session['portal'])
-    return grouped
+    idle = [dict(session, iface=session.get('iface') or 'default') for session in iscsi_info.get('sessions', [])
+            if session['target'].lower() in wanted and session.get('sid') not in busy]
+    return _portals_grouped(idle, ('target', 'iface'))
 
 
 class FilterModule(object):
