@@ -6,6 +6,10 @@
 targets (disks) from one host to another") as command tasks, plus the SAN remap, in the same lab run.
 
   .venv/bin/python benchmarks/migrate_playbook.py [--inventory .lab/inventory.yml] [--rounds 1]
+      [--strategy mitogen|stock ...] [--keep-output DIR]
+
+--keep-output writes each playbook run's output to DIR; with a timing callback enabled (for example
+ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks) that is where each task's time is.
 
 Needs the dev lab (`make lab-up`). One VG on two LUNs, each seen by host1 over both portals through a
 multipath map, XFS and ext4 LVs with data, is made once (by the lvm_migrate test's setup tasks). Each round
@@ -193,7 +197,7 @@ def checksums(inventory, host, env):
     return sorted(line.split()[0] for line in proc.stdout.splitlines() if re.match(r"^[0-9a-f]{64} ", line))
 
 
-def move_both_ways(inventory, workdir, strategy, before, rows):
+def move_both_ways(inventory, workdir, strategy, before, rows, keep_output=None):
     """host1 -> host2 with migrate.yml, host2 -> host1 with the seed's steps; appends to ROWS; True on failure."""
     env = labctl.ansible_env(workdir, strategy)
     for label, path, extra, host in (
@@ -202,6 +206,9 @@ def move_both_ways(inventory, workdir, strategy, before, rows):
         result = play(inventory, path, env, extra)
         result["same_data"] = result["rc"] == 0 and checksums(inventory, host, env) == before
         rows.append(("%s, %s" % (label, strategy), result))
+        if keep_output:
+            name = "%02d-%s-%s.log" % (len(rows), strategy, "ours" if extra else "seed")
+            (Path(keep_output) / name).write_text(result["output"])
         if result["rc"] != 0 or not result["same_data"]:
             print(result["output"][-3000:])
             return True
@@ -216,7 +223,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inventory", default=str(REPO / ".lab" / "inventory.yml"))
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep-output", metavar="DIR",
+                        help="write each playbook run's output to DIR (with a timing callback enabled, the per-task times)")
+    parser.add_argument("--strategy", action="append", choices=labctl.STRATEGIES,
+                        help="run under this strategy only (repeatable; default: all of them)")
     args = parser.parse_args(argv)
+    if args.keep_output:
+        Path(args.keep_output).mkdir(parents=True, exist_ok=True)
     inventory = json.loads(Path(args.inventory).read_text())
     hosts = inventory["all"]["children"]["lab"]["children"]["initiators"]["hosts"]
     portals = inventory["all"]["vars"]["lab_portals"]
@@ -244,8 +257,8 @@ def main(argv=None):
                 return 1
             before = checksums(args.inventory, "host1", env)
             for _round in range(args.rounds):
-                for strategy in labctl.STRATEGIES:
-                    failed = move_both_ways(args.inventory, workdir, strategy, before, rows)
+                for strategy in args.strategy or labctl.STRATEGIES:
+                    failed = move_both_ways(args.inventory, workdir, strategy, before, rows, args.keep_output)
                     if failed:
                         break
                 if failed:

@@ -611,8 +611,34 @@ def is_serial(job):
     return job[0] != "demo" and "serial" in target_aliases(job[0])
 
 
+def exclusive_groups(job):
+    """The `exclusive/NAME` aliases of a job's target: two targets that share one never run at the same time
+    (each writes a host-wide file the other writes too, such as /etc/multipath/wwids)."""
+    if job[0] == "demo":
+        return set()
+    return set(alias for alias in target_aliases(job[0]) if alias.startswith("exclusive/"))
+
+
+def next_startable(pending, running):
+    """Index in PENDING of the job that may start beside RUNNING (jobs), or None.
+
+    A serial job runs alone, and no job overtakes a pending serial one. Otherwise the first pending job that
+    shares no `exclusive/` group with a running one starts; a job kept back by its group keeps its place.
+    """
+    if any(is_serial(job) for job in running):
+        return None
+    busy = set().union(*[exclusive_groups(job) for job in running])
+    for index, job in enumerate(pending):
+        if is_serial(job):
+            return None if running else index
+        if not exclusive_groups(job) & busy:
+            return index
+    return None
+
+
 def run_targets(jobs_to_run, inventory, workdir, extra_args=(), jobs=1):
-    """Run (target, strategy) jobs, up to `jobs` at a time; a target with the alias `serial` runs alone."""
+    """Run (target, strategy) jobs, up to `jobs` at a time; a target with the alias `serial` runs alone, and
+    targets that share an `exclusive/NAME` alias never run together (next_startable)."""
     workdir.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -620,9 +646,10 @@ def run_targets(jobs_to_run, inventory, workdir, extra_args=(), jobs=1):
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                if running and (is_serial(pending[0]) or any(is_serial((r.name, r.strategy)) for r in running)):
+                index = next_startable(pending, [(r.name, r.strategy) for r in running])
+                if index is None:
                     break
-                running.append(TargetRun(pending.pop(0), inventory, workdir, extra_args, stream=jobs == 1))
+                running.append(TargetRun(pending.pop(index), inventory, workdir, extra_args, stream=jobs == 1))
             time.sleep(0.5)
             for done in [r for r in running if r.proc.poll() is not None]:
                 running.remove(done)

@@ -15,7 +15,7 @@ description:
   - From a M(san.iscsi.san_info) result (luns, maps, igroups), the LUNs with the given WWIDs, the igroups of
     the source host that they are mapped to (with their LUN ids), and the destination host's igroup.
   - Used by the role C(san.iscsi.lvm_migrate); also C(lvm_migrate_fstab_entries), C(lvm_migrate_paths),
-    C(lvm_migrate_targets) and C(lvm_migrate_idle_sessions) in the same file.
+    C(lvm_migrate_targets), C(lvm_migrate_sessions) and C(lvm_migrate_idle_sessions) in the same file.
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
@@ -131,14 +131,16 @@ def lvm_migrate_fstab_entries(fstab_text, vg, lvs):
 
 
 def lvm_migrate_paths(iscsi_info, wwids):
-    """The (target, portal) pairs of the sessions that carry disks of these LUNs (an iscsi_info result)."""
+    """The (target, portal, iface) of the sessions that carry disks of these LUNs (an iscsi_info result)."""
     wanted = _lower(wwids)
+    ifaces = dict((session.get('sid'), session.get('iface') or 'default') for session in iscsi_info.get('sessions', []))
     found = []
     for device in iscsi_info.get('devices', []):
         if (device.get('wwid') or '').lower() in wanted:
-            pair = {'target': device['target'], 'portal': device['portal']}
-            if pair not in found:
-                found.append(pair)
+            path = {'target': device['target'], 'portal': device['portal'],
+                    'iface': ifaces.get(device.get('session_id'), 'default')}
+            if path not in found:
+                found.append(path)
     return found
 
 
@@ -161,6 +163,12 @@ def lvm_migrate_targets(paths):
     return _portals_grouped(paths, ('target',))
 
 
+def lvm_migrate_sessions(paths):
+    """PATHS (lvm_migrate_paths) grouped by target and iface: [{target, iface, portals}], one session call each
+    (a journal written before paths had an iface means the default one)."""
+    return _portals_grouped([dict(path, iface=path.get('iface') or 'default') for path in paths], ('target', 'iface'))
+
+
 def lvm_migrate_idle_sessions(iscsi_info, targets):
     """Sessions of TARGETS (IQNs, case-insensitive) that carry no disk: [{target, iface, portals}], one entry per
     (target, iface) so that one session call logs out of all its portals. A session is known by its id, so a
@@ -179,5 +187,6 @@ class FilterModule(object):
             'lvm_migrate_fstab_entries': lvm_migrate_fstab_entries,
             'lvm_migrate_paths': lvm_migrate_paths,
             'lvm_migrate_targets': lvm_migrate_targets,
+            'lvm_migrate_sessions': lvm_migrate_sessions,
             'lvm_migrate_idle_sessions': lvm_migrate_idle_sessions,
         }

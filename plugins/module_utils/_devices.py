@@ -343,6 +343,17 @@ class SessionDisks(object):
                 busy.append('%s (LUN %d) %s' % (device.path, device.lun, ' and '.join(reasons)))
         return busy
 
+    def not_releasable(self, devices):
+        """busy(), plus disks holding anything but a multipath map (a dm-crypt, a RAID member, an inactive LV's
+        mapping someone set up): why each may not be let go of while its session stays, as lun_device and
+        session's wwids option refuse. Raises DevicesBusy for a disk that backs /."""
+        busy = self.busy(devices)
+        for device in devices:
+            stacked = [name for name in device.holders if not blockdev.is_multipath_map(name, self.paths.sysfs)]
+            if stacked and not any(reason.startswith(device.path + ' ') for reason in busy):
+                busy.append('%s (LUN %d) holds %s' % (device.path, device.lun, ', '.join(stacked)))
+        return busy
+
     def release(self, devices, force=False, warn=None):
         """Flush the multipath maps built only on these disks, then flush and delete each disk from the kernel.
 

@@ -16,6 +16,7 @@ description:
     LUN devices of every session with their links, WWIDs, holders and mount points (from sysfs), and the
     dm-multipath maps.
   - Two iscsiadm calls at most; everything else comes from sysfs and C(/proc/self/mountinfo).
+  - With O(portals), also whether this host reaches those portals (a TCP connection to each).
 author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - san.iscsi.iscsi
@@ -34,6 +35,18 @@ options:
     description: Include every setting of each node record (passwords masked).
     type: bool
     default: false
+  portals:
+    description:
+      - Portals (C(host), C(host:port), C([v6addr]:port)) to check this host reaches, for example before a
+        login - each gets a TCP connection, closed at once (no iSCSI login, nothing sent); see RV(portals).
+      - A portal that refuses is tried again every half second until O(portal_timeout) is up.
+    type: list
+    elements: str
+    default: []
+  portal_timeout:
+    description: Seconds to wait for each of O(portals) to accept a connection.
+    type: int
+    default: 10
 '''
 
 EXAMPLES = r'''
@@ -41,6 +54,11 @@ EXAMPLES = r'''
   san.iscsi.iscsi_info:
   register: iscsi
 
+- name: Can host2 reach both portals of the array (before a login there)?
+  san.iscsi.iscsi_info:
+    portals: [192.0.2.10, "192.0.2.11:3260"]
+  register: reach
+  failed_when: reach.portals | rejectattr('reachable') | list != []
 - name: Devices of one target
   ansible.builtin.debug:
     msg: "{{ iscsi.devices | selectattr('target', 'equalto', 'iqn.2026-11.lab.san-iscsi:array1') | map(attribute='path') }}"
@@ -86,6 +104,16 @@ devices:
   returned: always
   type: list
   elements: dict
+portals:
+  description: Each of O(portals), in the order given, and whether this host reached it.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    portal: {description: "The portal, C(host:port), IPv6 in brackets.", type: str}
+    reachable: {description: Whether it accepted a TCP connection within O(portal_timeout)., type: bool}
+    error: {description: "The last failure (C(Connection refused), ...), or null.", type: str}
+    seconds: {description: Time the check took., type: float}
 multipath:
   description: dm-multipath maps.
   returned: always
@@ -110,7 +138,8 @@ from ansible_collections.san.iscsi.plugins.module_utils._devices import session_
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils import _iscsid
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import mountpoints_of_devices
-from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import format_portal
+from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, format_portal, parse_portal
+from ansible_collections.san.iscsi.plugins.module_utils._portal_probe import probe
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
     MASKED, RC_NO_OBJECTS, IscsiadmError, connect, fail, is_secret, parse_show)
 
@@ -144,7 +173,17 @@ def multipath_maps(paths):
 def main(paths=None):
     """PATHS: the host's roots (a HostPaths; unit tests pass a fake tree's)."""
     paths = paths or HostPaths()
-    module = AnsibleModule(argument_spec=dict(node_settings=dict(type='bool', default=False)), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(
+        node_settings=dict(type='bool', default=False),
+        portals=dict(type='list', elements='str', default=[]),
+        portal_timeout=dict(type='int', default=10),
+    ), supports_check_mode=True)
+    try:
+        portals = [parse_portal(text) for text in module.params['portals']]
+    except InvalidName as error:
+        module.fail_json(msg='portals: %s' % error, error_code='invalid')
+    if module.params['portal_timeout'] < 1:
+        module.fail_json(msg='portal_timeout must be 1 or more', error_code='invalid')
     iscsiadm = connect(module, paths=paths)
     try:
         rc, out, _err = iscsiadm.run(['-m', 'node', '-o', 'show'], ok=(0, RC_NO_OBJECTS))
@@ -157,7 +196,8 @@ def main(paths=None):
         devices.extend(d.to_dict() for d in session_devices(session.sid, paths.sysfs, paths.dev, paths.mountinfo))
     module.exit_json(changed=False, initiator=_iscsid.read_initiator(paths.initiator_file), nodes=nodes,
                      sessions=[s.to_dict() for s in sessions], devices=devices,
-                     multipath=multipath_maps(paths))
+                     multipath=multipath_maps(paths),
+                     portals=[probe(portal, module.params['portal_timeout']) for portal in portals])
 
 
 if __name__ == '__main__':

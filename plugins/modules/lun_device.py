@@ -113,7 +113,6 @@ error_code:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
@@ -173,14 +172,9 @@ class LunDevices(object):
             raise LunDeviceError('%s: not disks of iSCSI sessions; refusing to delete them' % ', '.join(other),
                                  'not_iscsi')
         try:
-            busy = self.disks.busy(found)
+            busy = self.disks.not_releasable(found)
         except devices.DevicesBusy as exc:
             raise LunDeviceError(str(exc), 'devices_busy')
-        for device in found:
-            # a multipath map is flushed here; anything else stacked on the disk or the map is someone's
-            stacked = [name for name in device.holders if not blockdev.is_multipath_map(name, self.paths.sysfs)]
-            if stacked and not any(reason.startswith(device.path + ' ') for reason in busy):
-                busy.append('%s (LUN %d) holds %s' % (device.path, device.lun, ', '.join(stacked)))
         if busy:
             raise LunDeviceError('LUNs still in use, nothing removed: %s' % '; '.join(busy), 'devices_busy')
         self.result['removed'] = [device.path for device in found]

@@ -56,6 +56,16 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  unmap_from:
+    description:
+      - With O(state=present), igroups to unmap the LUN from before it is mapped to O(igroup) - moving a LUN
+        from one host's igroup to another's in one call, never mapped to both. Those it is not mapped to are
+        skipped (a re-run changes nothing).
+      - Everything that can fail without a change (the LUN, O(igroup), O(lun_id) free there) is checked
+        before the first unmap.
+    type: list
+    elements: str
+    default: []
   initiators:
     description:
       - Initiator names (IQNs) of the hosts of O(igroup).
@@ -99,6 +109,12 @@ EXAMPLES = r'''
         initiators:
           - iqn.1994-05.com.redhat:host1
 
+    - name: Move the LUN from host1 to host2 (same LUN id), never mapped to both
+      san.iscsi.lun_map:
+        path: /vol/vol1/data01
+        igroup: host2
+        lun_id: 3
+        unmap_from: [host1]
     - name: Revoke access
       san.iscsi.lun_map:
         path: /vol/vol1/data01_restore
@@ -129,6 +145,12 @@ lun_id:
   description: The assigned LUN id (null when absent or not yet known in check mode).
   returned: always
   type: int
+unmapped:
+  description: The igroups of O(unmap_from) the LUN was unmapped from (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [host1]
 igroup_created:
   description: Whether the run created O(igroup) from O(initiators) (predicted in check mode).
   returned: always
@@ -185,8 +207,14 @@ class LunMapManager(object):
             self.volume, self.lun = self.params['volume'], self.params['lun']
         self.path = checked('path' if self.params['path'] else 'volume', rules.lun_path, self.volume, self.lun)
         self.igroup = self.params['igroup']
+        self.unmap_from = []
+        for name in self.params['unmap_from']:
+            if name == self.igroup:
+                raise SanInvalid('unmap_from lists igroup %r, the igroup to map to' % name)
+            if name not in self.unmap_from:
+                self.unmap_from.append(name)
         self.backend = get_backend(module)
-        self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False)
+        self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False, unmapped=[])
         self._igroup_record = None
 
     def get_igroup(self):
@@ -206,8 +234,11 @@ class LunMapManager(object):
         wanted_id = self.params['lun_id']
         if current is not None and self.initiators is not None:
             self.check_initiators(self.get_igroup())
+        leaving = [name for name in self.unmap_from if self.backend.get_lun_map(self.path, name) is not None]
+        self.result['unmapped'] = leaving
         if current is not None and wanted_id in (None, current['lun_id']):
-            self.result.update(map=current, lun_id=current['lun_id'])
+            self.result.update(map=current, lun_id=current['lun_id'], changed=bool(leaving))
+            self.unmap(leaving)
             return self.result
         if current is not None and not self.params['remap']:
             raise SanConflict('LUN %s is mapped to igroup %r as LUN %d, not %d; set remap=true to change it'
@@ -217,6 +248,7 @@ class LunMapManager(object):
         self.result.update(changed=True, map=planned, lun_id=wanted_id, igroup_created=new_igroup is not None)
         if self.module.check_mode:
             return self.result
+        self.unmap(leaving)
         if new_igroup is not None:
             self.create_igroup(new_igroup)
         if current is not None:
@@ -230,6 +262,11 @@ class LunMapManager(object):
             raise
         self.result.update(map=created, lun_id=created['lun_id'])
         return self.result
+
+    def unmap(self, igroups):
+        if not self.module.check_mode:
+            for name in igroups:
+                self.backend.delete_lun_map(self.path, name)
 
     def create_igroup(self, planned):
         """Create the igroup; one that another run created meanwhile is used when it holds the initiators."""
@@ -290,6 +327,7 @@ def main():
         remap=dict(type='bool', default=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         initiators=dict(type='list', elements='str'),
+        unmap_from=dict(type='list', elements='str', default=[]),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -300,6 +338,9 @@ def main():
     )
     if module.params['state'] == 'absent' and module.params['initiators'] is not None:
         module.fail_json(msg='initiators is only used with state=present: it creates or checks the igroup of a new map',
+                         error_code=SanInvalid.default_code)
+    if module.params['state'] == 'absent' and module.params['unmap_from']:
+        module.fail_json(msg='unmap_from is only used with state=present: it moves the LUN to igroup',
                          error_code=SanInvalid.default_code)
     manager = None
     try:

@@ -110,6 +110,19 @@ options:
         volumes (their I/O then fails). Never for a device that backs C(/).
     type: bool
     default: false
+  wwids:
+    description:
+      - With O(state=logged_out), let go of just these LUNs (WWIDs, C(naa.6...), case-insensitive) and log out
+        only where nothing else remains - the step before these LUNs are unmapped on the SAN. Their disks are
+        deleted from every session of O(target) (within O(portals) and O(iface)) and their multipath maps
+        flushed, as M(san.iscsi.lun_device) does; then the sessions left with no disk are logged out (and their
+        node records deleted with O(remove_node)). Sessions that still carry another LUN stay logged in and are
+        listed in RV(kept).
+      - A LUN in use (mounted, swap, an active LV, anything stacked on it, or C(/)) is refused before anything
+        changes (C(error_code=devices_busy)). An empty list logs out only the sessions that carry no disk.
+      - Not with O(force).
+    type: list
+    elements: str
   remove_node:
     description: With O(state=logged_out), also delete the node records of the portals.
     type: bool
@@ -169,6 +182,13 @@ EXAMPLES = r'''
   san.iscsi.session:
     target: iqn.2026-11.lab.san-iscsi:array1
     state: logged_out
+    remove_node: true
+
+- name: Let go of two LUNs (unmapped next on the SAN), logging out where the target presents nothing else
+  san.iscsi.session:
+    target: iqn.2026-11.lab.san-iscsi:array1
+    state: logged_out
+    wwids: [naa.6001405a1b2c3d4e5f60718293a4b5c6, naa.6001405b1b2c3d4e5f60718293a4b5c7]
     remove_node: true
 
 - name: Log in through a dedicated iface with a short replacement timeout (set on the records before the login)
@@ -238,6 +258,11 @@ logged_in:
   elements: str
 logged_out:
   description: Portals logged out of by this run (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+kept:
+  description: With O(wwids), the portals whose sessions stay logged in because they carry other LUNs.
   returned: always
   type: list
   elements: str
@@ -359,7 +384,7 @@ class SessionManager(object):
         self.target, self.portals = self.validate()
         self.iscsiadm = connect(module, timeout=60, paths=paths)
         self.disks = SessionDisks(Runner(module), paths)
-        self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], removed_nodes=[], luns=[],
+        self.result = dict(changed=False, sessions=[], logged_in=[], logged_out=[], kept=[], removed_nodes=[], luns=[],
                            devices=[], updated_settings=[], created_iface=False, removed_iface=False)
         self.created_records = []
         self.created_sessions = []
@@ -389,6 +414,12 @@ class SessionManager(object):
                                                     'the chap_password/chap_password_in options of san.iscsi.node')
         except ValueError as error:
             self.module.fail_json(msg=str(error))
+        self.wwids = None
+        if self.params['wwids'] is not None:
+            if self.params['state'] != 'logged_out' or self.params['force']:
+                self.module.fail_json(msg='wwids is for state=logged_out without force: it lets go of LUNs that '
+                                          'nothing uses', error_code='invalid')
+            self.wwids = set(wwid.strip().lower() for wwid in self.params['wwids'])
         if self.params['remove_iface'] and self.params['state'] == 'logged_out' and not self.params['remove_node']:
             self.module.fail_json(msg='remove_iface needs remove_node=true: deleting an iface deletes the node '
                                       'records bound to it')
@@ -625,17 +656,23 @@ class SessionManager(object):
     def ensure_logged_out(self, sessions):
         mine = self.target_sessions(sessions)
         devices = self.disks.of_sessions(mine)
-        self.refuse_if_busy(devices)
+        staying = []
+        if self.wwids is None:
+            self.refuse_if_busy(devices)
+        else:
+            devices, staying = self.release_only(mine, devices)
+            mine = [s for s in mine if s not in staying]
         self.result['logged_out'] = [s.persistent_portal.address for s in mine]
         doomed = []
         if self.params['remove_node']:
             doomed = [r for r in self.target_records()
-                      if not self.portals or any(r.portal.same_as(p) for p in self.portals)]
+                      if (not self.portals or any(r.portal.same_as(p) for p in self.portals))
+                      and not any(s.persistent_portal.same_as(r.portal) for s in staying)]
             self.result['removed_nodes'] = [r.portal.address for r in doomed]
         remove_iface = self.params['remove_node'] and self.params['remove_iface'] and self.iface not in BUILTIN_IFACES
         if self.module.check_mode:
             self.result['removed_iface'] = remove_iface and self.iface_removable_after(sessions, mine, doomed)
-            self.result['changed'] = bool(mine or doomed or self.result['removed_iface'])
+            self.result['changed'] = bool(mine or devices or doomed or self.result['removed_iface'])
             self.result['sessions'] = [session_dict(s) for s in mine]
             self.result['devices'] = [d.to_dict() for d in devices]
             return
@@ -646,7 +683,22 @@ class SessionManager(object):
             self.iscsiadm.node_delete(record)
         if remove_iface and self.iface_unused(self.iscsiadm.sessions(), self.iscsiadm.node_records()):
             self.result['removed_iface'] = self.iscsiadm.iface_delete(self.iface)
-        self.result['changed'] = bool(mine or doomed or self.result['removed_iface'])
+        self.result['changed'] = bool(mine or devices or doomed or self.result['removed_iface'])
+
+    def release_only(self, mine, devices):
+        """O(wwids): (the disks of those LUNs, to release; the sessions of MINE that carry other disks, to keep).
+        Refuses before anything changes when one of those LUNs is in use."""
+        chosen = [device for device in devices if (device.wwid or '').lower() in self.wwids]
+        try:
+            busy = self.disks.not_releasable(chosen)
+        except DevicesBusy as error:
+            raise SessionError('refusing to let go of the LUNs: %s' % error, error_code='devices_busy')
+        if busy:
+            raise SessionError('LUNs still in use, nothing changed: %s' % '; '.join(busy), error_code='devices_busy')
+        carrying = set(device.session_id for device in devices if device not in chosen)
+        staying = [session for session in mine if session.sid in carrying]
+        self.result['kept'] = [session.persistent_portal.address for session in staying]
+        return chosen, staying
 
     def iface_removable_after(self, sessions, mine, doomed):
         """Check mode: whether O(iface) exists and nothing would use it once MINE and DOOMED are gone."""
@@ -709,6 +761,7 @@ def main(paths=None):
             rescan=dict(type='bool', default=False),
             force=dict(type='bool', default=False),
             remove_node=dict(type='bool', default=False),
+            wwids=dict(type='list', elements='str'),
             node_settings=dict(type='dict', default={}),
             create_iface=dict(type='bool', default=False),
             remove_iface=dict(type='bool', default=False),

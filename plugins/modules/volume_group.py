@@ -238,6 +238,18 @@ devices_file:
   description: The devices file this host's LVM uses, or null.
   returned: always
   type: str
+same_name:
+  description:
+    - With O(uuid), the other VGs on this host named O(name) (or O(rename)). With C(error_code=vg_not_found),
+      an empty list says the name is free too - one call checks that a host has neither the VG nor its name,
+      as M(san.iscsi.lvm_migrate) does on the destination.
+  returned: when O(uuid) is given and the VGs were read (also on failure)
+  type: list
+  elements: dict
+  contains:
+    name: {description: The VG's name., type: str}
+    uuid: {description: Its UUID., type: str}
+  sample: [{name: datavg, uuid: Qv3yH1-...}]
 error_code:
   description:
     - Why the module failed, for roles to test - V(invalid), V(vg_not_found), V(vg_ambiguous), V(vg_name_differs),
@@ -349,6 +361,10 @@ class VgManager(object):
         if uuid and not any(row['vg_uuid'] == uuid for row in rows):
             rows += self.visible_rows(self.lvm.uuid_selection(uuid))  # under another name: refused below
         candidates = [row for row in rows if not uuid or row['vg_uuid'] == uuid]
+        if uuid:
+            # a caller checking that a host has neither the VG nor its name in use needs one call, not two
+            self.result['same_name'] = [{'name': row['vg_name'], 'uuid': row['vg_uuid']}
+                                        for row in rows if row['vg_uuid'] != uuid and row['vg_name'] in (name, rename)]
         if not candidates:
             raise VgError('no VG %s%s on this host%s' % (
                 name, ' with UUID %s' % uuid if uuid else '',

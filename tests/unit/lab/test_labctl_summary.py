@@ -60,3 +60,21 @@ def test_serial_targets_run_first_after_smoke(tmp_path, monkeypatch):
     monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
     assert labctl.select_targets([]) == ['smoke', 'beta', 'gamma', 'alpha']
     assert labctl.select_targets(['alpha', 'gamma']) == ['gamma', 'alpha']
+
+
+def test_targets_of_one_exclusive_group_never_run_together(tmp_path, monkeypatch):
+    """Targets that write the same host-wide file share an `exclusive/` alias; a serial target runs alone."""
+    for name, aliases in (('alpha', 'lab exclusive/wwids\n'), ('beta', 'lab\nexclusive/wwids  # why\n'),
+                          ('gamma', 'lab\n'), ('delta', 'lab serial\n')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'aliases').write_text(aliases)
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    alpha, beta, gamma, delta = [(name, 'mitogen') for name in ('alpha', 'beta', 'gamma', 'delta')]
+    assert labctl.next_startable([beta, gamma], [alpha]) == 1  # beta waits, gamma goes ahead of it
+    assert labctl.next_startable([beta], [(alpha[0], 'stock')]) is None  # the group holds across strategies
+    assert labctl.next_startable([beta, gamma], [gamma]) == 0
+    assert labctl.next_startable([beta, gamma], []) == 0
+    assert labctl.next_startable([delta, gamma], [alpha]) is None  # nothing overtakes a serial target
+    assert labctl.next_startable([delta, gamma], []) == 0
+    assert labctl.next_startable([gamma], [delta]) is None
+    assert labctl.next_startable([('demo', 'mitogen')], [alpha]) == 0

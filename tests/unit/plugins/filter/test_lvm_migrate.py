@@ -8,7 +8,7 @@ __metaclass__ = type
 
 from ansible_collections.san.iscsi.plugins.filter.lvm_migrate import (
     FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_paths, lvm_migrate_plan,
-    lvm_migrate_targets)
+    lvm_migrate_sessions, lvm_migrate_targets)
 
 H1 = 'iqn.2026-12.lab:host1'
 H2 = 'iqn.2026-12.lab:host2'
@@ -83,8 +83,26 @@ INFO = {
 
 
 def test_paths_are_the_sessions_that_carry_the_luns():
-    assert lvm_migrate_paths(INFO, [W1.upper()]) == [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260'},
-                                                     {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'}]
+    assert lvm_migrate_paths(INFO, [W1.upper()]) == [
+        {'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
+        {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'}]
+
+
+def test_sessions_group_the_paths_by_target_and_iface():
+    """One session call (wwids, logged_out) per target and iface; a journal's paths without iface mean default."""
+    info = {
+        'sessions': [{'sid': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
+                     {'sid': 2, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'iface1'},
+                     {'sid': 3, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'iface1'}],
+        'devices': [{'session_id': sid, 'target': 'iqn.t1', 'portal': portal, 'wwid': W1}
+                    for sid, portal in ((1, '10.10.1.1:3260'), (2, '10.10.1.1:3260'), (3, '10.10.2.1:3260'))],
+    }
+    assert lvm_migrate_sessions(lvm_migrate_paths(info, [W1])) == [
+        {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260']},
+        {'target': 'iqn.t1', 'iface': 'iface1', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
+    old_journal = [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260'}, {'target': 'iqn.t1', 'portal': '10.10.2.1:3260'}]
+    assert lvm_migrate_sessions(old_journal) == [
+        {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
 
 
 def test_targets_group_the_paths():
@@ -116,4 +134,5 @@ def test_idle_sessions_are_known_by_session_id_and_grouped_per_iface():
 
 def test_the_filters_are_registered():
     assert sorted(FilterModule().filters()) == ['lvm_migrate_fstab_entries', 'lvm_migrate_idle_sessions',
-                                                'lvm_migrate_paths', 'lvm_migrate_plan', 'lvm_migrate_targets']
+                                                'lvm_migrate_paths', 'lvm_migrate_plan', 'lvm_migrate_sessions',
+                                                'lvm_migrate_targets']

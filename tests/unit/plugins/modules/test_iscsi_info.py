@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import socket
 
 import pytest
 
@@ -81,3 +82,37 @@ def test_iscsiadm_error_is_reported(run_module, host):
         run_module(iscsi_info, {})
     assert failed.value.result['rc'] == 6
     assert failed.value.result['cmd'] == SHOW
+
+
+def test_portals_are_checked_with_a_connection_each(run_module, host):
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    listening = '127.0.0.1:%d' % server.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))
+    refusing = '127.0.0.1:%d' % closed.getsockname()[1]
+    closed.close()
+    host.commands.expect(SHOW, out=fixture('lab_node_show_all.txt'))
+    host.commands.expect(SESSIONS, out=fixture('session_P3.txt'))
+    try:
+        result = run_module(iscsi_info, {'portals': [listening, refusing], 'portal_timeout': 1}, check_mode=True)
+    finally:
+        server.close()
+    assert [(p['portal'], p['reachable']) for p in result['portals']] == [(listening, True), (refusing, False)]
+    assert 'refused' in result['portals'][1]['error'].lower()
+
+
+def test_without_portals_none_are_reported(run_module, host):
+    host.commands.expect(SHOW, out=fixture('lab_node_show_all.txt'))
+    host.commands.expect(SESSIONS, out=fixture('session_P3.txt'))
+    assert run_module(iscsi_info, {}, check_mode=True)['portals'] == []
+
+
+@pytest.mark.parametrize('params', [{'portals': ['10.0.0.1:99999']}, {'portals': ['']},
+                                    {'portals': ['10.0.0.1'], 'portal_timeout': 0}])
+def test_bad_portals_fail_before_any_command(run_module, host, params):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(iscsi_info, params, check_mode=True)
+    assert failed.value.result['error_code'] == 'invalid'
+    assert host.commands.calls == []

@@ -156,3 +156,42 @@ def test_remap_to_a_used_id_keeps_the_map(lab, run_module):
     message = check_and_real_fail_alike(lab, run_module, lun_map, args)
     assert message == "LUN id 0 is already used in igroup 'mapped' by labvg/pool/lio_a"
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
+
+
+def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module):
+    """The move lvm_migrate makes: unmapped from the old host's igroup, then mapped to the new one, same id."""
+    args = dict(lab.connection, path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped', 'nosuch'])
+    before = lab.state()
+    predicted = run_module(lun_map, args, check_mode=True)
+    assert lab.state() == before
+    moved = run_module(lun_map, args)
+    for result in (predicted, moved):
+        assert result['changed'] is True and result['unmapped'] == ['mapped'] and result['lun_id'] == 1
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped') is None
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'plain')['lun_id'] == 1
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'mapped')['lun_id'] == 0  # the other LUN stays
+    again = run_module(lun_map, args)
+    assert again['changed'] is False and again['unmapped'] == []
+
+
+def test_unmap_from_on_a_lun_mapped_to_both_unmaps_the_old_one(lab, run_module):
+    lab.backend.create_lun_map('labvg/pool/lio_a', 'plain', 0)
+    result = run_module(lun_map, dict(lab.connection, path='labvg/pool/lio_a', igroup='plain', unmap_from=['mapped']))
+    assert result['changed'] is True and result['unmapped'] == ['mapped'] and result['lun_id'] == 0
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'mapped') is None
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(path='labvg/pool/lio_b', igroup='plain', lun_id=0, unmap_from=['plain']), 'unmap_from lists igroup'),
+    (dict(path='labvg/pool/lio_b', igroup='nosuch', unmap_from=['mapped']), "igroup 'nosuch' does not exist"),
+])
+def test_unmap_from_checks_everything_before_the_first_unmap(lab, run_module, args, message):
+    assert message in check_and_real_fail_alike(lab, run_module, lun_map, args)
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
+
+
+def test_unmap_from_with_a_used_id_keeps_the_old_map(lab, run_module):
+    lab.backend.create_lun_map('labvg/pool/lio_a', 'plain', 1)
+    args = dict(path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped'])
+    assert 'LUN id 1 is already used' in check_and_real_fail_alike(lab, run_module, lun_map, args)
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1

@@ -165,3 +165,26 @@ def test_lio_igroup_deleted_before_the_map_fails_with_igroup_not_found(lab, run_
         run_module(lun_map, dict(lab.connection, path='labvg/pool/lio_b', igroup='plain'))
     assert failed.value.result['error_code'] == 'igroup_not_found'
     assert 'array_error_code' not in failed.value.result
+
+
+def test_ontap_unmap_from_moves_the_lun_between_igroups(ontap, run_module):  # pylint: disable=redefined-outer-name
+    """Unmapped from the old igroup first, then mapped to the new one with the same id; a re-run changes nothing."""
+    old = ontap.state.igroups[ontap.igroup_uuid('host1')]
+    ontap.state.map_lun(ontap.lun, old, 3)
+    ontap.state.add_igroup('svm1', 'host2', 'iscsi', 'linux', [NEW])
+    args = ontap_args(ontap, igroup='host2', lun_id=3, unmap_from=['host1'])
+    result = run_module(lun_map, args)
+    assert (result['changed'], result['unmapped'], result['lun_id']) == (True, ['host1'], 3)
+    if ontap.use_rest == 'always':
+        assert [write[0] for write in ontap.writes()] == ['DELETE', 'POST']
+    else:
+        assert [api for api, _inputs in ontap.writes()] == ['lun-unmap', 'lun-map']
+    assert list(ontap.state.maps) == [(ontap.lun['uuid'], ontap.igroup_uuid('host2'))]
+    again = run_module(lun_map, args)
+    assert (again['changed'], again['unmapped']) == (False, [])
+
+
+def test_unmap_from_with_state_absent_is_refused_before_any_request(ontap, run_module):  # pylint: disable=redefined-outer-name
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, ontap_args(ontap, igroup='host1', unmap_from=['host2'], state='absent'))
+    assert failed.value.result['error_code'] == 'invalid' and ontap.state.log == []

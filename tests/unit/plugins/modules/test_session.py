@@ -251,8 +251,8 @@ def test_logout_refused_for_active_lvm_and_swap(run_module, lab):
     assert 'sde (LUN 0) used as swap' in failed.value.result['msg']
 
 
-def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, lab, monkeypatch):
-    two_paths(lab, luns=(0,))
+def expect_logout_of_both_paths(lab):
+    """The iscsiadm calls of logging out of sessions 2 and 3 (two_paths) and deleting their node records."""
     lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
     lab.commands.expect(NODES, out=NODE_TREE)
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
@@ -260,6 +260,11 @@ def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, la
     for portal in ('10.10.1.1', '10.10.2.1'):
         lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default',
                                      '-o', 'delete'))
+
+
+def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, lab, monkeypatch):
+    two_paths(lab, luns=(0,))
+    expect_logout_of_both_paths(lab)
     flushed = []
     monkeypatch.setattr(_blockdev, 'flush_device', flushed.append)
     result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
@@ -705,3 +710,69 @@ def test_a_disk_udev_has_not_processed_is_waited_for_by_name(run_module, lab):
         run_module(session, {'target': TWO_IFACES_TARGET, 'portal': '10.10.1.1', 'iface': 'capb', 'luns': [0],
                              'multipath': 'no', 'timeout': 1})
     assert 'udev to process %s (LUN 0)' % os.path.join(lab.dev, 'sdi') in failed.value.result['msg']
+
+
+WWID0 = 'naa.6001405c0ffee0000000000000000000'
+
+
+def test_wwids_lets_go_of_one_lun_and_keeps_the_sessions_that_carry_another(run_module, lab, monkeypatch):
+    two_paths(lab)
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect(NODES, out=NODE_TREE)
+    flushed = []
+    monkeypatch.setattr(_blockdev, 'flush_device', flushed.append)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
+                                  'wwids': [WWID0.upper()], 'remove_node': True})
+    assert result['changed'] is True
+    assert (result['logged_out'], result['removed_nodes']) == ([], [])
+    assert result['kept'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    assert flushed == [os.path.join(lab.dev, 'sdc'), os.path.join(lab.dev, 'sde')]
+    for hctl, deleted in (('3:0:0:0', True), ('4:0:0:0', True), ('3:0:0:1', False), ('4:0:0:1', False)):
+        assert os.path.exists(os.path.join(lab.sys, 'bus/scsi/devices', hctl, 'delete')) is deleted
+    lab.commands.done()  # no logout, no record deleted
+
+
+def test_wwids_logs_out_where_no_other_lun_remains(run_module, lab, monkeypatch):
+    two_paths(lab, luns=(0,))
+    expect_logout_of_both_paths(lab)
+    monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
+                                  'wwids': [WWID0], 'remove_node': True})
+    assert (result['changed'], result['kept']) == (True, [])
+    assert result['logged_out'] == result['removed_nodes'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    lab.commands.done()
+
+
+def test_wwids_check_mode_reports_and_changes_nothing(run_module, lab):
+    two_paths(lab)
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
+                                  'wwids': [WWID0]}, check_mode=True)
+    assert (result['changed'], result['logged_out']) == (True, [])
+    assert [device['name'] for device in result['devices']] == ['sdc', 'sde']
+    assert not os.path.exists(os.path.join(lab.sys, 'bus/scsi/devices/3:0:0:0/delete'))
+    lab.commands.done()
+
+
+@pytest.mark.parametrize('holder, reason', [('mount', 'mounted at /srv/x'), ('crypt', 'holds dm-1')])
+def test_wwids_refuses_a_lun_in_use_before_anything_changes(run_module, lab, holder, reason):
+    two_paths(lab)
+    if holder == 'mount':
+        lab.mount(lab.majors['sdc'], '/dev/sdc', '/srv/x')
+    else:
+        lab.add_dm('dm-1', 'secret', 'CRYPT-LUKS2-abc', ['sde'])
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out',
+                             'wwids': [WWID0]})
+    assert failed.value.result['error_code'] == 'devices_busy' and reason in failed.value.result['msg']
+    assert not os.path.exists(os.path.join(lab.sys, 'bus/scsi/devices/3:0:0:0/delete'))
+    lab.commands.done()
+
+
+@pytest.mark.parametrize('params', [{'state': 'logged_in'}, {'state': 'logged_out', 'force': True}])
+def test_wwids_only_with_a_plain_logout(run_module, lab, params):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, dict(params, target=TARGET, wwids=[WWID0]))
+    assert failed.value.result['error_code'] == 'invalid'
+    assert lab.commands.calls == []

@@ -509,3 +509,15 @@ def test_backup_is_written_when_missing_even_without_a_state_change(world, run_m
     assert result['changed'] is True and result['backup'] == backup
     world.commands[:] = []
     assert run_module(volume_group, dict(name='datavg', state='inactive', backup=backup))['changed'] is False
+
+
+def test_with_uuid_one_call_says_whether_the_vg_and_its_name_are_absent(world, run_module):
+    """lvm_migrate's destination check: vg_not_found with an empty same_name means neither VG nor name is here."""
+    absent = failure(run_module, name='datavg', uuid=VG_UUID, state='active')
+    assert absent['error_code'] == 'vg_not_found' and absent['same_name'] == []
+    world.lvm.add_vg('datavg', OTHER_UUID, [{'path': world.dev('sdd'), 'uuid': 'own-pv'}], [{'name': 'root'}])
+    named = failure(run_module, name='datavg', uuid=VG_UUID, state='active')
+    assert named['error_code'] == 'vg_not_found'
+    assert named['same_name'] == [{'name': 'datavg', 'uuid': OTHER_UUID}]
+    assert 'same_name' not in failure(run_module, name='datavg_x', state='active')
+    assert world.changes() == []
