@@ -242,7 +242,7 @@ same_name:
   description:
     - With O(uuid), the other VGs on this host named O(name) (or O(rename)). With C(error_code=vg_not_found),
       an empty list says the name is free too - one call checks that a host has neither the VG nor its name,
-      as M(san.iscsi.lvm_migrate) does on the destination.
+      as the role C(san.iscsi.lvm_migrate) does on the destination.
   returned: when O(uuid) is given and the VGs were read (also on failure)
   type: list
   elements: dict
