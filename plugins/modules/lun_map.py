@@ -146,8 +146,11 @@ lun_id:
   returned: always
   type: int
 unmapped:
-  description: The igroups of O(unmap_from) the LUN was unmapped from (or would be, in check mode).
-  returned: always
+  description:
+    - The igroups of O(unmap_from) the LUN was unmapped from (or would be, in check mode).
+    - When the map to O(igroup) fails after the unmaps, the failed result lists the igroups it was unmapped from
+      (and C(changed=true)); the LUN is then mapped to none of them.
+  returned: always, and on a failure after an unmap
   type: list
   elements: str
   sample: [host1]
@@ -215,6 +218,7 @@ class LunMapManager(object):
                 self.unmap_from.append(name)
         self.backend = get_backend(module)
         self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False, unmapped=[])
+        self.unmapped = []  # done, not planned: what a failure after the unmaps reports
         self._igroup_record = None
 
     def get_igroup(self):
@@ -267,6 +271,7 @@ class LunMapManager(object):
         if not self.module.check_mode:
             for name in igroups:
                 self.backend.delete_lun_map(self.path, name)
+                self.unmapped.append(name)
 
     def create_igroup(self, planned):
         """Create the igroup; one that another run created meanwhile is used when it holds the initiators."""
@@ -347,7 +352,8 @@ def main():
         manager = LunMapManager(module)
         result = manager.run()
     except SanError as exc:
-        fail_san(module, exc, manager and manager.backend)
+        done = dict(unmapped=manager.unmapped, changed=True) if manager and manager.unmapped else {}
+        fail_san(module, exc, manager and manager.backend, **done)
     module.exit_json(**report_retries(module, manager.backend, result))
 
 

@@ -17,6 +17,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanError
 from ansible_collections.san.iscsi.plugins.modules import igroup, lun, lun_map, snapshot
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import (
@@ -195,3 +196,22 @@ def test_unmap_from_with_a_used_id_keeps_the_old_map(lab, run_module):
     args = dict(path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped'])
     assert 'LUN id 1 is already used' in check_and_real_fail_alike(lab, run_module, lun_map, args)
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
+
+
+def test_a_map_failing_after_the_unmap_says_what_was_unmapped(lab, run_module, monkeypatch):
+    def refuse(backend, path, igroup, lun_id=None):
+        raise SanError('the array refused the map', 'map_failed')
+
+    monkeypatch.setattr(_san_lio.LioBackend, 'create_lun_map', refuse)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, dict(lab.connection, path='labvg/pool/lio_b', igroup='plain', lun_id=1,
+                                 unmap_from=['mapped']))
+    result = failed.value.result
+    assert (result['error_code'], result['unmapped'], result['changed']) == ('map_failed', ['mapped'], True)
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped') is None
+
+
+def test_a_failure_before_any_unmap_reports_no_change(lab, run_module):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, dict(lab.connection, path='labvg/pool/nosuch', igroup='plain', unmap_from=['mapped']))
+    assert 'unmapped' not in failed.value.result and not failed.value.result.get('changed')
