@@ -11,6 +11,7 @@ import socket
 
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import parse_portal
 from ansible_collections.san.iscsi.plugins.module_utils._portal_probe import RETRY_SECONDS, probe
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import Clock
 
 
 def free_port():
@@ -45,40 +46,33 @@ def test_a_refusing_portal_is_tried_until_the_deadline_then_reported():
     assert 1 - RETRY_SECONDS <= result['seconds'] < 3
 
 
-class FakeClock(object):
-    def __init__(self):
-        self.now = 100.0
-        self.connects = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-    def refuse(self, address, timeout):
-        self.connects.append((address, timeout))
-        self.now += 0.01
+def refusing(clock, connects):
+    """A connect() that records (address, timeout), takes 10 ms on CLOCK and is refused."""
+    def connect(address, timeout):
+        connects.append((address, timeout))
+        clock.now += 0.01
         raise ConnectionRefusedError(111, 'Connection refused')
+    return connect
 
 
 def test_the_loop_is_bounded_by_the_timeout():
-    fake = FakeClock()
-    result = probe(parse_portal('[fd5a:1::1]:3260'), timeout=3, connect=fake.refuse, clock=fake.clock, sleep=fake.sleep)
+    clock, connects = Clock(), []
+    result = probe(parse_portal('[fd5a:1::1]:3260'), timeout=3, connect=refusing(clock, connects), clock=clock,
+                   sleep=clock.sleep)
     assert result == {'portal': '[fd5a:1::1]:3260', 'reachable': False, 'error': '[Errno 111] Connection refused',
                       'seconds': result['seconds']}
-    assert 5 <= len(fake.connects) <= 7  # every half second for 3 s
-    assert fake.connects[0] == (('fd5a:1::1', 3260), 3)
-    assert all(0 < timeout <= 3 for _address, timeout in fake.connects)
+    assert 5 <= len(connects) <= 7  # every half second for 3 s
+    assert connects[0] == (('fd5a:1::1', 3260), 3)
+    assert all(0 < timeout <= 3 for _address, timeout in connects)
     assert result['seconds'] <= 3
 
 
 def test_a_portal_that_never_answers_costs_one_connection_timeout():
-    fake = FakeClock()
+    clock = Clock()
 
     def hang(address, timeout):
-        fake.now += timeout
+        clock.now += timeout
         raise socket.timeout('timed out')
 
-    result = probe(parse_portal('192.0.2.1'), timeout=2, connect=hang, clock=fake.clock, sleep=fake.sleep)
+    result = probe(parse_portal('192.0.2.1'), timeout=2, connect=hang, clock=clock, sleep=clock.sleep)
     assert result['reachable'] is False and result['error'] == 'timed out' and result['seconds'] == 2

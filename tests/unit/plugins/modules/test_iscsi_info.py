@@ -15,6 +15,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostP
 from ansible_collections.san.iscsi.plugins.modules import iscsi_info
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices import FakeSysfs
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_portal_probe import free_port
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import (
     FakeCommands, fixture, iscsiadm)
 
@@ -89,10 +90,7 @@ def test_portals_are_checked_with_a_connection_each(run_module, host):
     server.bind(('127.0.0.1', 0))
     server.listen(1)
     listening = '127.0.0.1:%d' % server.getsockname()[1]
-    closed = socket.socket()
-    closed.bind(('127.0.0.1', 0))
-    refusing = '127.0.0.1:%d' % closed.getsockname()[1]
-    closed.close()
+    refusing = '127.0.0.1:%d' % free_port()
     host.commands.expect(SHOW, out=fixture('lab_node_show_all.txt'))
     host.commands.expect(SESSIONS, out=fixture('session_P3.txt'))
     try:
