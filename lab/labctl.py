@@ -364,7 +364,9 @@ class Lab:
 
         def hostvars(guest):
             hv = {"ansible_port": self.state["ports"][guest.name], "lab_ip_a": guest.ip_a, "lab_ip_b": guest.ip_b,
-                  "lab_ip6": guest.ip6, "lab_suite": guest.suite}
+                  "lab_ip6": guest.ip6, "lab_suite": guest.suite,
+                  # how the other guests reach its sshd (ansible_host is the controller's port forward)
+                  "snapshot_browse_ssh_address": guest.ip_a}
             if guest.iqn:
                 hv["lab_initiator_name"] = guest.iqn
             return hv

@@ -5,6 +5,12 @@
   copy_paths.py unpack ARCHIVE STAGING DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
   copy_paths.py local  ROOT DEST --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
   copy_paths.py space  --timeout S -- PATH=BYTES...
+  copy_paths.py offer  ROOT KEYDIR --label L --timeout S -- PATH...
+  copy_paths.py accept STAGING --label L --public-key KEY --user U --valid-for S --timeout S -- PATH=BYTES...
+  copy_paths.py send   ROOT KEYDIR ADDRESS --user U --port P --host-key KEY... --timeout S [--detach] -- PATH...
+  copy_paths.py progress KEYDIR --wait S --timeout S
+  copy_paths.py place  STAGING DEST --label L --user U --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
+  copy_paths.py revoke STAGING --label L --user U --timeout S
 
 Every path is checked first (relative, no '..', exists, resolves inside ROOT; inside a directory every
 symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a GNU tar archive of
@@ -17,6 +23,20 @@ for the archive, its staging copy and the data. rsync -aAXHS --numeric-ids keeps
 xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to them
 (--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only itemizes.
 
+The direct path (destination on another host, no data on the controller) is offer, accept, send, progress and
+place. offer checks the paths on the browse host and makes a key pair for this run only in KEYDIR (0700).
+accept, on the destination, checks the space for STAGING and the data (PATH=BYTES, as space does), makes
+STAGING and lets that key in as user U for S seconds at most (OpenSSH expiry-time), with `restrict` and the
+forced command `rrsync -wo -no-del -no-lock STAGING`: the key can only write into STAGING, nothing else (no
+shell, no forwarding, no other path). It answers the destination's SSH host keys, which send pins (its own
+known_hosts in KEYDIR, StrictHostKeyChecking=yes). send rsyncs the paths from ROOT into STAGING over SSH with
+that key; with --detach it runs in the background (its own session) and writes KEYDIR/result.json when it
+ends, rsync's --info=progress2 lines going to KEYDIR/progress. progress waits up to S seconds for that end
+and reports the last progress line (bytes done, percent, rate, ETA) and, once ended, send's result. place
+rsyncs STAGING into DEST (as unpack does), then removes STAGING and the run's key whatever happened. revoke
+(the teardown on the destination) removes the run's key and STAGING; on the browse host, host_steps.py's
+cleanup stops a detached send that still runs and removes KEYDIR.
+
 Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type", "size"}], "refused":
 [{"path", "reason"}], "changes": [itemized rsync lines], "bytes": the paths' size on disk (pack and local),
 "archive_bytes" (pack)} or, when a command fails, {"changed", "msg", "cmd", "rc", "stderr"}, or, when a
@@ -27,14 +47,28 @@ otherwise. Every command runs with LC_ALL=C and the timeout.
 """
 
 import argparse
+import fcntl
 import json
 import os
+import pwd
+import re
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
+import time
 
 TAR_ATTRS = ['--acls', '--xattrs', '--xattrs-include=*', '--numeric-owner']
+RSYNC_ATTRS = ['-aAXHS', '--numeric-ids', '--relative']
+KEY_MARK = 'san-iscsi-restore:'
+RRSYNC = ['/usr/bin/rrsync', '/usr/local/bin/rrsync']
+HOST_KEY_ALIAS = 'san-iscsi-restore-destination'
+KEYS_LOCK = '/run/lock/san-iscsi-authorized-keys.lock'
+SAFE_PATH = re.compile(r'/[A-Za-z0-9._/@+-]+')
+SAFE_LABEL = re.compile(r'[A-Za-z0-9._-]+')
+PUBLIC_KEY = re.compile(r'(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}')
+PROGRESS = re.compile(r'^\s*([\d,]+)\s+(\d+)%\s+(\S+/s)\s+(\d+:\d\d:\d\d)')
 
 
 class CopyError(Exception):
@@ -158,7 +192,7 @@ def run(argv, timeout):
 
 
 def rsync(source_root, dest, paths, args):
-    argv = ['rsync', '-aAXHS', '--numeric-ids', '--relative', '--itemize-changes']
+    argv = ['rsync'] + RSYNC_ATTRS + ['--itemize-changes']
     if args.backup_suffix:
         argv += ['--backup', '--backup-dir=' + dest, '--suffix=' + args.backup_suffix]
     if args.dry_run:
@@ -212,40 +246,306 @@ def local(args):
     return dict(paths=found, refused=[], changes=rsync(args.root, args.dest, args.paths, args), bytes=on_disk)
 
 
-def space(args):
+def parse_needs(items):
     needs = []
-    for item in args.paths:
+    for item in items:
         path, sep, size = item.rpartition('=')
         if not sep or not path or not size.isdigit():
-            raise CopyError('space: expected PATH=BYTES, got %r' % item, changed=False)
+            raise CopyError('expected PATH=BYTES, got %r' % item, changed=False)
         needs.append((path, int(size)))
-    require_space(needs)
+    return needs
+
+
+def space(args):
+    require_space(parse_needs(args.paths))
     return dict(paths=[], refused=[], changes=[])
+
+
+def offer(args):
+    """Check the paths on the browse host and make the run's key pair (KEYDIR/id_ed25519, 0700 directory)."""
+    found, refused, on_disk = check_paths(args.root, args.paths)
+    if refused:
+        return dict(paths=found, refused=refused, changes=[])
+    remove(args.keydir)  # a killed run of the same label may have left one
+    os.mkdir(args.keydir, 0o700)
+    key = os.path.join(args.keydir, 'id_ed25519')
+    run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', KEY_MARK + args.label, '-f', key], args.timeout)
+    with open(key + '.pub') as public:
+        public_key = ' '.join(public.read().split()[:2])
+    return dict(paths=found, refused=[], changes=[], bytes=on_disk, public_key=public_key)
+
+
+def keys_file(user):
+    """(authorized_keys path, uid, gid) of USER; its .ssh directory is made (0700, USER's) when missing."""
+    entry = pwd.getpwnam(user)
+    ssh_dir = os.path.join(entry.pw_dir, '.ssh')
+    if not os.path.isdir(ssh_dir):
+        os.mkdir(ssh_dir, 0o700)
+        os.chown(ssh_dir, entry.pw_uid, entry.pw_gid)
+    return os.path.join(ssh_dir, 'authorized_keys'), entry.pw_uid, entry.pw_gid
+
+
+def is_run_key(line, label):
+    fields = line.split()
+    return bool(fields) and fields[-1] == KEY_MARK + label
+
+
+def edit_keys(user, label, new_line=None):
+    """Remove USER's authorized_keys lines of run LABEL (the comment is exact), then add NEW_LINE when given.
+
+    Every other line is kept byte for byte; the file is replaced atomically (same owner and mode) under a
+    lock that the runs of this role share. Returns True when the file changed."""
+    path, uid, gid = keys_file(user)
+    with open(KEYS_LOCK, 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path) as current:
+                lines = current.read().splitlines(True)
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            lines, mode = [], 0o600
+        kept = [line for line in lines if not is_run_key(line, label)]
+        if len(kept) == len(lines) and not new_line:
+            return False
+        if kept and not kept[-1].endswith('\n'):
+            kept[-1] += '\n'
+        wanted = kept + ([new_line + '\n'] if new_line else [])
+        if wanted == lines:
+            return False
+        temp = path + '.san-iscsi-' + label
+        with open(temp, 'w') as out:
+            out.write(''.join(wanted))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chown(temp, uid, gid)
+        os.chmod(temp, mode)
+        os.rename(temp, path)
+        return True
+
+
+def host_keys():
+    keys = []
+    for name in sorted(os.listdir('/etc/ssh')):
+        if name.startswith('ssh_host_') and name.endswith('_key.pub'):
+            with open(os.path.join('/etc/ssh', name)) as public:
+                keys.append(' '.join(public.read().split()[:2]))
+    return keys
+
+
+def accept(args):
+    """Destination: check the space, make STAGING, and let the run's key write into STAGING only."""
+    require_space(parse_needs(args.paths))
+    rrsync = next((path for path in RRSYNC if os.access(path, os.X_OK)), None)
+    if not rrsync:
+        raise CopyError('rrsync (rsync 3.2.4 or later) is not installed on the destination; install it, or '
+                        'restore through the controller (snapshot_browse_transfer: relay)',
+                        error_code='no_rrsync', changed=False)
+    if not SAFE_PATH.fullmatch(args.staging) or not PUBLIC_KEY.fullmatch(args.public_key):
+        raise CopyError('accept: refusing staging path %r or public key %r' % (args.staging, args.public_key),
+                        changed=False)
+    keys = host_keys()
+    remove(args.staging)  # a killed run of the same label may have left a partial one
+    os.mkdir(args.staging, 0o700)
+    expiry = time.strftime('%Y%m%d%H%M%S', time.localtime(time.time() + args.valid_for))
+    line = 'restrict,expiry-time="%s",command="%s -wo -no-del -no-lock %s" %s %s%s' % (
+        expiry, rrsync, args.staging, args.public_key, KEY_MARK, args.label)
+    edit_keys(args.user, args.label, line)
+    return dict(paths=[], refused=[], changes=[], host_keys=keys, expiry=expiry)
+
+
+def ssh_command(args, keydir):
+    known_hosts = os.path.join(keydir, 'known_hosts')
+    with open(known_hosts, 'w') as out:
+        out.write(''.join('%s %s\n' % (HOST_KEY_ALIAS, key) for key in args.host_key))
+    options = ['BatchMode=yes', 'IdentitiesOnly=yes', 'StrictHostKeyChecking=yes',
+               'UserKnownHostsFile=' + known_hosts, 'GlobalKnownHostsFile=/dev/null', 'HostKeyAlias=' + HOST_KEY_ALIAS,
+               'ConnectTimeout=30', 'ServerAliveInterval=15', 'ServerAliveCountMax=4']
+    argv = ['ssh', '-F', '/dev/null', '-i', os.path.join(keydir, 'id_ed25519'), '-p', str(args.port)]
+    for option in options:
+        argv += ['-o', option]
+    return ' '.join(shlex.quote(arg) for arg in argv)
+
+
+def transfer(args):
+    """rsync ROOT's paths into the destination's STAGING (rrsync maps the empty remote path to it); its
+    --info=progress2 lines go to KEYDIR/progress. Returns the result that send reports."""
+    host = '[%s]' % args.address if ':' in args.address else args.address
+    argv = (['rsync'] + RSYNC_ATTRS + ['--info=progress2', '--no-inc-recursive', '--timeout=120',
+                                       '-e', ssh_command(args, args.keydir)]
+            + [os.path.join(args.root, '.', path) for path in args.paths] + ['%s@%s:' % (args.user, host)])
+    started = time.monotonic()
+    with open(os.path.join(args.keydir, 'progress'), 'w') as progress_out:
+        env = dict(os.environ, LC_ALL='C')
+        try:
+            proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=progress_out,
+                                  stderr=subprocess.PIPE, universal_newlines=True, timeout=args.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise CopyError('rsync to %s did not finish within %d seconds' % (args.address, args.timeout),
+                            cmd=argv, rc=None, stderr='', changed=False)
+    if proc.returncode != 0:
+        raise CopyError('rsync to %s failed (rc %d): %s' % (args.address, proc.returncode, proc.stderr.strip()),
+                        cmd=argv, rc=proc.returncode, stderr=proc.stderr, changed=False)
+    return dict(paths=[], refused=[], changes=[], seconds=round(time.monotonic() - started, 1))
+
+
+def write_result(keydir, result):
+    temp = os.path.join(keydir, 'result.json.tmp')
+    with open(temp, 'w') as out:
+        json.dump(result, out)
+    os.rename(temp, os.path.join(keydir, 'result.json'))
+
+
+def detach(work, pid_file):
+    """Run WORK in a grandchild in its own session and process group, fds on /dev/null; return at once, its
+    pid in PID_FILE (written before this returns, so that a teardown right after finds it)."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    os.setsid()
+    grandchild = os.fork()
+    if grandchild:
+        try:
+            os.setpgid(grandchild, grandchild)  # as the grandchild does: whichever runs first, the group exists
+            with open(pid_file, 'w') as out:
+                out.write('%d\n' % grandchild)
+        finally:
+            os._exit(0)
+    os.setpgid(0, 0)  # its own process group (rsync and ssh in it), which the teardown can stop at once
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, 1024)  # nothing of the caller's (a pty, a pipe) may keep its session open
+    try:
+        work()
+    finally:
+        os._exit(0)
+
+
+def send(args):
+    for name in ('result.json', 'progress'):
+        if os.path.exists(os.path.join(args.keydir, name)):
+            os.unlink(os.path.join(args.keydir, name))
+
+    def work():
+        try:
+            result = transfer(args)
+            result['changed'] = False
+        except (CopyError, OSError) as exc:
+            result = dict(getattr(exc, 'result', None) or dict(msg=str(exc)), failed=True)
+        write_result(args.keydir, result)
+        return result
+
+    if not args.detach:
+        result = work()
+        if result.get('failed'):
+            raise CopyError(result['msg'], **{k: v for k, v in result.items() if k not in ('msg', 'failed')})
+        return result
+    detach(work, os.path.join(args.keydir, 'pid'))
+    return dict(paths=[], refused=[], changes=[], detached=True)
+
+
+def last_progress(path):
+    """The last --info=progress2 record of the file at PATH (records end in CR or LF), parsed, or None."""
+    try:
+        with open(path, 'rb') as progress_in:
+            progress_in.seek(0, os.SEEK_END)
+            progress_in.seek(max(0, progress_in.tell() - 4096))
+            tail = progress_in.read().decode('utf-8', 'replace')
+    except OSError:
+        return None
+    for record in reversed(re.split(r'[\r\n]', tail)):
+        match = PROGRESS.match(record)
+        if match:
+            return dict(bytes=int(match.group(1).replace(',', '')), percent=int(match.group(2)),
+                        rate=match.group(3), eta=match.group(4))
+    return None
+
+
+def progress(args):
+    """Wait up to --wait seconds for a detached send to end; report its last progress and, once ended, its
+    result (the send's failure is this command's failure)."""
+    result_path = os.path.join(args.keydir, 'result.json')
+    deadline = time.monotonic() + args.wait
+    while not os.path.exists(result_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    report = dict(paths=[], refused=[], changes=[], done=os.path.exists(result_path),
+                  progress=last_progress(os.path.join(args.keydir, 'progress')))
+    if report['done']:
+        with open(result_path) as result_in:
+            sent = json.load(result_in)
+        if sent.get('failed'):
+            raise CopyError(sent['msg'], **{k: v for k, v in sent.items() if k not in ('msg', 'failed')})
+        report['seconds'] = sent.get('seconds')
+    return report
+
+
+def place(args):
+    """Destination: rsync STAGING into DEST, then remove STAGING and revoke the run's key, whatever happened."""
+    try:
+        changes = rsync(args.staging, args.dest, args.paths, args)
+    finally:
+        remove(args.staging)
+        edit_keys(args.user, args.label)
+    return dict(paths=[], refused=[], changes=changes)
+
+
+def revoke(args):
+    had_staging = os.path.lexists(args.staging)
+    remove(args.staging)
+    revoked = edit_keys(args.user, args.label)
+    return dict(paths=[], refused=[], changes=[], revoked=revoked, removed_staging=had_staging,
+                cleaned=revoked or had_staging)
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog='copy_paths.py')
     sub = parser.add_subparsers(dest='action')
     sub.required = True
-    for name, positional in (('pack', ['root', 'archive']), ('unpack', ['archive', 'staging', 'dest']),
-                             ('local', ['root', 'dest']), ('space', [])):
+    positionals = (('pack', ['root', 'archive']), ('unpack', ['archive', 'staging', 'dest']),
+                   ('local', ['root', 'dest']), ('space', []), ('offer', ['root', 'keydir']),
+                   ('accept', ['staging']), ('send', ['root', 'keydir', 'address']), ('progress', ['keydir']),
+                   ('place', ['staging', 'dest']), ('revoke', ['staging']))
+    for name, positional in positionals:
         action = sub.add_parser(name)
         for arg in positional:
             action.add_argument(arg)
         action.add_argument('--timeout', type=int, required=True)
-        if name not in ('pack', 'space'):
+        if name in ('unpack', 'local', 'place'):
             action.add_argument('--backup-suffix')
             action.add_argument('--dry-run', action='store_true')
-        action.add_argument('paths', nargs='+')
+        if name in ('offer', 'accept', 'place', 'revoke'):
+            action.add_argument('--label', required=True)
+        if name in ('accept', 'send', 'place', 'revoke'):
+            action.add_argument('--user', required=True)
+        if name == 'accept':
+            action.add_argument('--public-key', required=True)
+            action.add_argument('--valid-for', type=int, required=True)
+        if name == 'send':
+            action.add_argument('--port', type=int, default=22)
+            action.add_argument('--host-key', action='append', required=True)
+            action.add_argument('--detach', action='store_true')
+        if name == 'progress':
+            action.add_argument('--wait', type=float, required=True)
+        action.add_argument('paths', nargs='*' if name in ('progress', 'revoke') else '+')
     return parser.parse_args(argv)
 
 
 def main(argv):
     args = parse(argv)
-    # pack writes only the run's relay archive, space nothing; a dry run writes nothing
-    writes = args.action in ('unpack', 'local') and not getattr(args, 'dry_run', False)
+    # pack, offer, accept and send write only the run's own relay files, key and staging copy; space and
+    # progress nothing; a dry run writes nothing; revoke removes the run's own key and staging copy
+    writes = args.action in ('unpack', 'local', 'place') and not getattr(args, 'dry_run', False)
+    if getattr(args, 'label', None) is not None and not SAFE_LABEL.fullmatch(args.label):
+        failure = dict(changed=False, msg='refusing run label %r: letters, digits, dot, dash and underscore only'
+                       % args.label)
+        print(json.dumps(failure))
+        sys.stderr.write(failure['msg'] + '\n')
+        return 1
+    actions = dict(pack=pack, unpack=unpack, local=local, space=space, offer=offer, accept=accept, send=send,
+                   progress=progress, place=place, revoke=revoke)
     try:
-        result = dict(pack=pack, unpack=unpack, local=local, space=space)[args.action](args)
+        result = actions[args.action](args)
     except (CopyError, OSError) as exc:
         failure = dict(getattr(exc, 'result', None) or dict(msg=str(exc)))
         # rsync may have copied part of it before it failed; a refusal before the copy changed nothing
@@ -253,7 +553,7 @@ def main(argv):
         print(json.dumps(failure))
         sys.stderr.write(failure['msg'] + '\n')
         return 1
-    result['changed'] = writes and bool(result['changes'])
+    result['changed'] = (writes and bool(result['changes'])) or bool(result.pop('cleaned', False))
     print(json.dumps(result))
     for entry in result['refused']:
         sys.stderr.write('refused %s: %s; nothing was copied\n' % (entry['path'], entry['reason']))

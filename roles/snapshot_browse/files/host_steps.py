@@ -2,9 +2,10 @@
 """The snapshot_browse run's host-side clean-up in one call; the role runs it as `python3 - ARGS` with the
 script on stdin (raw).
 
-  host_steps.py cleanup [--remove PATH]... [--rmdir DIR]
+  host_steps.py cleanup [--stop KEYDIR] [--remove PATH]... [--rmdir DIR]
 
-cleanup removes the run's relay files and directories (--remove) and the empty mount point (--rmdir; a mount
+cleanup first stops a detached send of copy_paths.py that still runs from KEYDIR (its process group, TERM;
+only when the pid in KEYDIR/pid is still that send's), then removes the run's relay files and directories (--remove) and the empty mount point (--rmdir; a mount
 point that is not empty is an error, nothing in it is deleted); every step runs even when an earlier one
 failed, and what is already gone counts as done. Prints one JSON object on one line, {"changed": bool,
 "done": [...], "errors": [...]} ("changed": something was removed); exits 1 when a step failed. (The run's
@@ -16,6 +17,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import sys
 
 
@@ -36,7 +38,29 @@ def remove(path, remover, what, result):
             result['errors'].append(dict(msg='cannot remove %s%s: %s' % (what, path, exc.strerror)))
 
 
+def stop_send(keydir, result):
+    """TERM the process group of the detached send whose pid KEYDIR/pid holds, if that process is still the
+    send of this KEYDIR (its command line names KEYDIR; a pid reused by another process is left alone)."""
+    try:
+        with open(os.path.join(keydir, 'pid')) as pid_in:
+            pid = int(pid_in.read().strip() or 0)
+        with open('/proc/%d/cmdline' % pid, 'rb') as cmdline_in:
+            argv = cmdline_in.read().split(b'\0')
+    except (OSError, ValueError):
+        return
+    if os.path.exists(os.path.join(keydir, 'result.json')) or keydir.encode() not in argv:
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        result['done'].append('stopped the copy still running (process group %d)' % pid)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            result['errors'].append(dict(msg='cannot stop the copy (process group %d): %s' % (pid, exc.strerror)))
+
+
 def cleanup(args, result):
+    if args.stop:
+        stop_send(args.stop, result)
     for path in args.remove:
         remove(path, remove_tree_or_file, '', result)
     if args.rmdir:
@@ -48,6 +72,7 @@ def parse(argv):
     sub = parser.add_subparsers(dest='action')
     sub.required = True
     clean = sub.add_parser('cleanup')
+    clean.add_argument('--stop')
     clean.add_argument('--remove', action='append', default=[])
     clean.add_argument('--rmdir')
     return parser.parse_args(argv)

@@ -7,11 +7,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import importlib.util
 import json
 import os
+import re
+import shlex
+import shutil
+import socket
+import stat
 import subprocess
 import sys
+import time
+import types
 
 import pytest
 
@@ -242,3 +250,518 @@ def test_space_adds_up_the_paths_on_one_filesystem(tmp_path, capsys, monkeypatch
 def test_space_refuses_what_is_not_path_equals_bytes(bad, capsys):
     rc, result, _err = run_in_process(capsys, 'space', '--timeout=30', '--', bad)
     assert rc == 1 and result['changed'] is False and 'PATH=BYTES' in result['msg']
+
+
+# The direct transfer: offer and send on the browse host, accept, place and revoke on the destination.
+
+KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOfRunA'
+KEY_B = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOfRunB'
+HAND_KEYS = ('# keys added by hand\n'
+             'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAdmin admin@ops\n'
+             '\n'
+             'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABLast last@ops')  # no newline at the end
+EXPIRING_LINE = re.compile(r'^restrict,expiry-time="(\d{14})",command="(\S+) -wo -no-del -no-lock (\S+)" '
+                           r'(ssh-ed25519 \S+) san-iscsi-restore:(\S+)$')
+
+
+def needs_tools(*tools):
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip('needs %s' % ', '.join(missing))
+
+
+def read_text(path):
+    with open(path) as text:
+        return text.read()
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+@pytest.fixture
+def dest_user(tmp_path, monkeypatch):
+    """The destination's user U: a home in tmp_path (as this process's user), the keys lock and an rrsync there."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    rrsync = tmp_path / 'bin' / 'rrsync'
+    rrsync.parent.mkdir()
+    rrsync.write_text('#!/bin/sh\nexit 1\n')
+    os.chmod(str(rrsync), 0o755)
+    entry = types.SimpleNamespace(pw_dir=str(home), pw_uid=os.getuid(), pw_gid=os.getgid())
+    looked_up = []
+
+    def getpwnam(name):
+        looked_up.append(name)
+        return entry
+
+    monkeypatch.setattr(copy_paths.pwd, 'getpwnam', getpwnam)
+    monkeypatch.setattr(copy_paths, 'KEYS_LOCK', str(tmp_path / 'keys.lock'))
+    monkeypatch.setattr(copy_paths, 'RRSYNC', [str(tmp_path / 'bin' / 'missing'), str(rrsync)])
+    return types.SimpleNamespace(home=home, keys=home / '.ssh' / 'authorized_keys', rrsync=str(rrsync),
+                                 looked_up=looked_up)
+
+
+def accept(capsys, staging, label, key=KEY_A, valid_for=3600, needs=None):
+    needs = ['%s=4096' % staging] if needs is None else needs
+    return run_in_process(capsys, 'accept', str(staging), '--label=' + label, '--public-key=' + key,
+                          '--user=restorer', '--valid-for=%d' % valid_for, '--timeout=30', '--', *needs)
+
+
+def run_lines(keys):
+    """The parsed run lines of an authorized_keys file: (expiry, rrsync, staging, key, label)."""
+    return [EXPIRING_LINE.match(line).groups() for line in keys.read_text().splitlines()
+            if 'san-iscsi-restore:' in line]
+
+
+def test_offer_refuses_a_path_and_makes_no_key(snapshot, tmp_path):
+    keydir = tmp_path / 'run1.ssh'
+    rc, result = run_script('offer', str(snapshot), str(keydir), '--label=run1', '--timeout=30', '--',
+                            'data/tree', 'data/escape')
+    assert (rc, result['changed']) == (1, False)
+    assert result['refused'] == [dict(path='data/escape',
+                                      reason='symlink data/escape -> /etc points outside the snapshot')]
+    assert 'public_key' not in result
+    assert not os.path.lexists(str(keydir))
+
+
+def test_offer_makes_the_run_key_pair_in_a_fresh_private_keydir(snapshot, tmp_path):
+    needs_tools('ssh-keygen')
+    keydir = tmp_path / 'run1.ssh'
+    keydir.mkdir()
+    os.chmod(str(keydir), 0o755)
+    (keydir / 'result.json').write_text('{"seconds": 1}')  # left by a killed run of the same label
+    rc, result = run_script('offer', str(snapshot), str(keydir), '--label=run1', '--timeout=30', '--', 'data/tree')
+    assert (rc, result['changed'], result['refused']) == (0, False, [])
+    assert mode_of(keydir) == 0o700
+    assert sorted(os.listdir(str(keydir))) == ['id_ed25519', 'id_ed25519.pub']
+    assert mode_of(keydir / 'id_ed25519') == 0o600
+    public = (keydir / 'id_ed25519.pub').read_text().split()
+    assert public[2] == 'san-iscsi-restore:run1'
+    assert result['public_key'] == ' '.join(public[:2])
+    assert re.match(r'^ssh-ed25519 AAAA[A-Za-z0-9+/]+={0,2}$', result['public_key'])
+    assert copy_paths.PUBLIC_KEY.match(result['public_key'])  # what accept takes
+    tree = snapshot / 'data' / 'tree'
+    assert result['bytes'] == on_disk(tree, tree / 'a.txt', tree / 'link') > 0
+    assert result['paths'] == [dict(path='data/tree', type='directory', size=0)]
+
+
+def test_accept_lets_the_run_key_write_into_staging_only_and_keeps_the_other_lines(dest_user, tmp_path, capsys):
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS)
+    os.chmod(str(dest_user.keys), 0o640)
+    staging = tmp_path / 'run1.staging'
+    (staging / 'partial').mkdir(parents=True)  # left by a killed run of the same label
+    before = time.time()
+    rc, result, err = accept(capsys, staging, 'run1', valid_for=7200)
+    after = time.time()
+    assert (rc, err) == (0, '')
+    assert result['changed'] is False and result['refused'] == []
+    assert dest_user.looked_up == ['restorer']
+    assert result['host_keys'] == [' '.join(read_text(name).split()[:2])
+                                   for name in sorted(glob.glob('/etc/ssh/ssh_host_*_key.pub'))]
+    assert staging.is_dir() and os.listdir(str(staging)) == [] and mode_of(staging) == 0o700
+    lines = dest_user.keys.read_text().splitlines(True)
+    assert ''.join(lines[:-1]) == HAND_KEYS + '\n'
+    expiry = EXPIRING_LINE.match(lines[-1]).group(1)
+    assert lines[-1] == ('restrict,expiry-time="%s",command="%s -wo -no-del -no-lock %s" %s san-iscsi-restore:run1\n'
+                         % (expiry, dest_user.rrsync, staging, KEY_A))
+    assert result['expiry'] == expiry
+    expires = time.mktime(time.strptime(expiry, '%Y%m%d%H%M%S'))
+    assert int(before) + 7200 - 1 <= expires <= after + 7200
+    assert mode_of(dest_user.keys) == 0o640
+    assert [name for name in os.listdir(str(dest_user.keys.parent)) if name != 'authorized_keys'] == []
+
+
+def test_accept_makes_the_ssh_directory_and_a_private_keys_file_when_missing(dest_user, tmp_path, capsys):
+    rc, result, err = accept(capsys, tmp_path / 'run1.staging', 'run1')
+    assert (rc, err, result['changed']) == (0, '', False) and isinstance(result['host_keys'], list)
+    assert mode_of(dest_user.home / '.ssh') == 0o700
+    assert mode_of(dest_user.keys) == 0o600
+    assert [line[4] for line in run_lines(dest_user.keys)] == ['run1']
+    assert dest_user.keys.read_text().count('\n') == 1
+
+
+def test_accept_again_replaces_its_own_line_and_keeps_the_other_runs(dest_user, tmp_path, capsys):
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS + '\n')
+    staging = tmp_path / 'ab.staging'
+    for label in ('ab', 'abc', 'b', 'xab'):
+        assert accept(capsys, tmp_path / (label + '.staging'), label)[0] == 0
+    assert accept(capsys, staging, 'ab', key=KEY_B)[0] == 0
+    assert dest_user.keys.read_text().startswith(HAND_KEYS + '\n')
+    assert [(line[3], line[4]) for line in run_lines(dest_user.keys)] == [
+        (KEY_A, 'abc'), (KEY_A, 'b'), (KEY_A, 'xab'), (KEY_B, 'ab')]
+    assert [line[2] for line in run_lines(dest_user.keys)][-1] == str(staging)
+
+
+@pytest.mark.parametrize('line, label, is_run_key', [
+    ('ssh-ed25519 AAAA san-iscsi-restore:ab\n', 'ab', True),
+    ('restrict,command="x y" ssh-ed25519 AAAA san-iscsi-restore:ab', 'ab', True),
+    ('ssh-ed25519 AAAA san-iscsi-restore:abc\n', 'ab', False),
+    ('ssh-ed25519 AAAA san-iscsi-restore:ab\n', 'abc', False),
+    ('ssh-ed25519 AAAA san-iscsi-restore:xab\n', 'ab', False),
+    ('ssh-ed25519 AAAA xsan-iscsi-restore:ab\n', 'ab', False),
+    ('ssh-ed25519 AAAA san-iscsi-restore:ab other\n', 'ab', False),
+    ('\n', 'ab', False),
+    ('', 'ab', False),
+])
+def test_a_run_key_line_is_one_whose_last_field_is_exactly_the_runs_marker(line, label, is_run_key):
+    assert copy_paths.is_run_key(line, label) is is_run_key
+
+
+@pytest.mark.parametrize('staging, key', [
+    ('run 1.staging', KEY_A),
+    ("run'1.staging", KEY_A),
+    ('run"1.staging', KEY_A),
+    ('run1.staging;', KEY_A),
+    ('run1.staging', KEY_A + ' extra'),
+    ('run1.staging', KEY_A + '\n' + KEY_B),
+    ('run1.staging', 'restrict ' + KEY_A),
+    ('run1.staging', 'ssh-dss AAAAB3NzaC1kc3M'),
+    ('run1.staging\n', KEY_A),
+    ('run1.staging', KEY_A + '\n'),
+])
+def test_accept_refuses_an_unsafe_staging_path_or_public_key(dest_user, tmp_path, capsys, staging, key):
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS)
+    rc, result, err = accept(capsys, str(tmp_path / staging), 'run1', key=key, needs=['%s=4096' % tmp_path])
+    assert (rc, result['changed']) == (1, False)
+    assert result['msg'].startswith('accept: refusing staging path ')
+    assert err == result['msg'] + '\n'
+    assert dest_user.keys.read_text() == HAND_KEYS
+    assert sorted(os.listdir(str(tmp_path))) == ['bin', 'home']
+
+
+def test_accept_refuses_a_relative_staging_path(dest_user, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(str(tmp_path))
+    rc, result, err = accept(capsys, 'run1.staging', 'run1', needs=['%s=4096' % tmp_path])
+    assert (rc, result['changed']) == (1, False) and err.startswith('accept: refusing staging path ')
+    assert sorted(os.listdir(str(tmp_path))) == ['bin', 'home']
+
+
+@pytest.mark.parametrize('label', ['run 1', 'run1\n' + KEY_B])
+def test_a_label_that_would_break_its_authorized_keys_line_is_refused_or_revoked(dest_user, tmp_path, capsys, label):
+    staging = tmp_path / 'run1.staging'
+    accept(capsys, staging, label)
+    if dest_user.keys.exists():
+        assert all(line.startswith('restrict,') for line in dest_user.keys.read_text().splitlines())
+    run_in_process(capsys, 'revoke', str(staging), '--label=' + label, '--user=restorer', '--timeout=30')
+    assert not dest_user.keys.exists() or dest_user.keys.read_text() == ''
+
+
+def test_accept_without_rrsync_changes_nothing(dest_user, tmp_path, capsys, monkeypatch):
+    not_executable = tmp_path / 'bin' / 'rrsync.txt'
+    not_executable.write_text('#!/bin/sh\n')
+    os.chmod(str(not_executable), 0o644)
+    monkeypatch.setattr(copy_paths, 'RRSYNC', [str(tmp_path / 'bin' / 'missing'), str(not_executable)])
+    staging = tmp_path / 'run1.staging'
+    rc, result, err = accept(capsys, staging, 'run1')
+    assert (rc, result['changed'], result['error_code']) == (1, False, 'no_rrsync')
+    assert 'rrsync' in result['msg'] and err == result['msg'] + '\n'
+    assert not staging.exists() and not (dest_user.home / '.ssh').exists()
+    with pytest.raises(copy_paths.CopyError) as failed:
+        copy_paths.accept(copy_paths.parse(['accept', str(staging), '--label=run1', '--public-key=' + KEY_A,
+                                            '--user=restorer', '--valid-for=60', '--timeout=30', '--',
+                                            '%s=1' % staging]))
+    assert failed.value.result['error_code'] == 'no_rrsync'
+
+
+def test_accept_without_room_changes_nothing(dest_user, tmp_path, capsys):
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS)
+    staging, dest = tmp_path / 'run1.staging', tmp_path / 'srv' / 'data'
+    rc, result, err = accept(capsys, staging, 'run1', needs=['%s=%d' % (staging, 4096), '%s=%d' % (dest, 2 ** 62)])
+    assert (rc, result['changed'], result['error_code']) == (1, False, 'no_space')
+    assert result['space'][0]['path'] == str(tmp_path) and result['space'][0]['needed'] == 4096 + 2 ** 62
+    assert 'not enough space' in err
+    assert not staging.exists() and dest_user.keys.read_text() == HAND_KEYS
+
+
+def fill_staging(staging):
+    """What a send leaves in STAGING: the paths relative to the snapshot root."""
+    tree = staging / 'data' / 'tree'
+    tree.mkdir(parents=True)
+    (tree / 'a.txt').write_text('original\n')
+    os.utime(str(tree / 'a.txt'), (1700000000, 1700000000))
+    (tree / 'new.txt').write_text('new\n')
+
+
+def test_place_copies_staging_into_dest_keeping_a_backup_then_removes_staging_and_the_key(
+        dest_user, tmp_path, capsys):
+    needs_tools('rsync')
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS + '\n')
+    staging, dest = tmp_path / 'run1.staging', tmp_path / 'dest'
+    assert accept(capsys, tmp_path / 'run2.staging', 'run2')[0] == 0
+    assert accept(capsys, staging, 'run1')[0] == 0
+    fill_staging(staging)
+    (dest / 'data' / 'tree').mkdir(parents=True)
+    (dest / 'data' / 'tree' / 'a.txt').write_text('changed since\n')
+    rc, result, err = run_in_process(capsys, 'place', str(staging), str(dest), '--label=run1', '--user=restorer',
+                                     '--timeout=30', '--backup-suffix=.~run1~', '--', 'data/tree')
+    assert (rc, err, result['changed']) == (0, '', True)
+    assert any(line.startswith('>f') and line.endswith('data/tree/a.txt') for line in result['changes'])
+    assert (dest / 'data' / 'tree' / 'a.txt').read_text() == 'original\n'
+    assert os.stat(str(dest / 'data' / 'tree' / 'a.txt')).st_mtime == 1700000000
+    assert (dest / 'data' / 'tree' / 'new.txt').read_text() == 'new\n'
+    assert (dest / 'data' / 'tree' / 'a.txt.~run1~').read_text() == 'changed since\n'
+    assert not os.path.lexists(str(staging))
+    assert [line[4] for line in run_lines(dest_user.keys)] == ['run2']
+    assert dest_user.keys.read_text().startswith(HAND_KEYS + '\n')
+
+
+def test_a_failed_place_still_removes_staging_and_the_key(dest_user, tmp_path, capsys):
+    needs_tools('rsync')
+    staging, dest = tmp_path / 'run1.staging', tmp_path / 'dest'
+    assert accept(capsys, staging, 'run1')[0] == 0
+    fill_staging(staging)
+    dest.write_text('a file, not a directory\n')
+    rc, result, err = run_in_process(capsys, 'place', str(staging), str(dest), '--label=run1', '--user=restorer',
+                                     '--timeout=30', '--', 'data/tree')
+    assert (rc, result['changed']) == (1, True)
+    assert result['msg'].startswith('rsync failed (rc ') and result['cmd'][0] == 'rsync'
+    assert err == result['msg'] + '\n'
+    assert dest.read_text() == 'a file, not a directory\n'
+    assert not os.path.lexists(str(staging))
+    assert dest_user.keys.read_text() == ''
+
+
+def test_a_dry_run_place_writes_nothing_into_dest_and_still_cleans_up(dest_user, tmp_path, capsys):
+    needs_tools('rsync')
+    staging, dest = tmp_path / 'run1.staging', tmp_path / 'dest'
+    dest.mkdir()
+    assert accept(capsys, staging, 'run1')[0] == 0
+    fill_staging(staging)
+    rc, result, err = run_in_process(capsys, 'place', str(staging), str(dest), '--label=run1', '--user=restorer',
+                                     '--timeout=30', '--dry-run', '--', 'data/tree')
+    assert (rc, err, result['changed']) == (0, '', False)
+    assert any(line.endswith('data/tree/new.txt') for line in result['changes'])
+    assert os.listdir(str(dest)) == []
+    assert not os.path.lexists(str(staging)) and run_lines(dest_user.keys) == []
+
+
+def test_revoke_removes_the_run_key_and_staging_once(dest_user, tmp_path, capsys):
+    dest_user.keys.parent.mkdir(mode=0o700)
+    dest_user.keys.write_text(HAND_KEYS + '\n')
+    os.chmod(str(dest_user.keys), 0o640)
+    staging = tmp_path / 'run1.staging'
+    assert accept(capsys, tmp_path / 'run10.staging', 'run10')[0] == 0
+    assert accept(capsys, staging, 'run1')[0] == 0
+    (staging / 'data').mkdir()
+    revoke = ['revoke', str(staging), '--label=run1', '--user=restorer', '--timeout=30']
+    rc, result, err = run_in_process(capsys, *revoke)
+    assert (rc, err) == (0, '')
+    assert (result['changed'], result['revoked'], result['removed_staging']) == (True, True, True)
+    assert 'cleaned' not in result
+    assert not os.path.lexists(str(staging))
+    assert [line[4] for line in run_lines(dest_user.keys)] == ['run10']
+    assert dest_user.keys.read_text().startswith(HAND_KEYS + '\n') and mode_of(dest_user.keys) == 0o640
+    kept = dest_user.keys.read_text()
+    rc, result, err = run_in_process(capsys, *revoke)
+    assert (rc, result['changed'], result['revoked'], result['removed_staging']) == (0, False, False, False)
+    assert dest_user.keys.read_text() == kept
+
+
+def test_revoke_of_a_run_that_left_only_its_staging_directory(dest_user, tmp_path, capsys):
+    staging = tmp_path / 'run1.staging'
+    staging.mkdir()
+    rc, result, err = run_in_process(capsys, 'revoke', str(staging), '--label=run1', '--user=restorer',
+                                     '--timeout=30')
+    assert (rc, err, result['changed'], result['revoked'], result['removed_staging']) == (0, '', True, False, True)
+    assert not staging.exists() and not dest_user.keys.exists()
+
+
+PROGRESS_RECORDS = ('     32,768   0%    0.00kB/s    0:00:00\r'
+                    '    412,123,456  45%   12.34MB/s    0:00:12\r'
+                    '  1,000,000,000 100%   50.00MB/s    0:00:20 (xfr#1, to-chk=0/1)\n')
+
+
+def test_last_progress_is_the_last_record_of_the_file(tmp_path):
+    progress_file = tmp_path / 'progress'
+    progress_file.write_bytes(PROGRESS_RECORDS.encode())
+    assert copy_paths.last_progress(str(progress_file)) == dict(bytes=1000000000, percent=100, rate='50.00MB/s',
+                                                                eta='0:00:20')
+    progress_file.write_bytes(PROGRESS_RECORDS.rsplit('  1,000', 1)[0].encode())
+    assert copy_paths.last_progress(str(progress_file)) == dict(bytes=412123456, percent=45, rate='12.34MB/s',
+                                                                eta='0:00:12')
+
+
+def test_last_progress_reads_only_the_end_of_a_long_file_and_skips_what_is_not_a_record(tmp_path):
+    progress_file = tmp_path / 'progress'
+    records = ''.join('%15s %3d%%   1.00MB/s    0:01:00\r' % ('{:,}'.format(done), done % 100)
+                      for done in range(1000))
+    progress_file.write_bytes((records + 'rsync: some warning\n    12,345  99%    1.00MB/s  101:02:03\r'
+                               + '\n\nsomething else').encode())
+    assert copy_paths.last_progress(str(progress_file)) == dict(bytes=12345, percent=99, rate='1.00MB/s',
+                                                                eta='101:02:03')
+
+
+def test_last_progress_of_a_missing_or_empty_file_or_one_without_records_is_none(tmp_path):
+    assert copy_paths.last_progress(str(tmp_path / 'missing')) is None
+    (tmp_path / 'empty').write_bytes(b'')
+    assert copy_paths.last_progress(str(tmp_path / 'empty')) is None
+    (tmp_path / 'noise').write_bytes(b'sending incremental file list\n\xff\xfe\r\n')
+    assert copy_paths.last_progress(str(tmp_path / 'noise')) is None
+
+
+def test_progress_of_a_send_that_ended(tmp_path, capsys):
+    keydir = tmp_path / 'run1.ssh'
+    keydir.mkdir()
+    (keydir / 'progress').write_bytes(PROGRESS_RECORDS.encode())
+    (keydir / 'result.json').write_text(json.dumps(dict(paths=[], refused=[], changes=[], seconds=3.2,
+                                                        changed=False)))
+    rc, result, err = run_in_process(capsys, 'progress', str(keydir), '--wait=600', '--timeout=30')
+    assert (rc, err) == (0, '')
+    assert result == dict(changed=False, paths=[], refused=[], changes=[], done=True, seconds=3.2,
+                          progress=dict(bytes=1000000000, percent=100, rate='50.00MB/s', eta='0:00:20'))
+
+
+def test_progress_of_a_send_still_running_returns_after_the_wait(tmp_path, capsys):
+    keydir = tmp_path / 'run1.ssh'
+    keydir.mkdir()
+    (keydir / 'progress').write_bytes(PROGRESS_RECORDS.rsplit('  1,000', 1)[0].encode())
+    rc, result, err = run_in_process(capsys, 'progress', str(keydir), '--wait=0.2', '--timeout=30')
+    assert (rc, err) == (0, '')
+    assert result == dict(changed=False, paths=[], refused=[], changes=[], done=False,
+                          progress=dict(bytes=412123456, percent=45, rate='12.34MB/s', eta='0:00:12'))
+    rc, result, err = run_in_process(capsys, 'progress', str(tmp_path / 'not.started'), '--wait=0',
+                                     '--timeout=30')
+    assert (rc, result['done'], result['progress']) == (0, False, None)
+
+
+def test_progress_of_a_send_that_failed_fails(tmp_path, capsys):
+    keydir = tmp_path / 'run1.ssh'
+    keydir.mkdir()
+    (keydir / 'result.json').write_text(json.dumps(dict(failed=True, msg='rsync failed', rc=12, changed=False)))
+    rc, result, err = run_in_process(capsys, 'progress', str(keydir), '--wait=0', '--timeout=30')
+    assert (rc, err) == (1, 'rsync failed\n')
+    assert result == dict(changed=False, msg='rsync failed', rc=12)
+
+
+def test_ssh_command_pins_the_host_keys_in_the_keydir(tmp_path):
+    keydir = tmp_path / 'run1.ssh'
+    keydir.mkdir()
+    args = types.SimpleNamespace(host_key=[KEY_A, 'ecdsa-sha2-nistp256 AAAAE2Vj'], port=2222)
+    argv = shlex.split(copy_paths.ssh_command(args, str(keydir)))
+    known_hosts = keydir / 'known_hosts'
+    assert known_hosts.read_text() == ('san-iscsi-restore-destination %s\n'
+                                       'san-iscsi-restore-destination ecdsa-sha2-nistp256 AAAAE2Vj\n' % KEY_A)
+    assert argv[:7] == ['ssh', '-F', '/dev/null', '-i', str(keydir / 'id_ed25519'), '-p', '2222']
+    options = dict(option.split('=', 1) for option in argv[8::2])
+    assert set(argv[7::2]) == {'-o'}
+    assert options['StrictHostKeyChecking'] == 'yes' and options['BatchMode'] == 'yes'
+    assert options['UserKnownHostsFile'] == str(known_hosts) and options['GlobalKnownHostsFile'] == '/dev/null'
+    assert options['HostKeyAlias'] == 'san-iscsi-restore-destination'
+
+
+@pytest.fixture
+def closed_port():
+    """A local TCP port that nothing listens on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture
+def offered(snapshot, tmp_path):
+    """The browse host's KEYDIR after a real offer of data/tree."""
+    needs_tools('ssh-keygen', 'ssh', 'rsync')
+    keydir = tmp_path / 'run1.ssh'
+    rc, result = run_script('offer', str(snapshot), str(keydir), '--label=run1', '--timeout=30', '--', 'data/tree')
+    assert rc == 0, result
+    return keydir
+
+
+def test_send_to_a_closed_port_fails_and_writes_its_result(snapshot, offered, closed_port, capsys):
+    keydir = offered
+    (keydir / 'result.json').write_text('{"seconds": 1}')  # of an earlier send
+    send = ['send', str(snapshot), str(keydir), '127.0.0.1', '--user=restorer', '--port=%d' % closed_port,
+            '--host-key=' + KEY_A, '--timeout=30', '--', 'data/tree']
+    rc, result, err = run_in_process(capsys, *send)
+    assert (rc, result['changed']) == (1, False)
+    assert result['msg'].startswith('rsync to 127.0.0.1 failed (rc %d): ' % result['rc']) and result['rc'] > 0
+    assert err == result['msg'] + '\n'
+    assert result['cmd'][0] == 'rsync' and result['cmd'][-2:] == [
+        os.path.join(str(snapshot), '.', 'data/tree'), 'restorer@127.0.0.1:']
+    assert '--info=progress2' in result['cmd']
+    written = json.loads((keydir / 'result.json').read_text())
+    assert written['failed'] is True and written['msg'] == result['msg'] and written['rc'] == result['rc']
+    assert (keydir / 'known_hosts').read_text() == 'san-iscsi-restore-destination %s\n' % KEY_A
+    assert (keydir / 'progress').exists() and not (keydir / 'pid').exists()
+    with pytest.raises(copy_paths.CopyError) as failed:
+        copy_paths.send(copy_paths.parse(send))
+    assert 'rsync' in str(failed.value)
+
+
+def test_send_puts_an_ipv6_address_in_brackets(snapshot, offered, closed_port, capsys):
+    rc, result, err = run_in_process(capsys, 'send', str(snapshot), str(offered), '::1', '--user=restorer',
+                                     '--port=%d' % closed_port, '--host-key=' + KEY_A, '--timeout=30', '--',
+                                     'data/tree')
+    assert rc == 1 and result['cmd'][-1] == 'restorer@[::1]:'
+    assert result['msg'].startswith('rsync to ::1 failed') and err == result['msg'] + '\n'
+
+
+def test_a_detached_send_returns_at_once_and_progress_reports_how_it_ended(snapshot, offered, closed_port):
+    keydir = offered
+    (keydir / 'result.json').write_text('{"seconds": 1}')  # of an earlier send: not its result
+    rc, result = run_script('send', str(snapshot), str(keydir), '127.0.0.1', '--user=restorer',
+                            '--port=%d' % closed_port, '--host-key=' + KEY_A, '--timeout=30', '--detach', '--',
+                            'data/tree')
+    assert (rc, result) == (0, dict(changed=False, paths=[], refused=[], changes=[], detached=True))
+    assert run_script.stderr == ''
+    rc, result = run_script('progress', str(keydir), '--wait=30', '--timeout=60')
+    assert (rc, result['changed']) == (1, False)
+    assert result['msg'].startswith('rsync to 127.0.0.1 failed (rc ')
+    assert run_script.stderr == result['msg'] + '\n'
+    assert int((keydir / 'pid').read_text()) > 1
+
+
+def test_a_detached_send_forgets_what_an_earlier_send_left_before_it_returns(snapshot, offered, closed_port,
+                                                                             monkeypatch):
+    keydir = offered
+    (keydir / 'result.json').write_text('{"seconds": 1}')
+    (keydir / 'progress').write_text('  1,000 100%    1.00kB/s    0:00:01\n')
+    started = []
+    monkeypatch.setattr(copy_paths, 'detach', lambda work, pid_file: started.append((work, pid_file)))  # not run
+    result = copy_paths.send(copy_paths.parse(['send', str(snapshot), str(keydir), '127.0.0.1', '--user=restorer',
+                                               '--port=%d' % closed_port, '--host-key=' + KEY_A, '--timeout=30',
+                                               '--detach', '--', 'data/tree']))
+    assert result == dict(paths=[], refused=[], changes=[], detached=True)
+    assert not (keydir / 'result.json').exists() and not (keydir / 'progress').exists()
+    assert len(started) == 1 and started[0][1] == str(keydir / 'pid')
+    started[0][0]()  # the background work, here: the copy and its result
+    assert json.loads((keydir / 'result.json').read_text())['failed'] is True
+
+
+@pytest.mark.parametrize('argv', [
+    ['send', 'root', 'keydir', 'host', '--user=u', '--timeout=5', '--', 'p'],
+    ['accept', 'staging', '--label=l', '--user=u', '--valid-for=5', '--timeout=5', '--', 'p=1'],
+    ['accept', 'staging', '--label=l', '--public-key=k', '--user=u', '--timeout=5', '--', 'p=1'],
+    ['place', 'staging', 'dest', '--label=l', '--timeout=5', '--', 'p'],
+    ['place', 'staging', 'dest', '--label=l', '--user=u', '--timeout=5'],
+    ['revoke', 'staging', '--user=u', '--timeout=5'],
+    ['progress', 'keydir', '--timeout=5'],
+    ['offer', 'root', 'keydir', '--timeout=5', '--', 'p'],
+])
+def test_parse_refuses_a_direct_command_without_what_it_needs(argv, capsys):
+    with pytest.raises(SystemExit):
+        copy_paths.parse(argv)
+    assert 'required' in capsys.readouterr()[1]
+
+
+def test_parse_of_the_direct_commands():
+    args = copy_paths.parse(['send', 'root', 'keydir', 'host', '--user=u', '--host-key=k1', '--host-key=k2',
+                             '--timeout=5', '--', 'p'])
+    assert (args.port, args.host_key, args.detach, args.paths) == (22, ['k1', 'k2'], False, ['p'])
+    assert copy_paths.parse(['progress', 'keydir', '--wait=2.5', '--timeout=5']).wait == 2.5
+    assert copy_paths.parse(['revoke', 'staging', '--label=l', '--user=u', '--timeout=5']).paths == []
+
+
+def test_parse_needs_splits_at_the_last_equals_sign():
+    assert copy_paths.parse_needs(['/srv/a=b=10', '/srv/c=0']) == [('/srv/a=b', 10), ('/srv/c', 0)]
+    with pytest.raises(copy_paths.CopyError) as failed:
+        copy_paths.parse_needs(['/srv/a=-1'])
+    assert failed.value.result == dict(msg="expected PATH=BYTES, got '/srv/a=-1'", changed=False)

@@ -6,8 +6,8 @@
 
 - in WORKDIR, holding a copy of the collection's playbooks/ directory and inventory.yml;
 - inventory.yml is the README's inventory block, with each of its hosts given the connection settings (the
-  ansible_* variables) of the lab guest it stands for (LAB_GUESTS, or --host), the only thing the README
-  leaves out;
+  ansible_* variables, and the address other guests use, snapshot_browse_ssh_address) of the lab guest it
+  stands for (LAB_GUESTS, or --host), the only thing the README leaves out;
 - the command line is the README's (continuation lines joined), run by bash, with the controller's
   ansible-playbook first on PATH.
 
@@ -49,14 +49,17 @@ def readme_parts(path):
 
 
 def lab_connection(lab_inventory, guest):
-    """The ansible_* variables of GUEST in the lab's inventory (group lab's vars, then the host's)."""
+    """The ansible_* variables of GUEST in the lab's inventory (group lab's vars, then the host's), and the
+    address by which the other guests reach its sshd (snapshot_browse_ssh_address: ansible_host is a port
+    forward on the controller)."""
     with open(lab_inventory) as handle:
         lab = yaml.safe_load(handle)['all']['children']['lab']
     found = dict(lab.get('vars', {}))
     for group in lab['children'].values():
         if guest in group.get('hosts', {}):
             found.update(group['hosts'][guest] or {})
-            return dict((key, value) for key, value in found.items() if key.startswith('ansible_'))
+            return dict((key, value) for key, value in found.items()
+                        if key.startswith('ansible_') or key == 'snapshot_browse_ssh_address')
     raise SystemExit('no lab guest %s' % guest)
 
 
