@@ -124,13 +124,9 @@ def main(argv=None):
                                  % (args.mib, args.mib + 256))
         (workdir / "setup.yml").write_text(setup % fill)
         (workdir / "cleanup.yml").write_text(rp.CLEANUP.replace("/srv/sbtb_ours", "/srv/sbtg_ours") % fill)
-        (workdir / "ours.json").write_text(json.dumps(dict(
-            snapshot_browse_provider="lio", snapshot_browse_san_host="san",
-            snapshot_browse_san=dict(target=IQN), snapshot_browse_portals=[portal],
-            snapshot_browse_volume="labvg/pool", snapshot_browse_lun=LUN, snapshot_browse_snapshot=SNAP,
-            snapshot_browse_host="host2", snapshot_browse_initiator_name=hosts["host2"]["lab_initiator_name"],
-            snapshot_browse_paths=["data/big.bin"], snapshot_browse_dest_host="host1",
-            snapshot_browse_dest_path="/srv/sbtg_ours", snapshot_browse_transfer="direct")))
+        (workdir / "ours.json").write_text(json.dumps(rp.restore_vars(
+            IQN, LUN, SNAP, portal, hosts["host2"]["lab_initiator_name"], ["data/big.bin"], "/srv/sbtg_ours",
+            snapshot_browse_transfer="direct")))
         setup_run = rp.play(ours_bin, args.inventory, workdir / "setup.yml", env)
         if setup_run["rc"] != 0:
             print(setup_run["output"][-3000:])

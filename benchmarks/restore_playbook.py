@@ -178,6 +178,15 @@ def ours_env(workdir):
     return env
 
 
+def restore_vars(iqn, lun, snapshot, portal, host2_iqn, paths, dest_path, **extra):
+    """restore.yml's variables for a restore from the lab's LIO target through host2 to host1."""
+    return dict(
+        snapshot_browse_provider="lio", snapshot_browse_san_host="san", snapshot_browse_san=dict(target=iqn),
+        snapshot_browse_portals=[portal], snapshot_browse_volume="labvg/pool", snapshot_browse_lun=lun,
+        snapshot_browse_snapshot=snapshot, snapshot_browse_host="host2", snapshot_browse_initiator_name=host2_iqn,
+        snapshot_browse_paths=paths, snapshot_browse_dest_host="host1", snapshot_browse_dest_path=dest_path, **extra)
+
+
 def ensure_bench_venv():
     playbook = BENCH_VENV / "bin" / "ansible-playbook"
     if not playbook.exists():
@@ -213,13 +222,8 @@ def main(argv=None):
                     host2_iqn=hosts["host2"]["lab_initiator_name"])
         for name, text in (("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
             (workdir / name).write_text(text % fill)
-        (workdir / "ours.json").write_text(json.dumps(dict(
-            snapshot_browse_provider="lio", snapshot_browse_san_host="san",
-            snapshot_browse_san=dict(target=IQN), snapshot_browse_portals=[portal],
-            snapshot_browse_volume="labvg/pool", snapshot_browse_lun=LUN, snapshot_browse_snapshot=SNAP,
-            snapshot_browse_host="host2", snapshot_browse_initiator_name=hosts["host2"]["lab_initiator_name"],
-            snapshot_browse_paths=["data/tree/a.txt"], snapshot_browse_dest_host="host1",
-            snapshot_browse_dest_path="/srv/sbtb_ours")))
+        (workdir / "ours.json").write_text(json.dumps(restore_vars(
+            IQN, LUN, SNAP, portal, hosts["host2"]["lab_initiator_name"], ["data/tree/a.txt"], "/srv/sbtb_ours")))
         setup = play(ours_bin, args.inventory, workdir / "setup.yml", env)
         if setup["rc"] != 0:
             print(setup["output"][-3000:])

@@ -23,11 +23,16 @@ SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles'
 COPY_PATHS = os.path.join(os.path.dirname(SCRIPT), 'copy_paths.py')
 
 
-def run_script(*args):
-    with open(SCRIPT) as source:
+def run_helper(script, *args):
+    """Run one of the role's helper scripts as the role does: `python3 - ARGS` with the script on stdin."""
+    with open(script) as source:
         proc = subprocess.run([sys.executable, '-'] + list(args), stdin=source, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return proc.returncode, json.loads(proc.stdout)
+
+
+def run_script(*args):
+    return run_helper(SCRIPT, *args)
 
 
 def test_cleanup_removes_files_and_the_mount_point(tmp_path):
@@ -161,10 +166,7 @@ def test_cleanup_without_a_copy_to_stop_does_the_rest(tmp_path, pid_file):
 
 
 def run_copy_paths(*args):
-    with open(COPY_PATHS) as source:
-        proc = subprocess.run([sys.executable, '-'] + list(args), stdin=source, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    return proc.returncode, json.loads(proc.stdout)
+    return run_helper(COPY_PATHS, *args)
 
 
 def test_cleanup_stops_a_detached_send_of_copy_paths_that_still_runs(tmp_path):
