@@ -65,6 +65,7 @@ KEY_MARK = 'san-iscsi-restore:'
 RRSYNC = ['/usr/bin/rrsync', '/usr/local/bin/rrsync']
 HOST_KEY_ALIAS = 'san-iscsi-restore-destination'
 KEYS_LOCK = '/run/lock/san-iscsi-authorized-keys.lock'
+SSH_DIR = '/etc/ssh'
 SAFE_PATH = re.compile(r'/[A-Za-z0-9._/@+-]+')
 SAFE_LABEL = re.compile(r'[A-Za-z0-9._-]+')
 PUBLIC_KEY = re.compile(r'(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}')
@@ -275,11 +276,12 @@ def offer(args):
     return dict(paths=found, refused=[], changes=[], bytes=on_disk, public_key=public_key)
 
 
-def keys_file(user):
-    """(authorized_keys path, uid, gid) of USER; its .ssh directory is made (0700, USER's) when missing."""
+def keys_file(user, create):
+    """(authorized_keys path, uid, gid) of USER; with CREATE its .ssh directory is made (0700, USER's) when
+    missing."""
     entry = pwd.getpwnam(user)
     ssh_dir = os.path.join(entry.pw_dir, '.ssh')
-    if not os.path.isdir(ssh_dir):
+    if create and not os.path.isdir(ssh_dir):
         os.mkdir(ssh_dir, 0o700)
         os.chown(ssh_dir, entry.pw_uid, entry.pw_gid)
     return os.path.join(ssh_dir, 'authorized_keys'), entry.pw_uid, entry.pw_gid
@@ -295,7 +297,9 @@ def edit_keys(user, label, new_line=None):
 
     Every other line is kept byte for byte; the file is replaced atomically (same owner and mode) under a
     lock that the runs of this role share. Returns True when the file changed."""
-    path, uid, gid = keys_file(user)
+    path, uid, gid = keys_file(user, create=bool(new_line))
+    if not new_line and not os.path.exists(path):
+        return False  # nothing to revoke; a revoke never makes ~/.ssh
     with open(KEYS_LOCK, 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -325,9 +329,9 @@ def edit_keys(user, label, new_line=None):
 
 def host_keys():
     keys = []
-    for name in sorted(os.listdir('/etc/ssh')):
+    for name in sorted(os.listdir(SSH_DIR)):
         if name.startswith('ssh_host_') and name.endswith('_key.pub'):
-            with open(os.path.join('/etc/ssh', name)) as public:
+            with open(os.path.join(SSH_DIR, name)) as public:
                 keys.append(' '.join(public.read().split()[:2]))
     return keys
 
@@ -344,6 +348,10 @@ def accept(args):
         raise CopyError('accept: refusing staging path %r or public key %r' % (args.staging, args.public_key),
                         changed=False)
     keys = host_keys()
+    if not keys:
+        raise CopyError('the destination has no SSH host keys in /etc/ssh (ssh_host_*_key.pub), which the browse '
+                        'host would pin; restore through the controller (snapshot_browse_transfer: relay)',
+                        error_code='no_host_keys', changed=False)
     remove(args.staging)  # a killed run of the same label may have left a partial one
     os.mkdir(args.staging, 0o700)
     expiry = time.strftime('%Y%m%d%H%M%S', time.localtime(time.time() + args.valid_for))

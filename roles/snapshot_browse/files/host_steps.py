@@ -5,8 +5,9 @@ script on stdin (raw).
   host_steps.py cleanup [--stop KEYDIR] [--remove PATH]... [--rmdir DIR]
 
 cleanup first stops a detached send of copy_paths.py that still runs from KEYDIR (its process group, TERM;
-only when the pid in KEYDIR/pid is still that send's), then removes the run's relay files and directories (--remove) and the empty mount point (--rmdir; a mount
-point that is not empty is an error, nothing in it is deleted); every step runs even when an earlier one
+only when the pid in KEYDIR/pid is still that send's), then removes the run's relay files and directories
+(--remove) and the empty mount point (--rmdir; a mount point that is not empty is an error, nothing in it is
+deleted); every step runs even when an earlier one
 failed, and what is already gone counts as done. Prints one JSON object on one line, {"changed": bool,
 "done": [...], "errors": [...]} ("changed": something was removed); exits 1 when a step failed. (The run's
 iSCSI interface is created and deleted by san.iscsi.session.)

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import glob
 import importlib.util
 import json
 import os
@@ -280,8 +279,9 @@ def mode_of(path):
 
 
 @pytest.fixture
-def dest_user(tmp_path, monkeypatch):
-    """The destination's user U: a home in tmp_path (as this process's user), the keys lock and an rrsync there."""
+def dest_user(tmp_path, tmp_path_factory, monkeypatch):
+    """The destination's user U: a home in tmp_path (as this process's user), the keys lock, an rrsync and SSH
+    host keys of its own."""
     home = tmp_path / 'home'
     home.mkdir()
     rrsync = tmp_path / 'bin' / 'rrsync'
@@ -298,6 +298,11 @@ def dest_user(tmp_path, monkeypatch):
     monkeypatch.setattr(copy_paths.pwd, 'getpwnam', getpwnam)
     monkeypatch.setattr(copy_paths, 'KEYS_LOCK', str(tmp_path / 'keys.lock'))
     monkeypatch.setattr(copy_paths, 'RRSYNC', [str(tmp_path / 'bin' / 'missing'), str(rrsync)])
+    ssh_dir = tmp_path_factory.mktemp('etc-ssh')  # not in tmp_path, whose listing tests check
+    (ssh_dir / 'ssh_host_ed25519_key.pub').write_text(KEY_B + ' root@destination\n')
+    (ssh_dir / 'ssh_host_ed25519_key').write_text('private, never read\n')
+    (ssh_dir / 'sshd_config').write_text('PermitRootLogin prohibit-password\n')
+    monkeypatch.setattr(copy_paths, 'SSH_DIR', str(ssh_dir))
     return types.SimpleNamespace(home=home, keys=home / '.ssh' / 'authorized_keys', rrsync=str(rrsync),
                                  looked_up=looked_up)
 
@@ -358,8 +363,7 @@ def test_accept_lets_the_run_key_write_into_staging_only_and_keeps_the_other_lin
     assert (rc, err) == (0, '')
     assert result['changed'] is False and result['refused'] == []
     assert dest_user.looked_up == ['restorer']
-    assert result['host_keys'] == [' '.join(read_text(name).split()[:2])
-                                   for name in sorted(glob.glob('/etc/ssh/ssh_host_*_key.pub'))]
+    assert result['host_keys'] == [KEY_B]
     assert staging.is_dir() and os.listdir(str(staging)) == [] and mode_of(staging) == 0o700
     lines = dest_user.keys.read_text().splitlines(True)
     assert ''.join(lines[:-1]) == HAND_KEYS + '\n'
@@ -765,3 +769,22 @@ def test_parse_needs_splits_at_the_last_equals_sign():
     with pytest.raises(copy_paths.CopyError) as failed:
         copy_paths.parse_needs(['/srv/a=-1'])
     assert failed.value.result == dict(msg="expected PATH=BYTES, got '/srv/a=-1'", changed=False)
+
+
+def test_revoke_without_an_authorized_keys_file_makes_no_ssh_directory(dest_user, tmp_path, capsys):
+    staging = tmp_path / 'run1.staging'
+    staging.mkdir()
+    rc, result, err = run_in_process(capsys, 'revoke', str(staging), '--label=run1', '--user=restorer',
+                                     '--timeout=30')
+    assert (rc, err) == (0, '')
+    assert (result['changed'], result['revoked'], result['removed_staging']) == (True, False, True)
+    assert not (dest_user.home / '.ssh').exists() and not staging.exists()
+
+
+def test_accept_on_a_destination_without_host_keys_changes_nothing(dest_user, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(copy_paths, 'host_keys', list)
+    staging = tmp_path / 'run1.staging'
+    rc, result, err = accept(capsys, staging, 'run1')
+    assert (rc, result['changed'], result['error_code']) == (1, False, 'no_host_keys')
+    assert err == result['msg'] + '\n'
+    assert not staging.exists() and not (dest_user.home / '.ssh').exists()
