@@ -179,15 +179,18 @@ def require_space(needs):
                         error_code='no_space', space=short, changed=False)
 
 
-def run(argv, timeout):
+def run(argv, timeout, what=None, stdout=subprocess.PIPE):
+    """Run ARGV (no stdin, LC_ALL=C) for at most TIMEOUT seconds; its stdout (None when STDOUT is a file it
+    writes to). A failure or timeout is a CopyError naming WHAT (default the command's name)."""
+    what = what or argv[0]
     env = dict(os.environ, LC_ALL='C')
     try:
-        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise CopyError('%s did not finish within %d seconds' % (argv[0], timeout), cmd=argv, rc=None, stderr='')
+        raise CopyError('%s did not finish within %d seconds' % (what, timeout), cmd=argv, rc=None, stderr='')
     if proc.returncode != 0:
-        raise CopyError('%s failed (rc %d): %s' % (argv[0], proc.returncode, proc.stderr.strip()),
+        raise CopyError('%s failed (rc %d): %s' % (what, proc.returncode, proc.stderr.strip()),
                         cmd=argv, rc=proc.returncode, stderr=proc.stderr)
     return proc.stdout
 
@@ -383,17 +386,15 @@ def transfer(args):
             + [os.path.join(args.root, '.', path) for path in args.paths] + ['%s@%s:' % (args.user, host)])
     started = time.monotonic()
     with open(os.path.join(args.keydir, 'progress'), 'w') as progress_out:
-        env = dict(os.environ, LC_ALL='C')
-        try:
-            proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=progress_out,
-                                  stderr=subprocess.PIPE, universal_newlines=True, timeout=args.timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise CopyError('rsync to %s did not finish within %d seconds' % (args.address, args.timeout),
-                            cmd=argv, rc=None, stderr='', changed=False)
-    if proc.returncode != 0:
-        raise CopyError('rsync to %s failed (rc %d): %s' % (args.address, proc.returncode, proc.stderr.strip()),
-                        cmd=argv, rc=proc.returncode, stderr=proc.stderr, changed=False)
+        run(argv, args.timeout, what='rsync to %s' % args.address, stdout=progress_out)
     return dict(paths=[], refused=[], changes=[], seconds=round(time.monotonic() - started, 1))
+
+
+def raise_if_failed(result):
+    """RESULT of a send (as written to result.json), or its failure raised again as the CopyError it was."""
+    if result.get('failed'):
+        raise CopyError(result['msg'], **{k: v for k, v in result.items() if k not in ('msg', 'failed')})
+    return result
 
 
 def write_result(keydir, result):
@@ -445,10 +446,7 @@ def send(args):
         return result
 
     if not args.detach:
-        result = work()
-        if result.get('failed'):
-            raise CopyError(result['msg'], **{k: v for k, v in result.items() if k not in ('msg', 'failed')})
-        return result
+        return raise_if_failed(work())
     detach(work, os.path.join(args.keydir, 'pid'))
     return dict(paths=[], refused=[], changes=[], detached=True)
 
@@ -481,10 +479,7 @@ def progress(args):
                   progress=last_progress(os.path.join(args.keydir, 'progress')))
     if report['done']:
         with open(result_path) as result_in:
-            sent = json.load(result_in)
-        if sent.get('failed'):
-            raise CopyError(sent['msg'], **{k: v for k, v in sent.items() if k not in ('msg', 'failed')})
-        report['seconds'] = sent.get('seconds')
+            report['seconds'] = raise_if_failed(json.load(result_in)).get('seconds')
     return report
 
 
