@@ -3,17 +3,22 @@
 # Copyright (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: playbooks/restore.yml against a hand-written playbook doing the same restore with
-community.general.open_iscsi, ansible.posix.mount and command tasks, in the same lab run.
+community.general.open_iscsi, ansible.posix.mount and command tasks, and playbooks/versions.yml over five
+snapshots against one restore.yml, in the same lab run.
 
   .venv/bin/python benchmarks/restore_playbook.py [--inventory .lab/inventory.yml] [--rounds 1]
+      [--strategy stock|mitogen] [--no-peer] [--no-versions]
 
 Needs the dev lab (`make lab-up`). The peer playbook runs with PyPI's `ansible` 11.x bundle (ansible-core
 2.18) installed into .build/bench-venv (created on first use, never into .venv). One source LUN with a file
 tree and a snapshot is made once (by the snapshot_browse test tasks); each round restores one file
 (data/tree/a.txt) from the snapshot through host2 to host1 with both playbooks, measures wall time and counts
 module calls (task results on the lab hosts, one per loop item). The peer cleans up only when every step
-works, as such playbooks usually do; restore.yml cleans up in any case. Prints a table; exits 1 when a run
-fails.
+works, as such playbooks usually do; restore.yml cleans up in any case. Then (unless --no-versions) four more
+snapshots of the same LUN are taken and versions.yml looks at data/tree/a.txt in the five of them (five clones
+at a time, compared with the restored copy on host1 as the live file). --strategy mitogen runs restore.yml and
+versions.yml under Mitogen (the peer always runs under stock Ansible; --no-peer leaves it out). Prints a table
+and the ratios; exits 1 when a run fails.
 """
 
 import argparse
@@ -27,6 +32,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lab"))
+import labctl  # noqa: E402  pylint: disable=wrong-import-position
 BENCH_VENV = REPO / ".build" / "bench-venv"
 IQN = "iqn.2026-11.lab.san-iscsi:sbt-bench"
 LUN, SNAP, PREFIX = "lio_sbtb_data", "lio_sbtb_snap", "lio_sbtb_"
@@ -40,6 +47,10 @@ SETUP = """
   tasks:
     - name: Setup
       ansible.builtin.include_tasks: %(repo)s/tests/integration/targets/snapshot_browse_common/tasks/setup.yml
+    - name: Four more snapshots for versions.yml
+      san.iscsi.snapshot: {provider: lio, volume: labvg/pool, name: "%(snap)s{{ item }}", lun: %(lun)s}
+      delegate_to: san
+      loop: [2, 3, 4, 5]
 """
 
 CLEANUP = """
@@ -207,23 +218,35 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inventory", default=str(REPO / ".lab" / "inventory.yml"))
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--no-versions", dest="versions", action="store_false",
+                        help="skip the versions.yml run")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the hand-written playbook")
+    parser.add_argument("--strategy", choices=labctl.STRATEGIES, default="stock",
+                        help="how restore.yml and versions.yml run (the peer: stock)")
     args = parser.parse_args(argv)
     inventory = json.loads(Path(args.inventory).read_text())
     hosts = inventory["all"]["children"]["lab"]["children"]["initiators"]["hosts"]
     portal = inventory["all"]["vars"]["lab_portals"][0]
-    peer_bin = ensure_bench_venv()
+    peer_bin = ensure_bench_venv() if args.peer else None
     ours_bin = str(REPO / ".venv" / "bin" / "ansible-playbook")
     with tempfile.TemporaryDirectory(prefix="restore-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "cp").mkdir()
         (workdir / "tmp").mkdir()
         env = ours_env(workdir)
+        ours_strategy_env = labctl.ansible_env(workdir, args.strategy) if args.strategy != "stock" else env
         fill = dict(iqn=IQN, prefix=PREFIX, lun=LUN, snap=SNAP, repo=REPO, portal=portal, tmp=workdir,
                     host2_iqn=hosts["host2"]["lab_initiator_name"])
         for name, text in (("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
             (workdir / name).write_text(text % fill)
         (workdir / "ours.json").write_text(json.dumps(restore_vars(
             IQN, LUN, SNAP, portal, hosts["host2"]["lab_initiator_name"], ["data/tree/a.txt"], "/srv/sbtb_ours")))
+        versions_vars = restore_vars(IQN, LUN, None, portal, hosts["host2"]["lab_initiator_name"],
+                                     ["data/tree/a.txt"], None, snapshot_browse_source_host="host1",
+                                     snapshot_browse_source_path="/srv/sbtb_ours", snapshot_browse_versions_last=5)
+        for unset in ("snapshot_browse_snapshot", "snapshot_browse_dest_host", "snapshot_browse_dest_path"):
+            versions_vars.pop(unset)
+        (workdir / "versions.json").write_text(json.dumps(versions_vars))
         setup = play(ours_bin, args.inventory, workdir / "setup.yml", env)
         if setup["rc"] != 0:
             print(setup["output"][-3000:])
@@ -231,19 +254,37 @@ def main(argv=None):
         rows, failed = [], False
         try:
             for _round in range(args.rounds):
-                for label, binary, path, extra in (
-                        ("restore.yml (san.iscsi)", ours_bin, REPO / "playbooks" / "restore.yml", workdir / "ours.json"),
-                        ("open_iscsi + mount + command", peer_bin, workdir / "peer.yml", None)):
-                    result = play(binary, args.inventory, path, env, extra)
+                runs = [("restore.yml (san.iscsi)", ours_bin, REPO / "playbooks" / "restore.yml", workdir / "ours.json",
+                         ours_strategy_env)]
+                if args.peer:
+                    runs.append(("open_iscsi + mount + command", peer_bin, workdir / "peer.yml", None, env))
+                for label, binary, path, extra, run_env in runs:
+                    result = play(binary, args.inventory, path, run_env, extra)
                     rows.append((label, result))
                     if result["rc"] != 0:
                         failed = True
                         print(result["output"][-3000:])
+            if args.versions:
+                result = play(ours_bin, args.inventory, REPO / "playbooks" / "versions.yml", ours_strategy_env,
+                              workdir / "versions.json")
+                rows.append(("versions.yml, 5 snapshots", result))
+                if result["rc"] != 0:
+                    failed = True
+                    print(result["output"][-3000:])
         finally:
             play(ours_bin, args.inventory, workdir / "cleanup.yml", env)
+    print("strategy of restore.yml and versions.yml: %s" % args.strategy)
     print("%-32s %10s %13s %4s" % ("playbook", "wall (s)", "module calls", "rc"))
     for label, result in rows:
         print("%-32s %10.1f %13d %4d" % (label, result["seconds"], result["calls"], result["rc"]))
+    ours = [result["seconds"] for label, result in rows if label.startswith("restore.yml")]
+    peer = [result["seconds"] for label, result in rows if label.startswith("open_iscsi")]
+    versions = [result["seconds"] for label, result in rows if label.startswith("versions.yml")]
+    if ours and peer:
+        print("restore.yml / hand-written: %.2f (goal at most 0.75)" % (sum(ours) / sum(peer)))
+    if ours and versions:
+        print("versions.yml over 5 snapshots / one restore.yml: %.2f (goal at most 2)"
+              % (versions[0] / (sum(ours) / len(ours))))
     return 1 if failed else 0
 
 

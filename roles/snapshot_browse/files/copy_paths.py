@@ -11,8 +11,9 @@
   copy_paths.py progress KEYDIR --wait S --timeout S
   copy_paths.py place  STAGING DEST --label L --user U --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
   copy_paths.py revoke STAGING --label L --user U --timeout S
+  copy_paths.py digest --version NAME ROOT [--version NAME ROOT]... --timeout S -- PATH
 
-Every path is checked first (relative, no '..', exists, resolves inside ROOT; inside a directory every
+Every path is checked first (trailing slashes dropped; relative, no '..', exists, resolves inside ROOT; inside a directory every
 symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a GNU tar archive of
 the paths (ACLs, xattrs, numeric owners, sparse files, POSIX format; mode 0600). unpack extracts ARCHIVE
 into STAGING and rsyncs the paths from there into DEST, then removes ARCHIVE and STAGING whatever happened.
@@ -37,6 +38,15 @@ rsyncs STAGING into DEST (as unpack does), then removes STAGING and the run's ke
 (the teardown on the destination) removes the run's key and STAGING; on the browse host, host_steps.py's
 cleanup stops a detached send that still runs and removes KEYDIR.
 
+digest (mode versions, and the live file) describes PATH in each ROOT (a mounted snapshot, or the live
+filesystem), reading only: whether it exists, its type, size, mtime, numeric owner, mode and sha256. For a
+directory, size and files add up its regular files, and sha256 is a tree digest: the sha256 of one line per
+entry below it, each a JSON array (ASCII) - ["d", PATH], ["f", PATH, SHA256], ["l", PATH, TARGET], ["s", PATH]
+for anything else - the lines sorted, each ending in a newline; so two trees have the same digest when they
+hold the same names, types, contents and link targets (owner, mode and times do not count). Symlinks are never followed; a PATH that exists but is refused (a
+directory on the way leaves ROOT) is reported with its reason, not read. Answers "versions": [{"name",
+"root", "exists", "type", "size", "files", "mtime", "uid", "gid", "mode", "sha256", "target", "refused"}].
+
 Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type", "size"}], "refused":
 [{"path", "reason"}], "changes": [itemized rsync lines], "bytes": the paths' size on disk (pack and local),
 "archive_bytes" (pack)} or, when a command fails, {"changed", "msg", "cmd", "rc", "stderr"}, or, when a
@@ -48,6 +58,7 @@ otherwise. Every command runs with LC_ALL=C and the timeout.
 
 import argparse
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -501,6 +512,78 @@ def revoke(args):
                 cleaned=revoked or had_staging)
 
 
+def file_sha256(path, deadline):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as data:
+        for block in iter(lambda: data.read(1 << 20), b''):
+            digest.update(block)
+            if time.monotonic() > deadline:
+                raise CopyError('digest did not finish within its timeout (reading %s)' % path, changed=False)
+    return digest.hexdigest()
+
+
+def tree_digest(top, deadline):
+    """(sha256 of the sorted entry lines, bytes of regular files, regular files) of the tree under TOP."""
+    lines, size, files = [], 0, 0
+    for directory, dirs, names in os.walk(top):
+        dirs.sort()
+        for name in dirs + names:
+            full = os.path.join(directory, name)
+            rel = os.path.relpath(full, top)
+            info = os.lstat(full)
+            if stat.S_ISDIR(info.st_mode):
+                entry = ['d', rel]
+            elif stat.S_ISREG(info.st_mode):
+                entry = ['f', rel, file_sha256(full, deadline)]
+                size += info.st_size
+                files += 1
+            elif stat.S_ISLNK(info.st_mode):
+                entry = ['l', rel, os.readlink(full)]
+            else:
+                entry = ['s', rel]
+            # one JSON array per line: names and link targets with spaces or newlines cannot forge other lines
+            lines.append(json.dumps(entry, ensure_ascii=True))
+    lines.sort()
+    text = ''.join(line + '\n' for line in lines)
+    return hashlib.sha256(text.encode('utf-8', 'surrogateescape')).hexdigest(), size, files
+
+
+def describe(name, root, path, deadline):
+    """What PATH is in ROOT (one entry of digest's "versions")."""
+    entry = dict(name=name, root=root, exists=False, type=None, size=None, files=None, mtime=None, uid=None,
+                 gid=None, mode=None, sha256=None, target=None, refused=None)
+    real_root = os.path.realpath(root)
+    full = os.path.join(real_root, path)
+    if not os.path.lexists(full):
+        return entry
+    entry['exists'] = True
+    if not inside(real_root, os.path.realpath(os.path.dirname(full.rstrip('/')))):
+        entry['refused'] = 'a directory on the way is a symlink that leaves the snapshot'
+        return entry
+    info = os.lstat(full)
+    entry.update(mtime=int(info.st_mtime), uid=info.st_uid, gid=info.st_gid, mode='%04o' % stat.S_IMODE(info.st_mode))
+    if stat.S_ISREG(info.st_mode):
+        entry.update(type='file', size=info.st_size, files=1, sha256=file_sha256(full, deadline))
+    elif stat.S_ISDIR(info.st_mode):
+        digest, size, files = tree_digest(full, deadline)
+        entry.update(type='directory', size=size, files=files, sha256=digest)
+    elif stat.S_ISLNK(info.st_mode):
+        target = os.readlink(full)
+        entry.update(type='symlink', size=0, target=target,
+                     sha256=hashlib.sha256(target.encode('utf-8', 'surrogateescape')).hexdigest())
+    else:
+        entry.update(type='special', size=0)
+    return entry
+
+
+def digest(args):
+    if len(args.paths) != 1 or not args.paths[0] or args.paths[0].startswith('/') or '..' in args.paths[0].split('/'):
+        raise CopyError('digest takes one path relative to the roots, without \'..\'', changed=False)
+    deadline = time.monotonic() + args.timeout
+    versions = [describe(name, root, args.paths[0], deadline) for name, root in args.version]
+    return dict(paths=[], refused=[], changes=[], versions=versions)
+
+
 def parse(argv):
     parser = argparse.ArgumentParser(prog='copy_paths.py')
     sub = parser.add_subparsers(dest='action')
@@ -508,7 +591,7 @@ def parse(argv):
     positionals = (('pack', ['root', 'archive']), ('unpack', ['archive', 'staging', 'dest']),
                    ('local', ['root', 'dest']), ('space', []), ('offer', ['root', 'keydir']),
                    ('accept', ['staging']), ('send', ['root', 'keydir', 'address']), ('progress', ['keydir']),
-                   ('place', ['staging', 'dest']), ('revoke', ['staging']))
+                   ('place', ['staging', 'dest']), ('revoke', ['staging']), ('digest', []))
     for name, positional in positionals:
         action = sub.add_parser(name)
         for arg in positional:
@@ -530,12 +613,17 @@ def parse(argv):
             action.add_argument('--detach', action='store_true')
         if name == 'progress':
             action.add_argument('--wait', type=float, required=True)
+        if name == 'digest':
+            action.add_argument('--version', nargs=2, action='append', required=True, metavar=('NAME', 'ROOT'))
         action.add_argument('paths', nargs='*' if name in ('progress', 'revoke') else '+')
     return parser.parse_args(argv)
 
 
 def main(argv):
     args = parse(argv)
+    # 'dir/' and 'dir' name the same path; without the slash, lstat does not follow a symlink named so (a
+    # 'link/' to a directory outside ROOT would otherwise pass the checks and be read through)
+    args.paths = [path.rstrip('/') or path for path in args.paths]
     # pack, offer, accept and send write only the run's own relay files, key and staging copy; space and
     # progress nothing; a dry run writes nothing; revoke removes the run's own key and staging copy
     writes = args.action in ('unpack', 'local', 'place') and not getattr(args, 'dry_run', False)
@@ -546,7 +634,7 @@ def main(argv):
         sys.stderr.write(failure['msg'] + '\n')
         return 1
     actions = dict(pack=pack, unpack=unpack, local=local, space=space, offer=offer, accept=accept, send=send,
-                   progress=progress, place=place, revoke=revoke)
+                   progress=progress, place=place, revoke=revoke, digest=digest)
     try:
         result = actions[args.action](args)
     except (CopyError, OSError) as exc:

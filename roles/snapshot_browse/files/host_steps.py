@@ -2,12 +2,12 @@
 """The snapshot_browse run's host-side clean-up in one call; the role runs it as `python3 - ARGS` with the
 script on stdin (raw).
 
-  host_steps.py cleanup [--stop KEYDIR] [--remove PATH]... [--rmdir DIR]
+  host_steps.py cleanup [--stop KEYDIR] [--remove PATH]... [--rmdir DIR]...
 
 cleanup first stops a detached send of copy_paths.py that still runs from KEYDIR (its process group, TERM;
 only when the pid in KEYDIR/pid is still that send's), then removes the run's relay files and directories
-(--remove) and the empty mount point (--rmdir; a mount point that is not empty is an error, nothing in it is
-deleted); every step runs even when an earlier one
+(--remove) and the empty mount points and directories (--rmdir, in the order given; one that is not empty is
+an error, nothing in it is deleted); every step runs even when an earlier one
 failed, and what is already gone counts as done. Prints one JSON object on one line, {"changed": bool,
 "done": [...], "errors": [...]} ("changed": something was removed); exits 1 when a step failed. (The run's
 iSCSI interface is created and deleted by san.iscsi.session.)
@@ -64,8 +64,8 @@ def cleanup(args, result):
         stop_send(args.stop, result)
     for path in args.remove:
         remove(path, remove_tree_or_file, '', result)
-    if args.rmdir:
-        remove(args.rmdir, os.rmdir, 'mount point ', result)
+    for directory in args.rmdir:
+        remove(directory, os.rmdir, 'mount point ', result)
 
 
 def parse(argv):
@@ -75,7 +75,7 @@ def parse(argv):
     clean = sub.add_parser('cleanup')
     clean.add_argument('--stop')
     clean.add_argument('--remove', action='append', default=[])
-    clean.add_argument('--rmdir')
+    clean.add_argument('--rmdir', action='append', default=[])
     return parser.parse_args(argv)
 
 

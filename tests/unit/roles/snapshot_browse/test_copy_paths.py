@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -77,6 +78,15 @@ def test_refused_path_copies_nothing(snapshot, tmp_path, path, reason):
     assert result['refused'] == [dict(path=path, reason=reason)]
     assert result['paths'] == [dict(path='data/tree', type='directory', size=0)]
     assert run_script.stderr == 'refused %s: %s; nothing was copied\n' % (path, reason)
+    assert not archive.exists()
+
+
+def test_a_trailing_slash_does_not_let_a_symlink_leaving_the_snapshot_through(snapshot, tmp_path):
+    archive = tmp_path / 'a.tar'
+    rc, result = run_script('pack', str(snapshot), str(archive), '--timeout=30', '--', 'data/tree/', 'data/escape/')
+    assert rc == 1
+    assert result['refused'] == [dict(path='data/escape', reason='symlink data/escape -> /etc points outside the snapshot')]
+    assert result['paths'] == [dict(path='data/tree', type='directory', size=0)]
     assert not archive.exists()
 
 
@@ -788,3 +798,344 @@ def test_accept_on_a_destination_without_host_keys_changes_nothing(dest_user, tm
     assert (rc, result['changed'], result['error_code']) == (1, False, 'no_host_keys')
     assert err == result['msg'] + '\n'
     assert not staging.exists() and not (dest_user.home / '.ssh').exists()
+
+
+# digest (mode versions): what one path is in each root, reading only.
+
+DIGEST_FIELDS = ('exists', 'type', 'size', 'files', 'mtime', 'uid', 'gid', 'mode', 'sha256', 'target', 'refused')
+
+
+def sha256_of(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_digest(capsys, path, *versions):
+    """copy_paths.py digest --version NAME ROOT... -- PATH, in this process: (rc, result, stderr)."""
+    argv = ['digest']
+    for name, root in versions:
+        argv += ['--version', name, str(root)]
+    return run_in_process(capsys, *(argv + ['--timeout=30', '--', path]))
+
+
+def absent(name, root, refused=None):
+    return dict(dict.fromkeys(DIGEST_FIELDS), name=name, root=str(root), exists=refused is not None,
+                refused=refused)
+
+
+def make_tree(top, alpha=b'alpha\n', link='a.txt'):
+    """A tree with two regular files, an empty directory, a relative symlink to a file and one to a directory,
+    and a symlink that leaves the root; (its digest lines, sorted)."""
+    (top / 'sub').mkdir(parents=True)
+    (top / 'empty').mkdir()
+    (top / 'a.txt').write_bytes(alpha)
+    (top / 'sub' / 'b.bin').write_bytes(bytes(range(256)))
+    (top / 'link').symlink_to(link)
+    (top / 'dirlink').symlink_to('sub')
+    (top / 'out').symlink_to('/etc')
+    return [['d', 'empty'], ['d', 'sub'], ['f', 'a.txt', sha256_of(alpha)], ['f', 'sub/b.bin', sha256_of(bytes(range(256)))],
+            ['l', 'dirlink', 'sub'], ['l', 'link', link], ['l', 'out', '/etc']]
+
+
+def tree_sha256(entries):
+    """The tree digest as the docstring defines it: one JSON array per line, sorted, each ending in a newline."""
+    lines = sorted(json.dumps(entry, ensure_ascii=True) for entry in entries)
+    return sha256_of(''.join(line + '\n' for line in lines).encode())
+
+
+@pytest.fixture
+def versions_dir(tmp_path):
+    """A directory of its own for the roots of digest's tests (tmp_path's listing is checked elsewhere)."""
+    top = tmp_path / 'versions'
+    top.mkdir()
+    return top
+
+
+def test_digest_describes_a_file(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    (root / 'data').mkdir(parents=True)
+    data = b'original\n' * 1000
+    (root / 'data' / 'a.txt').write_bytes(data)
+    os.chmod(str(root / 'data' / 'a.txt'), 0o640)
+    os.utime(str(root / 'data' / 'a.txt'), (1600000000, 1700000000.75))
+    info = os.lstat(str(root / 'data' / 'a.txt'))
+    rc, result, err = run_digest(capsys, 'data/a.txt', ('snap1', root))
+    assert (rc, err) == (0, '')
+    assert result == dict(changed=False, paths=[], refused=[], changes=[], versions=[
+        dict(name='snap1', root=str(root), exists=True, type='file', size=9000, files=1, mtime=1700000000,
+             uid=info.st_uid, gid=info.st_gid, mode='0640', sha256=sha256_of(data), target=None, refused=None)])
+    assert (info.st_uid, info.st_gid) == (os.getuid(), os.getgid())
+
+
+def test_digest_of_an_empty_file_and_of_a_setuid_mode(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    root.mkdir()
+    (root / 'empty').write_bytes(b'')
+    os.chmod(str(root / 'empty'), 0o4755)
+    rc, result, err = run_digest(capsys, 'empty', ('snap1', root))
+    entry = result['versions'][0]
+    assert (rc, err, entry['type'], entry['size'], entry['files']) == (0, '', 'file', 0, 1)
+    assert (entry['mode'], entry['sha256']) == ('4755', sha256_of(b''))
+
+
+def test_digest_of_a_directory_is_a_digest_of_its_tree(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    lines = make_tree(root / 'data' / 'tree')
+    os.chmod(str(root / 'data' / 'tree'), 0o750)
+    os.utime(str(root / 'data' / 'tree'), (1700000000, 1700000000))
+    rc, result, err = run_digest(capsys, 'data/tree', ('snap1', root))
+    assert (rc, err) == (0, '')
+    entry = result['versions'][0]
+    assert entry == dict(name='snap1', root=str(root), exists=True, type='directory', size=6 + 256, files=2,
+                         mtime=1700000000, uid=os.getuid(), gid=os.lstat(str(root / 'data' / 'tree')).st_gid,
+                         mode='0750', sha256=tree_sha256(lines), target=None, refused=None)
+
+
+def test_two_trees_with_the_same_names_contents_and_link_targets_have_the_same_digest(versions_dir, capsys):
+    one, two = versions_dir / 'one', versions_dir / 'two'
+    make_tree(one / 'tree')
+    make_tree(two / 'tree')
+    for path, mode, when in ((two / 'tree' / 'a.txt', 0o600, 1500000000), (two / 'tree' / 'sub', 0o700, 1500000001),
+                             (two / 'tree', 0o711, 1500000002)):
+        os.chmod(str(path), mode)
+        os.utime(str(path), (when, when))
+    os.utime(str(one / 'tree' / 'a.txt'), (1700000000, 1700000000))
+    rc, result, err = run_digest(capsys, 'tree', ('one', one), ('two', two))
+    assert (rc, err) == (0, '')
+    first, second = result['versions']
+    assert first['sha256'] == second['sha256']
+    assert (first['size'], first['files']) == (second['size'], second['files']) == (262, 2)
+    assert (first['mode'], first['mtime']) == ('%04o' % mode_of(one / 'tree'),
+                                               int(os.lstat(str(one / 'tree')).st_mtime))
+    assert (second['mode'], second['mtime']) == ('0711', 1500000002)
+
+
+@pytest.mark.parametrize('change', ['content', 'link target', 'added file', 'added directory', 'renamed file',
+                                    'file made a symlink'])
+def test_a_tree_digest_changes_with_a_content_a_link_target_or_a_name(versions_dir, capsys, change):
+    one, two = versions_dir / 'one', versions_dir / 'two'
+    make_tree(one / 'tree')
+    if change == 'content':
+        make_tree(two / 'tree', alpha=b'ALPHA\n')  # same size
+    elif change == 'link target':
+        make_tree(two / 'tree', link='sub/b.bin')
+    else:
+        make_tree(two / 'tree')
+    if change == 'added file':
+        (two / 'tree' / 'sub' / 'new.txt').write_bytes(b'')
+    elif change == 'added directory':
+        (two / 'tree' / 'empty' / 'more').mkdir()
+    elif change == 'renamed file':
+        os.rename(str(two / 'tree' / 'a.txt'), str(two / 'tree' / 'A.txt'))
+    elif change == 'file made a symlink':
+        os.unlink(str(two / 'tree' / 'sub' / 'b.bin'))
+        (two / 'tree' / 'sub' / 'b.bin').symlink_to('../a.txt')
+    rc, result, err = run_digest(capsys, 'tree', ('one', one), ('two', two))
+    assert (rc, err) == (0, '')
+    first, second = result['versions']
+    assert first['sha256'] != second['sha256']
+    assert (first['type'], second['type']) == ('directory', 'directory')
+    assert (second['size'], second['files']) == {'added file': (262, 3), 'file made a symlink': (6, 1)}.get(
+        change, (262, 2))
+
+
+def test_a_tree_digest_does_not_follow_symlinks_and_counts_anything_else_as_special(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    lines = make_tree(root / 'tree')
+    os.mkfifo(str(root / 'tree' / 'sub' / 'fifo'))
+    rc, result, err = run_digest(capsys, 'tree', ('snap1', root))
+    assert (rc, err) == (0, '')
+    assert result['versions'][0]['sha256'] == tree_sha256(lines + [['s', 'sub/fifo']])
+    assert (result['versions'][0]['size'], result['versions'][0]['files']) == (262, 2)
+
+
+def test_digest_of_an_empty_directory(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    (root / 'empty').mkdir(parents=True)
+    rc, result, err = run_digest(capsys, 'empty', ('snap1', root))
+    entry = result['versions'][0]
+    assert (rc, err, entry['type'], entry['size'], entry['files']) == (0, '', 'directory', 0, 0)
+    assert entry['sha256'] == sha256_of(b'')
+
+
+def test_digest_of_a_missing_path_says_it_does_not_exist(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    (root / 'data').mkdir(parents=True)
+    rc, result, err = run_digest(capsys, 'data/missing', ('snap1', root), ('gone', versions_dir / 'no-root'))
+    assert (rc, err) == (0, '')
+    assert result == dict(changed=False, paths=[], refused=[], changes=[],
+                          versions=[absent('snap1', root), absent('gone', versions_dir / 'no-root')])
+    assert result['versions'][0] == dict(name='snap1', root=str(root), exists=False, type=None, size=None,
+                                         files=None, mtime=None, uid=None, gid=None, mode=None, sha256=None,
+                                         target=None, refused=None)
+
+
+@pytest.mark.parametrize('target', ['a.txt', '../elsewhere', '/etc/passwd', 'missing'])
+def test_digest_of_a_symlink_tells_its_target_and_does_not_follow_it(versions_dir, capsys, monkeypatch, target):
+    root = versions_dir / 'snap1'
+    (root / 'data').mkdir(parents=True)
+    (root / 'data' / 'a.txt').write_bytes(b'original\n')
+    (root / 'data' / 'link').symlink_to(target)
+    read = []
+    monkeypatch.setattr(copy_paths, 'file_sha256', lambda path, deadline: read.append(path))
+    rc, result, err = run_digest(capsys, 'data/link', ('snap1', root))
+    assert (rc, err, read) == (0, '', [])
+    info = os.lstat(str(root / 'data' / 'link'))
+    assert result['versions'] == [dict(name='snap1', root=str(root), exists=True, type='symlink', size=0, files=None,
+                                       mtime=int(info.st_mtime), uid=info.st_uid, gid=info.st_gid, mode='0777',
+                                       sha256=sha256_of(target.encode()), target=target, refused=None)]
+
+
+def test_digest_of_a_symlink_to_a_directory_does_not_walk_it(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    make_tree(root / 'tree')
+    (root / 'tree_link').symlink_to('tree')
+    rc, result, err = run_digest(capsys, 'tree_link', ('snap1', root))
+    entry = result['versions'][0]
+    assert (rc, err, entry['type'], entry['target'], entry['files']) == (0, '', 'symlink', 'tree', None)
+    assert entry['sha256'] == sha256_of(b'tree')
+
+
+def test_digest_refuses_a_path_under_a_directory_symlink_that_leaves_the_root(versions_dir, capsys, monkeypatch):
+    outside = versions_dir / 'outside'
+    make_tree(outside / 'tree')
+    root = versions_dir / 'snap1'
+    (root / 'data').mkdir(parents=True)
+    (root / 'data' / 'escape').symlink_to(str(outside))
+    (root / 'data' / 'relative_escape').symlink_to('../../outside')
+    read = []
+    monkeypatch.setattr(copy_paths, 'file_sha256', lambda path, deadline: read.append(path))
+    monkeypatch.setattr(copy_paths, 'tree_digest', lambda top, deadline: read.append(top))
+    reason = 'a directory on the way is a symlink that leaves the snapshot'
+    for path in ('data/escape/tree/a.txt', 'data/escape/tree', 'data/relative_escape/tree/sub/b.bin',
+                 'data/escape/tree/link'):
+        rc, result, err = run_digest(capsys, path, ('snap1', root), ('snap2', root))
+        assert (rc, err, result['changed'], result['refused']) == (0, '', False, [])
+        assert result['versions'] == [absent('snap1', root, refused=reason), absent('snap2', root, refused=reason)]
+    assert read == []
+    rc, result, err = run_digest(capsys, 'data/escape/tree/missing', ('snap1', root))
+    assert (rc, result['versions']) == (0, [absent('snap1', root)])
+
+
+def test_digest_follows_a_directory_symlink_that_stays_inside_the_root(versions_dir, capsys):
+    root = versions_dir / 'snap1'
+    make_tree(root / 'data' / 'tree')
+    (root / 'data' / 'inner').symlink_to('tree')
+    rc, result, err = run_digest(capsys, 'data/inner/a.txt', ('snap1', root))
+    entry = result['versions'][0]
+    assert (rc, err, entry['type'], entry['refused']) == (0, '', 'file', None)
+    assert entry['sha256'] == sha256_of(b'alpha\n')
+
+
+def test_digest_of_a_root_that_is_itself_a_symlink(versions_dir, capsys):
+    real = versions_dir / 'real'
+    (real / 'data').mkdir(parents=True)
+    (real / 'data' / 'a.txt').write_bytes(b'x')
+    (versions_dir / 'mounted').symlink_to('real')
+    rc, result, err = run_digest(capsys, 'data/a.txt', ('snap1', versions_dir / 'mounted'))
+    entry = result['versions'][0]
+    assert (rc, err, entry['root'], entry['type'], entry['refused']) == (0, '', str(versions_dir / 'mounted'),
+                                                                         'file', None)
+
+
+def test_digest_keeps_the_order_and_names_of_the_versions(versions_dir, capsys):
+    roots = []
+    for name, content in (('live', b'v3\n'), ('daily.2', b'v2\n'), ('daily.1', None), ('daily.0', b'v1\n')):
+        root = versions_dir / name
+        (root / 'etc').mkdir(parents=True)
+        if content is not None:
+            (root / 'etc' / 'app.conf').write_bytes(content)
+        roots.append((name, root))
+    rc, result, err = run_digest(capsys, 'etc/app.conf', *roots)
+    assert (rc, err, result['changed']) == (0, '', False)
+    assert [(entry['name'], entry['root'], entry['exists'], entry['sha256']) for entry in result['versions']] == [
+        ('live', str(versions_dir / 'live'), True, sha256_of(b'v3\n')),
+        ('daily.2', str(versions_dir / 'daily.2'), True, sha256_of(b'v2\n')),
+        ('daily.1', str(versions_dir / 'daily.1'), False, None),
+        ('daily.0', str(versions_dir / 'daily.0'), True, sha256_of(b'v1\n'))]
+    assert all(sorted(entry) == sorted(('name', 'root') + DIGEST_FIELDS) for entry in result['versions'])
+
+
+def listing(top):
+    """Every path under TOP with its type, mode, size and mtime (not atime: reading may change it)."""
+    found = []
+    for directory, dirs, files in os.walk(str(top)):
+        for name in dirs + files:
+            info = os.lstat(os.path.join(directory, name))
+            found.append((os.path.join(directory, name), info.st_mode, info.st_size, info.st_mtime_ns))
+    return sorted(found)
+
+
+def test_digest_runs_as_the_role_runs_it_and_changes_nothing(versions_dir):
+    root = versions_dir / 'snap1'
+    make_tree(root / 'data' / 'tree')
+    before = listing(versions_dir)
+    rc, result = run_script('digest', '--version', 'snap1', str(root), '--version', 'live', str(root),
+                            '--timeout=30', '--', 'data/tree')
+    assert (rc, run_script.stderr, result['changed']) == (0, '', False)
+    assert (result['paths'], result['refused'], result['changes']) == ([], [], [])
+    assert [entry['name'] for entry in result['versions']] == ['snap1', 'live']
+    assert result['versions'][0] == dict(result['versions'][1], name='snap1')
+    assert listing(versions_dir) == before
+
+
+@pytest.mark.parametrize('paths', [['/etc/passwd'], ['data/../data/a.txt'], ['..'], ['data/..'], [''],
+                                   ['data/a.txt', 'data/b.txt']])
+def test_digest_refuses_an_absolute_path_dotdot_or_more_than_one_path(versions_dir, capsys, monkeypatch, paths):
+    read = []
+    monkeypatch.setattr(copy_paths, 'describe', lambda *args: read.append(args))
+    rc = copy_paths.main(['digest', '--version', 'snap1', str(versions_dir), '--timeout=30', '--'] + paths)
+    out, err = capsys.readouterr()
+    msg = "digest takes one path relative to the roots, without '..'"
+    assert (rc, json.loads(out), err, read) == (1, dict(changed=False, msg=msg), msg + '\n', [])
+
+
+def test_digest_takes_a_name_that_only_starts_with_two_dots(versions_dir, capsys):
+    (versions_dir / 'data').mkdir()
+    (versions_dir / 'data' / '..hidden').write_bytes(b'x')
+    rc, result, err = run_digest(capsys, 'data/..hidden', ('snap1', versions_dir))
+    assert (rc, err, result['versions'][0]['type']) == (0, '', 'file')
+
+
+def test_a_digest_over_its_timeout_fails_and_changes_nothing(versions_dir, capsys):
+    (versions_dir / 'big').write_bytes(b'x' * 10)
+    rc, result, err = run_in_process(capsys, 'digest', '--version', 'snap1', str(versions_dir), '--timeout=-1',
+                                     '--', 'big')
+    msg = 'digest did not finish within its timeout (reading %s)' % (versions_dir / 'big')
+    assert (rc, result, err) == (1, dict(changed=False, msg=msg), msg + '\n')
+    with pytest.raises(copy_paths.CopyError):
+        copy_paths.file_sha256(str(versions_dir / 'big'), time.monotonic() - 1)
+    assert copy_paths.file_sha256(str(versions_dir / 'big'), time.monotonic() + 30) == sha256_of(b'x' * 10)
+
+
+def test_parse_of_digest_needs_a_version_and_a_path(capsys):
+    args = copy_paths.parse(['digest', '--version', 'a', '/mnt/a', '--version', 'live', '/', '--timeout=5', '--',
+                             'etc/app.conf'])
+    assert (args.version, args.paths, args.timeout) == ([['a', '/mnt/a'], ['live', '/']], ['etc/app.conf'], 5)
+    for argv in (['digest', '--timeout=5', '--', 'p'], ['digest', '--version', 'a', '/mnt/a', '--timeout=5'],
+                 ['digest', '--version', 'a', '--timeout=5', '--', 'p']):
+        with pytest.raises(SystemExit):
+            copy_paths.parse(argv)
+        assert 'error' in capsys.readouterr()[1]
+
+
+def test_digest_does_not_read_outside_the_root_through_a_trailing_slash(versions_dir, capsys):
+    outside = versions_dir / 'outside'
+    make_tree(outside)
+    root = versions_dir / 'snap1'
+    (root / 'data').mkdir(parents=True)
+    (root / 'data' / 'escape').symlink_to(str(outside))
+    rc, result, err = run_digest(capsys, 'data/escape/', ('snap1', root))
+    entry = result['versions'][0]
+    assert (rc, err, entry['exists']) == (0, '', True)
+    assert entry['type'] in ('symlink', None) and entry['files'] is None
+
+
+def test_a_tree_digest_tells_names_with_spaces_from_link_targets(versions_dir, capsys):
+    one, two = versions_dir / 'one', versions_dir / 'two'
+    (one / 'tree').mkdir(parents=True)
+    (two / 'tree').mkdir(parents=True)
+    (one / 'tree' / 'a b').symlink_to('c')
+    (two / 'tree' / 'a').symlink_to('b c')
+    rc, result, err = run_digest(capsys, 'tree', ('one', one), ('two', two))
+    assert (rc, err) == (0, '')
+    assert result['versions'][0]['sha256'] != result['versions'][1]['sha256']

@@ -62,6 +62,27 @@ def test_cleanup_keeps_a_mount_point_that_is_not_empty_and_still_does_the_rest(t
     assert (mount_point / 'data').is_dir() and not archive.exists()
 
 
+def test_cleanup_removes_several_mount_points_then_their_parent_in_the_order_given(tmp_path):
+    run_dir = tmp_path / 'sv1'
+    first, second = run_dir / 'snap1', run_dir / 'snap2'
+    first.mkdir(parents=True)
+    second.mkdir()
+    code, result = run_script('cleanup', '--rmdir', str(first), '--rmdir=%s' % second, '--rmdir', str(run_dir))
+    assert (code, result['errors']) == (0, [])
+    assert result['done'] == ['removed mount point %s' % path for path in (first, second, run_dir)]
+    assert not run_dir.exists()
+
+
+def test_cleanup_keeps_the_parent_when_a_mount_point_in_it_stays(tmp_path):
+    run_dir = tmp_path / 'sv2'
+    (run_dir / 'snap1' / 'data').mkdir(parents=True)
+    code, result = run_script('cleanup', '--rmdir', str(run_dir / 'snap1'), '--rmdir', str(run_dir))
+    assert code == 1
+    assert [error['msg'] for error in result['errors']] == [
+        'cannot remove mount point %s: Directory not empty' % path for path in (run_dir / 'snap1', run_dir)]
+    assert (run_dir / 'snap1' / 'data').is_dir()
+
+
 def test_a_symlink_to_a_directory_is_removed_not_followed(tmp_path):
     target, link = tmp_path / 'keep', tmp_path / 'relay'
     (target / 'data').mkdir(parents=True)
