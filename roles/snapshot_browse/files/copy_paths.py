@@ -13,16 +13,17 @@
   copy_paths.py revoke STAGING --label L --user U --timeout S
   copy_paths.py digest --version NAME ROOT [--version NAME ROOT]... --timeout S -- PATH
 
-Every path is checked first (trailing slashes dropped; relative, no '..', exists, resolves inside ROOT; inside a directory every
-symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a GNU tar archive of
-the paths (ACLs, xattrs, numeric owners, sparse files, POSIX format; mode 0600). unpack extracts ARCHIVE
-into STAGING and rsyncs the paths from there into DEST, then removes ARCHIVE and STAGING whatever happened.
-local rsyncs the paths from ROOT into DEST, after checking that DEST's filesystem has room for them (unless
---dry-run). space checks that each PATH's filesystem (that of its nearest existing directory) has BYTES free,
-adding up the PATHs on one filesystem; the role runs it on the destination before a relayed archive is sent,
-for the archive, its staging copy and the data. rsync -aAXHS --numeric-ids keeps owner, mode, times, ACLs,
-xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to them
-(--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only itemizes.
+Every path is checked first (trailing slashes dropped; relative, no '..', exists, resolves inside ROOT; inside
+a directory every symlink must point inside ROOT too); when one is refused nothing is copied. pack writes a
+GNU tar archive of the paths (ACLs, xattrs, numeric owners, sparse files, POSIX format; mode 0600). unpack
+extracts ARCHIVE into STAGING and rsyncs the paths from there into DEST, then removes ARCHIVE and STAGING
+whatever happened. local rsyncs the paths from ROOT into DEST, after checking that DEST's filesystem has room
+for them (unless --dry-run). space checks that each PATH's filesystem (that of its nearest existing directory)
+has BYTES free, adding up the PATHs on one filesystem; the role runs it on the destination before a relayed
+archive is sent, for the archive, its staging copy and the data. rsync -aAXHS --numeric-ids keeps owner, mode,
+times, ACLs, xattrs, hard links and sparse files; with --backup-suffix, files it replaces are kept next to
+them (--backup-dir is DEST itself: without a backup dir rsync forces --omit-dir-times); --dry-run only
+itemizes.
 
 The direct path (destination on another host, no data on the controller) is offer, accept, send, progress and
 place. offer checks the paths on the browse host and makes a key pair for this run only in KEYDIR (0700).
@@ -43,8 +44,9 @@ filesystem), reading only: whether it exists, its type, size, mtime, numeric own
 directory, size and files add up its regular files, and sha256 is a tree digest: the sha256 of one line per
 entry below it, each a JSON array (ASCII) - ["d", PATH], ["f", PATH, SHA256], ["l", PATH, TARGET], ["s", PATH]
 for anything else - the lines sorted, each ending in a newline; so two trees have the same digest when they
-hold the same names, types, contents and link targets (owner, mode and times do not count). Symlinks are never followed; a PATH that exists but is refused (a
-directory on the way leaves ROOT) is reported with its reason, not read. Answers "versions": [{"name",
+hold the same names, types, contents and link targets (owner, mode and times do not count). Symlinks are
+never followed; a PATH that exists but is refused (a directory on the way leaves ROOT) is reported with its
+reason, not read. Answers "versions": [{"name",
 "root", "exists", "type", "size", "files", "mtime", "uid", "gid", "mode", "sha256", "target", "refused"}].
 
 Prints one JSON object on one line: {"changed": bool, "paths": [{"path", "type", "size"}], "refused":
