@@ -54,7 +54,7 @@ def array(tmp_path):
     emulator.stop()
 
 
-def run_check(array, tmp_path, use_rest, **overrides):  # pylint: disable=redefined-outer-name
+def run_check(array, tmp_path, use_rest, playbook='restore.yml', **overrides):  # pylint: disable=redefined-outer-name
     local = dict(ansible_connection='local', ansible_python_interpreter=sys.executable)
     inventory = dict(all=dict(hosts=dict(localhost=local, browse1=local, dest1=local)))
     variables = dict(
@@ -66,12 +66,13 @@ def run_check(array, tmp_path, use_rest, **overrides):  # pylint: disable=redefi
         snapshot_browse_host='browse1', snapshot_browse_initiator_name=BROWSE_IQN,
         snapshot_browse_paths=['etc/app.conf'], snapshot_browse_dest_host='dest1', snapshot_browse_dest_path='/srv/app')
     variables.update(overrides)
+    variables = dict((name, value) for name, value in variables.items() if value is not None)
     (tmp_path / 'inventory.json').write_text(json.dumps(inventory))
     (tmp_path / 'vars.json').write_text(json.dumps(variables))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
                ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp'), ANSIBLE_HOME=str(tmp_path / 'home'))
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '--check',
-            '-i', str(tmp_path / 'inventory.json'), os.path.join(ROLE_ROOT, 'playbooks', 'restore.yml'),
+            '-i', str(tmp_path / 'inventory.json'), os.path.join(ROLE_ROOT, 'playbooks', playbook),
             '-e', '@' + str(tmp_path / 'vars.json')]
     proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           check=False, timeout=300)
@@ -104,4 +105,45 @@ def test_no_snapshot_before_the_time_fails_before_any_change(array, tmp_path):  
     rc, output = run_check(array, tmp_path, 'always', snapshot_browse_before='2026-11-01T00:00:00+00:00')
     assert rc != 0
     assert 'no snapshot of vol1 taken before 2026-11-01T00:00:00+00:00' in output, output[-3000:]
+    assert set(method for method, _path in array.state.log) == {'GET'}
+
+
+VERSIONS = dict(playbook='versions.yml', snapshot_browse_before=None, snapshot_browse_dest_host=None,
+                snapshot_browse_dest_path=None)
+
+
+@pytest.mark.parametrize('use_rest', ['always', 'never'])
+def test_versions_check_mode_plans_the_snapshots_in_the_range_oldest_first(array, tmp_path, use_rest):  # pylint: disable=redefined-outer-name
+    rc, output = run_check(array, tmp_path, use_rest, snapshot_browse_versions_since='2026-11-18T12:00:00+00:00',
+                           snapshot_browse_versions_parallel=1, **VERSIONS)
+    assert rc == 0, output[-3000:]
+    assert ('would look at etc/app.conf in 2 snapshot(s) of vol1/data01 on browse1, at most 1 clone(s) at a time:'
+            ' nightly.1, nightly.0') in output, output[-3000:]
+    if use_rest == 'always':
+        assert set(method for method, _path in array.state.log) == {'GET'}, array.state.log
+    else:
+        assert array.zapi_apis and not zapi_writes(array), array.zapi_apis
+    assert sorted(lun['name'] for lun in array.state.luns.values()) == ['/vol/vol1/data01']
+
+
+def test_versions_check_mode_takes_the_last_n_snapshots(array, tmp_path):  # pylint: disable=redefined-outer-name
+    rc, output = run_check(array, tmp_path, 'always', snapshot_browse_versions_last=2, **VERSIONS)
+    assert rc == 0, output[-3000:]
+    assert 'at most 5 clone(s) at a time: nightly.1, nightly.0' in output, output[-3000:]
+
+
+def test_versions_with_a_bad_time_or_two_paths_fails_before_any_request(array, tmp_path):  # pylint: disable=redefined-outer-name
+    for overrides in (dict(snapshot_browse_versions_until='yesterday'),
+                      dict(snapshot_browse_paths=['etc/app.conf', 'etc/other.conf'])):
+        rc, output = run_check(array, tmp_path, 'always', **dict(VERSIONS, **overrides))
+        assert rc != 0
+        assert 'snapshot_browse: invalid input' in output, output[-3000:]
+    assert array.state.log == []
+
+
+def test_versions_with_no_snapshot_in_the_range_fails_naming_them(array, tmp_path):  # pylint: disable=redefined-outer-name
+    rc, output = run_check(array, tmp_path, 'always', snapshot_browse_versions_until='2026-11-01T00:00:00+00:00',
+                           **VERSIONS)
+    assert rc != 0
+    assert 'no snapshot of data01 in vol1 in the range' in output, output[-3000:]
     assert set(method for method, _path in array.state.log) == {'GET'}
