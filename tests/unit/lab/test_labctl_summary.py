@@ -78,3 +78,39 @@ def test_targets_of_one_exclusive_group_never_run_together(tmp_path, monkeypatch
     assert labctl.next_startable([delta, gamma], []) == 0
     assert labctl.next_startable([gamma], [delta]) is None
     assert labctl.next_startable([('demo', 'mitogen')], [alpha]) == 0
+
+
+def test_controller_only_targets_fill_the_core_a_serial_target_leaves_idle(tmp_path, monkeypatch):
+    for name, aliases in (('ctl', 'controller\n'), ('ser', 'lab serial\n'), ('lab1', 'lab\n'), ('ser2', 'lab serial\n')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'aliases').write_text(aliases)
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    ctl, ser, lab1, ser2 = [(name, 'mitogen') for name in ('ctl', 'ser', 'lab1', 'ser2')]
+    assert labctl.next_startable([lab1, ctl], [ser]) == 1  # the lab target waits, the controller one runs
+    assert labctl.next_startable([ser2, ctl], [lab1]) == 1  # behind a waiting serial target, only controller ones
+    assert labctl.next_startable([ser2, lab1], [lab1]) is None
+    assert labctl.next_startable([ser2, lab1], [ctl]) == 0  # a serial target starts beside a controller one
+    assert labctl.next_startable([ser2], [ser]) is None  # never two serial targets
+    assert labctl.next_startable([ctl], [ctl]) is None  # a target never beside itself
+
+
+def test_a_target_never_runs_beside_itself_under_the_other_strategy(tmp_path, monkeypatch):
+    for name in ('alpha', 'beta'):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'aliases').write_text('lab\n')
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    assert labctl.next_startable([('alpha', 'stock'), ('beta', 'stock')], [('alpha', 'mitogen')]) == 1
+    assert labctl.next_startable([('demo', 'stock')], [('demo', 'mitogen')]) is None
+
+
+def test_a_full_run_starts_smoke_then_serial_then_the_longest(tmp_path, monkeypatch):
+    for name, aliases in (('smoke', 'lab\n'), ('ser', 'lab serial\n'), ('short', 'lab\n'), ('long', 'lab\n'),
+                          ('mid', 'lab\n')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'aliases').write_text(aliases)
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    monkeypatch.setattr(labctl, 'TYPICAL_SECONDS', {'long': 500, 'mid [stock]': 300, 'mid': 100, 'ser': 900})
+    jobs = [('long', 'mitogen'), ('mid', 'mitogen'), ('ser', 'mitogen'), ('short', 'mitogen'), ('smoke', 'mitogen'),
+            ('mid', 'stock'), ('demo', 'stock')]
+    assert [labctl.job_label(job) for job in labctl.longest_first(jobs)] == [
+        'smoke', 'ser', 'long', 'mid [stock]', 'mid', 'demo [stock]', 'short']
