@@ -83,6 +83,22 @@ def submounts(entries, mountpoint):
     return [entry.mountpoint for entry in entries if entry.mountpoint.startswith(prefix)]
 
 
+# A snapshot is mounted read-only, without set-id, devices or programs, and without replaying its journal or log
+# (the filesystem's own no-replay option), so that nothing is ever written to it.
+SNAPSHOT_BASE = ['ro', 'nosuid', 'nodev', 'noexec']
+NO_REPLAY = {
+    'ext3': ['noload'],
+    'ext4': ['noload'],
+    'xfs': ['norecovery', 'nouuid'],
+    'btrfs': ['rescue=nologreplay'],
+}
+
+
+def snapshot_options(fstype):
+    """The mount options of a snapshot holding FSTYPE."""
+    return SNAPSHOT_BASE + NO_REPLAY.get(fstype, [])
+
+
 def mount(runner, source, target, fstype, options, timeout=MOUNT_TIMEOUT):
     """mount -t FSTYPE -o OPTIONS SOURCE TARGET (both given, so fstab is never consulted)."""
     args = ['-t', fstype]

@@ -66,7 +66,11 @@ import re
 import tempfile
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+try:
+    from ansible.module_utils.basic import missing_required_lib
+except ImportError:  # the automount SAN helper (_script_host) runs this backend without ansible-core
+    def missing_required_lib(library):
+        return 'Failed to import the required Python library (%s) on %s.' % (library, os.uname()[1])
 
 from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock

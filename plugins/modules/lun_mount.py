@@ -303,6 +303,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
+from ansible_collections.san.iscsi.plugins.module_utils._mounts import SNAPSHOT_BASE
 from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
@@ -311,13 +312,6 @@ from ansible_collections.san.iscsi.plugins.module_utils._lvm import (
     Lvm, LvmEngine, LvmRefusal, choose_lv, default_clone_name, valid_vg_name)
 
 
-SNAPSHOT_BASE = ['ro', 'nosuid', 'nodev', 'noexec']
-NO_REPLAY = {
-    'ext3': ['noload'],
-    'ext4': ['noload'],
-    'xfs': ['norecovery', 'nouuid'],
-    'btrfs': ['rescue=nologreplay'],
-}
 # user option -> safe options it would cancel
 CANCELS = {
     'rw': ['ro'], 'suid': ['nosuid'], 'dev': ['nodev'], 'exec': ['noexec'],
@@ -367,7 +361,7 @@ def split_options(values):
 
 
 def safe_options(fstype):
-    return SNAPSHOT_BASE + NO_REPLAY.get(fstype, [])
+    return mounts.snapshot_options(fstype)
 
 
 def merge_options(safe, extra, allow_unsafe):

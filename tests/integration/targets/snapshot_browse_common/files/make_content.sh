@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Run on host1, logged in to the LUN: put the test content on DEVICE.
-#   make_content.sh NAME KIND DEVICE [BIG_MIB]   (KIND: ext4 | xfs | lvm | blank)
+#   make_content.sh NAME KIND DEVICE [BIG_MIB]   (KIND: ext4 | xfs | xfs-part | lvm | blank)
+# xfs-part: a GPT whose one partition holds the XFS filesystem.
 # The tree: data/tree/{a.txt (1234:1234 0640, ACL u:4321:r, xattr user.origin=ledger), sub/b.bin (64 KiB),
 # link-in -> a.txt}, data/escape -> /etc/passwd (a symlink leaving the snapshot), data/big.bin (BIG_MIB MiB
 # of random data, 1 when not given). Prints the tree's manifest; with BIG_MIB, then `big.bin SHA256` too.
@@ -21,6 +22,12 @@ case $kind in
     lvcreate -q -y --config "$lvmcfg" -L 48M -n data "$vg" >/dev/null
     dev=/dev/$vg/data
     mkfs.ext4 -q "$dev" >/dev/null ;;
+  xfs-part)
+    printf 'label: gpt\n,\n' | sfdisk -q "$lv" >/dev/null
+    partx -u "$lv"
+    udevadm settle
+    dev=${lv}1
+    mkfs.xfs -q "$dev" >/dev/null 2>&1 ;;
   *) mkfs."$kind" -q "$dev" >/dev/null 2>&1 ;;
 esac
 mount "$dev" "$mnt"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Run on the browse host (host1) after the role: every check of the automounter through the automount point.
+#   exercise.sh MOUNT_POINT TARGET_IQN CYCLES EXT4_KEY A_SHA256 B_SHA256 XFS_KEY A_SHA256 B_SHA256
+# (the checksums of data/tree/a.txt and data/tree/sub/b.bin in each snapshot)
+# Prints "figure: ..." lines (timings, bytes read) and "ok: ..." for each check passed; exits non-zero at the
+# first check that fails. Every wait is bounded.
+set -euo pipefail
+mp=$1 iqn=$2 cycles=$3 ext4=$4 xfs=$7
+declare -A a_sum=([$4]=$5 [$7]=$8) b_sum=([$4]=$6 [$7]=$9)
+state=/run/san-iscsi-automount
+fail() { echo "FAILED: $*"; journalctl -q -t san-iscsi-automount -n 40 --no-pager || true; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
+sums_ok() {  # KEY: the two files' checksums through the automount point
+  local got_a got_b
+  got_a=$(sha256sum "$mp/$1/data/tree/a.txt" | cut -d' ' -f1)
+  got_b=$(sha256sum "$mp/$1/data/tree/sub/b.bin" | cut -d' ' -f1)
+  if [ "$got_a" != "${a_sum[$1]}" ] || [ "$got_b" != "${b_sum[$1]}" ]; then fail "$1: checksums $got_a $got_b"; fi
+}
+# from the mount table only: a path walk into the automount point (mountpoint(1), stat) counts as a use and
+# would keep autofs from ever expiring the mount
+is_mounted() { awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo; }
+wait_expired() {  # KEY: autofs unmounts it after its timeout (at most 60 s)
+  for _ in $(seq 1 300); do is_mounted "$mp/$1" || return 0; sleep 0.2; done
+  fail "$1 did not expire within 60 s"
+}
+options_of() { findmnt -n -o OPTIONS --target "$1"; }
+disks_of() {  # WWID: how many SCSI disks of this host have it
+  local n=0 w
+  for w in /sys/block/sd*/device/wwid; do
+    if [ -e "$w" ] && [ "$(tr '[:upper:]' '[:lower:]' < "$w")" = "$1" ]; then n=$((n + 1)); fi
+  done
+  echo "$n"
+}
+reap_until_gone() {  # KEY: run the reaper until it has reaped the key (the test's reap grace is 4 s; at most 60 s)
+  for _ in $(seq 1 60); do
+    [ -e "$state/keys/$1.json" ] || return 0
+    /usr/local/sbin/san-iscsi-automount reap >/dev/null
+    sleep 1
+  done
+  fail "the reaper did not reap $1 within 60 s"
+}
+wwid_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wwid"])' "$state/keys/$1.json"; }
+
+# 1. a cold key: nothing presented before
+t=$(now); ls "$mp/$ext4/data/tree" >/dev/null; echo "figure: cold cd+ls $ext4: $(since "$t") s"
+sums_ok "$ext4"
+dev=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device"])' "$state/keys/$ext4.json")
+read_kib=$(awk '{print $3 / 2}' "/sys/block/$dev/stat")
+echo "figure: read from the clone's disk to mount and read the files ($ext4): ${read_kib} KiB"
+# ext4's noload shows as norecovery in the mount table
+for o in ro nosuid nodev noexec 'noload|norecovery'; do options_of "$state/mnt/$ext4" | tr ',' '\n' | grep -qxE "$o" || fail "staging mount lacks $o: $(options_of "$state/mnt/$ext4")"; done
+for o in ro nosuid nodev noexec; do options_of "$mp/$ext4" | tr ',' '\n' | grep -qx "$o" || fail "automount lacks $o: $(options_of "$mp/$ext4")"; done
+[ "$(blockdev --getro "/dev/$dev")" = 1 ] || fail "/dev/$dev is not read-only in the kernel"
+if touch "$mp/$ext4/data/x" 2>/dev/null; then fail "wrote into the snapshot"; fi
+echo "ok: cold key mounted read-only (ro,nosuid,nodev,noexec,noload), files intact"
+t=$(now); ls "$mp/$ext4/data" >/dev/null; echo "figure: warm ls $ext4: $(since "$t") s"
+
+# 2. a second snapshot at once: XFS in the one partition of a GPT disk (a reader holds the first one open: the
+# test's timeout is 2 s, shorter than a cold mount)
+(exec 9< "$mp/$ext4/data/tree/a.txt"; exec sleep 600) &
+holder=$!
+sums_ok "$xfs"
+for o in ro norecovery nouuid; do options_of "$state/mnt/$xfs" | tr ',' '\n' | grep -qx "$o" || fail "xfs mount lacks $o"; done
+is_mounted "$mp/$ext4" || fail "$ext4 went away while $xfs was mounted"
+kill "$holder"; wait "$holder" 2>/dev/null || true
+echo "ok: two snapshots mounted at once; the partitioned XFS one with norecovery,nouuid"
+
+# 3. unknown and malformed keys: No such file or directory, quickly
+for key in lio_sat_nosuch@lio_sat_nosuch_s1 no-at-sign lio_sat_ext4@; do
+  t=$(now)
+  if out=$(ls "$mp/$key" 2>&1); then fail "unknown key $key listed: $out"; fi
+  case $out in *"No such file or directory"*) ;; *) fail "unknown key $key: $out" ;; esac
+  echo "figure: unknown key '$key' answered in $(since "$t") s"
+done
+echo "ok: unknown keys are No such file or directory"
+
+# 4. expiry cycles with re-access (warm: the staging mount is reused until the reaper runs)
+t=$(now)
+for i in $(seq 1 "$cycles"); do
+  wait_expired "$ext4"
+  sums_ok "$ext4"
+done
+echo "figure: $cycles expiry cycles with re-access in $(since "$t") s"
+echo "ok: $cycles expiry cycles, each re-access read the right files"
+
+# 5. expiry, then the reaper (once autofs's cached answer is older than the reap grace), then re-access (cold
+# again), twice
+for i in 1 2; do
+  wait_expired "$ext4"
+  wwid=$(wwid_of "$ext4")
+  reap_until_gone "$ext4"
+  [ "$(disks_of "$wwid")" = 0 ] || fail "the disk of $ext4 ($wwid) is still there"
+  t=$(now); sums_ok "$ext4"; echo "figure: re-access after the reaper (cold) $(since "$t") s"
+done
+echo "ok: re-access after expiry and reaping works (twice)"
+
+# 6. four processes open one cold key at once
+wait_expired "$ext4"; wait_expired "$xfs"
+reap_until_gone "$ext4"; reap_until_gone "$xfs"
+t=$(now)
+pids=()
+for i in 1 2 3 4; do (sha256sum "$mp/$ext4/data/tree/a.txt" > "/run/lab-sat-par.$i" 2>&1) & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a parallel reader failed: $(cat /run/lab-sat-par.*)"; done
+echo "figure: four processes on one cold key: $(since "$t") s"
+for i in 1 2 3 4; do [ "$(cut -d' ' -f1 "/run/lab-sat-par.$i")" = "${a_sum[$ext4]}" ] || fail "reader $i: $(cat "/run/lab-sat-par.$i")"; done
+rm -f /run/lab-sat-par.*
+wwid=$(wwid_of "$ext4")
+[ "$(disks_of "$wwid")" = 1 ] || fail "not exactly one disk for $wwid: $(disks_of "$wwid")"
+echo "ok: four processes at once read the same snapshot through one clone and one disk"
+
+# 7. the by-name tree
+/usr/local/sbin/san-iscsi-automount refresh >/dev/null
+[ -L "$mp/by-name/${ext4%@*}/${ext4#*@}" ] || fail "by-name lacks ${ext4%@*}/${ext4#*@}: $(ls -R "$mp/by-name" 2>&1)"
+[ "$(sha256sum "$mp/by-name/${ext4%@*}/${ext4#*@}/data/tree/a.txt" | cut -d' ' -f1)" = "${a_sum[$ext4]}" ] || fail "by-name path"
+echo "ok: by-name/${ext4%@*}/${ext4#*@} leads into the snapshot"
+
+# 8. no fsck ever ran
+[ ! -s /run/lab-sat-fsck-tripwire ] || fail "fsck ran: $(cat /run/lab-sat-fsck-tripwire)"
+echo "ok: no fsck ran (tripwire empty)"
+
+# 9. everything expires and is reaped: nothing is left on this host
+wait_expired "$ext4"; wait_expired "$xfs"
+for _ in $(seq 1 300); do is_mounted "$mp/by-name" || break; sleep 0.2; done
+reap_until_gone "$ext4"; reap_until_gone "$xfs"
+[ -z "$(ls "$state/keys")" ] || fail "keys left: $(ls "$state/keys")"
+[ -z "$(ls "$state/mnt")" ] || fail "staging mounts left: $(ls "$state/mnt")"
+if iscsiadm -m session 2>/dev/null | grep -qi "$iqn"; then fail "a session to $iqn is left"; fi
+if iscsiadm -m node 2>/dev/null | grep -qi "$iqn"; then fail "a node record of $iqn is left"; fi
+echo "ok: after expiry and the reaper no mount, session or node record is left"

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module_utils the snapshot_automount role copies next to each program are exactly what the program imports."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import yaml
+
+ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
+UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
+FILES = os.path.join(ROOT, 'roles', 'snapshot_automount', 'files')
+IMPORT_RE = re.compile(r'module_utils(?:\._(\w+)| import (_\w+(?:, _\w+)*))')
+# imported only for provider ontap, which the SAN helper does not serve
+ONTAP_ONLY = {'_san_ontap_base', '_san_ontap_rest', '_san_ontap_zapi'}
+
+
+def imported(path):
+    with open(path) as handle:
+        text = handle.read()
+    names = set()
+    for single, several in IMPORT_RE.findall(text):
+        names.update(['_' + single] if single else several.split(', '))
+    return names
+
+
+def closure(roots):
+    seen, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name not in ONTAP_ONLY:
+            seen.add(name)
+            todo.extend(imported(os.path.join(UTILS, name + '.py')))
+    return seen
+
+
+def role_vars():
+    with open(os.path.join(ROOT, 'roles', 'snapshot_automount', 'vars', 'main.yml')) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_browse_host_copies_what_the_program_map_imports():
+    assert set(role_vars()['__snapshot_automount_browse_utils']) == closure(imported(os.path.join(FILES, 'automount.py')))
+
+
+def test_storage_host_copies_what_the_san_helper_imports():
+    assert set(role_vars()['__snapshot_automount_san_utils']) == closure(
+        imported(os.path.join(FILES, 'automount_san.py')) | {'_san_lio'})
+
+
+def test_the_programs_hold_no_jinja_delimiters():
+    # the role installs them through a templated copy content (to put the interpreter line in front)
+    for name in ('automount.py', 'automount_san.py'):
+        with open(os.path.join(FILES, name)) as handle:
+            text = handle.read()
+        assert not re.search(r'\{\{|\{%|\{#', text), name
