@@ -9,25 +9,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import json
 import os
 import time
 
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'snapshot_automount', 'files',
-                      'automount.py')
+from ansible_collections.san.iscsi.tests.unit.role_files import load_role_file
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('automount', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-am = load_script()
+am = load_role_file('snapshot_automount', 'automount.py')
 
 
 class NoSeams(object):

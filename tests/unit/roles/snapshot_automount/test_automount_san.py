@@ -10,26 +10,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import json
-import os
 
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanNotFound
+from ansible_collections.san.iscsi.tests.unit.role_files import load_role_file
 
-SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'snapshot_automount', 'files',
-                      'automount_san.py')
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('automount_san', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-san = load_script()
+san = load_role_file('snapshot_automount', 'automount_san.py')
 VOLUME = 'labvg/pool'
 
 

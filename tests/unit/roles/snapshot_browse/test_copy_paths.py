@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -23,18 +22,10 @@ import types
 
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'snapshot_browse', 'files',
-                      'copy_paths.py')
+from ansible_collections.san.iscsi.tests.unit.role_files import load_role_file, role_file
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('copy_paths', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-copy_paths = load_script()
+SCRIPT = role_file('snapshot_browse', 'copy_paths.py')
+copy_paths = load_role_file('snapshot_browse', 'copy_paths.py')
 
 
 def run_script(*args):
