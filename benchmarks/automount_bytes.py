@@ -32,39 +32,17 @@ import subprocess
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-INVENTORIES = (os.path.join(REPO, '.lab', 'inventory.yml'), os.path.join(REPO, '.lab', 'lab', 'inventory.yml'))
-INVENTORY = next((path for path in INVENTORIES if os.path.exists(path)), INVENTORIES[0])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lun_mount_bytes import INVENTORY, REPO, Lab as SshLab  # noqa: E402  pylint: disable=wrong-import-position
+
 IQN = 'iqn.2026-12.lab.san-iscsi:amb'
 PREFIX = 'lio_amb_'
 MOUNT_POINT = '/snapshots_bench'
 CLEANUP = os.path.join(REPO, 'tests', 'integration', 'targets', 'lio_common', 'files', 'lio_cleanup.py')
 
 
-def load_inventory():
-    import yaml
-    with open(INVENTORY) as handle:
-        data = yaml.safe_load(handle)
-    lab = data['all']['children']['lab']
-    hosts = {}
-    for group in lab['children'].values():
-        hosts.update(group['hosts'])
-    return data['all']['vars'], lab['vars'], hosts
-
-
-class Lab(object):
-    def __init__(self):
-        self.all_vars, self.vars, self.hosts = load_inventory()
-
-    def ssh(self, host, script, check=True):
-        """Run SCRIPT with bash on HOST; return its stdout."""
-        argv = ['ssh', '-q', '-i', self.vars['ansible_ssh_private_key_file'], '-p', str(self.hosts[host]['ansible_port']),
-                '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-                '-o', 'BatchMode=yes', 'root@127.0.0.1', 'bash -euo pipefail -c %s' % shlex.quote(script)]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
-        if check and proc.returncode != 0:
-            raise RuntimeError('%s failed (%d): %s\n%s' % (host, proc.returncode, script, proc.stderr))
-        return proc.stdout
+class Lab(SshLab):
+    """lun_mount_bytes' lab access (ssh to a guest), plus nested ansible-playbook runs."""
 
     def playbook(self, plays, extra_vars):
         """Run PLAYS (a list of dicts) with ansible-playbook against the dev lab; fail loudly."""
