@@ -57,7 +57,7 @@ TYPICAL_SECONDS = {
     "lvm_migrate": 560, "snapshot_browse_concurrent": 450, "snapshot_browse_versions": 420,
     "snapshot_automount": 300, "snapshot_browse_failures": 245, "snapshot_browse": 207,
     "snapshot_browse_target_lost": 175,
-    "demo [stock]": 168, "snapshot_browse_fs": 157, "awx_jobs": 150,
+    "demo [stock]": 168, "snapshot_browse_fs": 157, "awx_jobs": 150, "snapshot_automount_ontap": 130,
     "snapshot_browse_safety": 129, "lun_mount": 111, "lun_mount_lvm": 102,
     "session": 56, "autofs_map": 47, "discovery": 44, "lio_snapshot": 35, "lun_device": 30,
 }

@@ -18,7 +18,10 @@ import json
 import ssl
 import time
 
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+try:
+    from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+except ImportError:  # the automount SAN helper (_script_host) runs this backend without ansible-core
+    from urllib.parse import quote, urlencode
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound, mapped_removal_conflict, naa_ontap)

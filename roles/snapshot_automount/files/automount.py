@@ -10,11 +10,14 @@ its one argument) and, under the name ``san-iscsi-automount``, as the command of
 A lookup of ``LUN@SNAPSHOT`` (serialised per key by a lock file):
 
 1. reuses the key's staging mount when it is still there (the mount autofs expired, not yet reaped);
-2. otherwise asks the SAN side (``automount-san`` through the restricted SSH key) for a clone of the snapshot
-   mapped to this host, logs in to its target (an existing session is rescanned instead), waits for the disk by
-   WWID as the collection's modules do (udev), sets it read-only in the kernel, finds the filesystem (on the
-   disk or in its one partition holding one) and mounts it on ``STATE/mnt/KEY`` with the snapshot options
-   (``ro,nosuid,nodev,noexec`` and the filesystem's no-replay option);
+2. otherwise asks the SAN side (``automount-san``: through the restricted SSH key with LIO, run here with its own
+   REST account with ONTAP) for a clone of the snapshot mapped to this host, logs in to its target (an existing
+   session is rescanned instead), waits for the disk by WWID as the collection's modules do (udev), sets it
+   read-only in the kernel, finds the filesystem or LVM PV
+   (on the disk or in its one partition holding one; a VG on one PV is imported as a clone VG on a
+   copy-on-write overlay, as lun_mount does for a snapshot, and its one LV able to hold a filesystem activated
+   read-only) and mounts it on ``STATE/mnt/KEY`` with the snapshot options (``ro,nosuid,nodev,noexec`` and the
+   filesystem's no-replay option);
 3. prints ``-fstype=bind :STATE/mnt/KEY``: autofs bind-mounts it, so autofs itself never runs fsck (its
    ext2/3/4 mount module always does) and no fsck ever runs.
 
@@ -23,10 +26,10 @@ The key ``by-name`` is the tree ``by-name/LUN/SNAPSHOT`` of symlinks into the au
 directory"). Logs go to syslog (the journal), never to stdout.
 
 ``reap`` (the timer) finishes the seed's steps 9 and 10 for each key whose bind mount autofs has expired and
-that no lookup used for ``reap_grace`` seconds: unmount the staging mount, let go of the disk, unmap and delete
-the clone, and log out of (and delete the node record of) a session this program logged in to once it has no
-disk left. It also deletes clones the SAN side lists for keys this host has no state of (a lookup killed
-half-way). Nothing is torn down while it is in use.
+that no lookup used for ``reap_grace`` seconds: unmount the staging mount, remove the clone VG and its overlay
+(LVM content), let go of the disk, unmap and delete the clone, and log out of (and delete the node record of) a
+session this program logged in to once it has no disk left. It also deletes clones the SAN side lists for keys
+this host has no state of (a lookup killed half-way). Nothing is torn down while it is in use.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,6 +55,10 @@ DEFAULTS = {
     'state_dir': '/run/san-iscsi-automount',
     'iface': 'default',
     'device_timeout': 50,
+    # a node record this program creates gets these (open-iscsi's defaults retry an unreachable portal for about
+    # two minutes: lab, connection refused, 129 s), so a lookup whose login cannot succeed fails in about 30 s
+    'login_retries': 2,
+    'login_timeout': 15,
     'san_timeout': 40,
     'reap_grace': 30,
     'refresh_interval': 60,
@@ -59,7 +66,13 @@ DEFAULTS = {
     'ssh_user': 'root',
     'lib': DEFAULT_LIB,
 }
-REQUIRED = ('mount_point', 'ssh_host', 'ssh_identity', 'ssh_known_hosts')
+REQUIRED = ('mount_point',)
+# the SAN side: through the restricted SSH key (LIO), or SAN_COMMAND run here (ONTAP: the helper with its REST
+# account)
+SSH_KEYS = ('ssh_host', 'ssh_identity', 'ssh_known_hosts')
+# the settings of a node record this program creates: (name, value or the configuration key holding it)
+NODE_SETTINGS = (('node.startup', 'manual'), ('node.session.initial_login_retry_max', 'login_retries'),
+                 ('node.conn[0].timeo.login_timeout', 'login_timeout'))
 
 
 class Unknown(Exception):
@@ -82,8 +95,11 @@ def load_config(path):
     with open(path) as handle:
         config = dict(DEFAULTS, **json.load(handle))
     missing = [key for key in REQUIRED if not config.get(key)]
+    if not config.get('san_command'):
+        missing.extend(key for key in SSH_KEYS if not config.get(key))
     if missing:
-        raise Failed('%s lacks %s' % (path, ', '.join(missing)), 'config')
+        raise Failed('%s lacks %s (the SAN side needs san_command, or %s)'
+                     % (path, ', '.join(missing), ', '.join(SSH_KEYS)), 'config')
     return config
 
 
@@ -108,11 +124,12 @@ class Seams(object):
     def __init__(self, lib):
         if lib not in sys.path:
             sys.path.insert(0, lib)
-        from ansible_collections.san.iscsi.plugins.module_utils import _blockdev, _devices, _iscsiadm, _mounts
+        from ansible_collections.san.iscsi.plugins.module_utils import _blockdev, _devices, _iscsiadm, _lvm, _mounts
         from ansible_collections.san.iscsi.plugins.module_utils._command import Runner
         from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import parse_portal
         from ansible_collections.san.iscsi.plugins.module_utils._script_host import ScriptModule
         self.blockdev, self.devices, self.iscsiadm, self.mounts = _blockdev, _devices, _iscsiadm, _mounts
+        self.lvm = _lvm
         self.parse_portal = parse_portal
         self.module = ScriptModule(warn=lambda message: log(message, syslog.LOG_WARNING))
         self.runner = Runner(self.module)
@@ -124,6 +141,11 @@ class Seams(object):
         return self._iscsi
 
 
+def usable_content(fields):
+    """Whether blkid FIELDS show something the automounter can mount: a filesystem, or an LVM PV."""
+    return fields.get('USAGE') == 'filesystem' or fields.get('TYPE') == 'LVM2_member'
+
+
 class SanClient(object):
     """The SAN side through the restricted key: one ssh call per request, the host key pinned."""
 
@@ -131,26 +153,37 @@ class SanClient(object):
         self.config = config
         self.runner = runner
 
-    def argv(self, words):
+    def command(self, words):
+        """(program, arguments) that carry the request WORDS to the SAN side."""
         config = self.config
-        return ['-F', '/dev/null', '-i', config['ssh_identity'], '-p', str(config['ssh_port']),
-                '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes',
-                '-o', 'UserKnownHostsFile=%s' % config['ssh_known_hosts'], '-o', 'ConnectTimeout=10',
-                '-o', 'LogLevel=ERROR', '%s@%s' % (config['ssh_user'], config['ssh_host'])] + list(words)
+        return 'ssh', ['-F', '/dev/null', '-i', config['ssh_identity'], '-p', str(config['ssh_port']),
+                       '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes',
+                       '-o', 'UserKnownHostsFile=%s' % config['ssh_known_hosts'], '-o', 'ConnectTimeout=10',
+                       '-o', 'LogLevel=ERROR', '%s@%s' % (config['ssh_user'], config['ssh_host'])] + list(words)
 
     def request(self, *words):
-        rc, out, err = self.runner.run('ssh', self.argv(words), ok=None, timeout=self.config['san_timeout'],
+        program, args = self.command(words)
+        rc, out, err = self.runner.run(program, args, ok=None, timeout=self.config['san_timeout'],
                                        what='SAN request %s' % ' '.join(words))
         try:
             answer = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             detail = (err or out).strip()[-300:]
-            raise Failed('SAN request %s: no answer (ssh exit %s): %s' % (' '.join(words), rc, detail), 'san')
+            raise Failed('SAN request %s: no answer (exit %s): %s' % (' '.join(words), rc, detail), 'san')
         if not answer.get('ok'):
             if answer.get('error_code') in ('not_found', 'invalid_key'):
                 raise Unknown(answer.get('msg'))
             raise Failed('SAN request %s: %s' % (' '.join(words), answer.get('msg')), answer.get('error_code', 'san'))
         return answer
+
+
+class LocalSanClient(SanClient):
+    """The SAN side run on this host (ONTAP): the helper ``automount-san CONFIG`` with its own REST account,
+    whose password only root can read."""
+
+    def command(self, words):
+        helper = list(self.config['san_command'])
+        return helper[0], helper[1:] + list(words)
 
 
 class Automounter(object):
@@ -174,7 +207,8 @@ class Automounter(object):
     @property
     def san(self):
         if self._san is None:
-            self._san = SanClient(self.config, self.seams.runner)
+            client = LocalSanClient if self.config.get('san_command') else SanClient
+            self._san = client(self.config, self.seams.runner)
         return self._san
 
     # --- places -------------------------------------------------------------------------------------------
@@ -250,7 +284,10 @@ class Automounter(object):
                       iface=self.config['iface'])
         self.write_record(key, record)
         device = self.connect(record)
-        source, fstype = self.content(device)
+        source, fields = self.content(device)
+        if fields.get('TYPE') == 'LVM2_member':
+            source, fields = self.lvm_clone(key, record, source)
+        fstype = fields['TYPE']
         staging = self.staging(key)
         if not os.path.isdir(staging):
             os.mkdir(staging, 0o755)
@@ -274,7 +311,8 @@ class Automounter(object):
                           'created_record': node is None}
                 if node is None:
                     node = iscsi.node_new(record['target'], portal, record['iface'])
-                    iscsi.node_update(node, 'node.startup', 'manual')  # never logged in at boot
+                    for name, value in NODE_SETTINGS:  # never logged in at boot; a bounded first login
+                        iscsi.node_update(node, name, str(self.config.get(value, value)))
                 with open(self.session_marker(record), 'w') as handle:
                     json.dump(marker, handle)
                 iscsi.login(node)
@@ -306,8 +344,8 @@ class Automounter(object):
         return self.path('sessions', name + '.json')
 
     def content(self, device):
-        """(source, fstype) of the filesystem on DEVICE or in its one partition holding one; the kernel's
-        read-only flag set on the disk and that partition first."""
+        """(path, blkid fields) of the filesystem or LVM PV on DEVICE or in its one partition holding one; the
+        kernel's read-only flag set on the disk and that partition first."""
         blockdev, runner = self.seams.blockdev, self.seams.runner
         blockdev.set_read_only(runner, device.path)
         if device.multipath:  # multipathd claimed the disk: the map is what can be mounted
@@ -317,28 +355,74 @@ class Automounter(object):
                 raise Failed('%s holds %s: only a filesystem on the whole LUN is automounted through a multipath '
                              'map' % (device.multipath, fields.get('TYPE') or fields.get('PTTYPE') or 'nothing'),
                              'content')
-            return device.multipath, fields['TYPE']
+            return device.multipath, fields
         fields = blockdev.probe(runner, device.path)
+        path = device.path
         if fields.get('PTTYPE') and not fields.get('TYPE'):
             nodes = blockdev.partition_devices(device.name)
             found = []
             for row in blockdev.partitions(runner, device.path):
                 if row['nr'] in nodes:
-                    path = blockdev.device_path(nodes[row['nr']])
-                    probed = blockdev.probe(runner, path)
-                    if probed.get('USAGE') == 'filesystem':
-                        found.append((path, probed))
+                    part = blockdev.device_path(nodes[row['nr']])
+                    probed = blockdev.probe(runner, part)
+                    if usable_content(probed):
+                        found.append((part, probed))
             if len(found) != 1:
-                raise Failed('%s: %d partitions hold a filesystem; the automounter mounts only one'
+                raise Failed('%s: %d partitions hold a filesystem or an LVM PV; the automounter mounts only one'
                              % (device.path, len(found)), 'content')
             path, fields = found[0]
             blockdev.set_read_only(runner, path)
-        else:
-            path = device.path
-        if fields.get('USAGE') != 'filesystem':
-            raise Failed('%s holds %s, not a filesystem (LVM on a snapshot is not automounted yet)'
+        if not usable_content(fields):
+            raise Failed('%s holds %s, neither a filesystem nor an LVM PV'
                          % (path, fields.get('TYPE') or 'nothing known'), 'content')
-        return path, fields['TYPE']
+        return path, fields
+
+    def lvm_clone(self, key, record, pv_path):
+        """(path, blkid fields) of the one LV able to hold a filesystem of the VG on PV_PATH, imported as a clone
+        VG on a copy-on-write overlay (the LUN stays read-only, as lun_mount's snapshot: true does) and activated
+        read-only. The record names the clone VG before anything is made, so a teardown finds it."""
+        seams = self.seams
+        lvm_seam, blockdev = seams.lvm, seams.blockdev
+        lvm = lvm_seam.Lvm(seams.runner)
+        engine = lvm_seam.LvmEngine(lvm, {}, lambda message: log(message, syslog.LOG_WARNING))
+        try:
+            pv, vg_row = engine.vg_on(pv_path)
+            vg = pv['vg_name']
+            if int(vg_row.get('pv_count') or 1) != 1:
+                raise Failed('VG %s on %s spans %s PVs; only a VG on one LUN is automounted'
+                             % (vg, pv_path, vg_row['pv_count']), 'content')
+            lv_rows = lvm.lvs(vg, devices=[pv_path], readonly=True)
+            lv = lvm_seam.choose_lv(vg, lv_rows)
+            name = lvm_seam.default_clone_name(vg, record['wwid'])
+            record.update(clone_vg=name, lv=lv)
+            self.write_record(key, record)
+            clone = engine.clone(name, blockdev.kernel_name(pv_path), pv_path, pv)
+            engine.release_autoactivated(clone, lv_rows)
+            if not clone.imported:
+                engine.refuse_taken_name(name)
+                engine.import_clone(clone)
+            engine.activate_clone_lv(clone, lv)
+            _name, dm_path = engine.lv_device(name, lv, [clone.overlay_path])
+        except lvm_seam.LvmRefusal as exc:
+            raise Failed('%s: %s' % (pv_path, exc.msg), 'content')
+        blockdev.set_read_only(seams.runner, dm_path)
+        fields = blockdev.probe(seams.runner, dm_path)
+        if fields.get('USAGE') != 'filesystem':
+            raise Failed('LV %s/%s holds %s, not a filesystem' % (vg, lv, fields.get('TYPE') or 'nothing known'),
+                         'content')
+        return dm_path, fields
+
+    def remove_lvm_clone(self, record):
+        """Deactivate and remove the clone VG the record names, its overlay and what the import left."""
+        seams = self.seams
+        lvm_seam, blockdev = seams.lvm, seams.blockdev
+        overlay = blockdev.overlay_name(record['clone_vg'])
+        overlay_path = os.path.join('/dev/mapper', overlay)
+        if blockdev.kernel_name(overlay_path) is None:
+            blockdev.remove_overlay(seams.runner, overlay)  # its scratch file, if the import got that far
+            return
+        engine = lvm_seam.LvmEngine(lvm_seam.Lvm(seams.runner), {}, lambda message: log(message, syslog.LOG_WARNING))
+        engine.remove_clone(record['clone_vg'], [overlay_path], strict=True)
 
     # --- teardown -----------------------------------------------------------------------------------------
     def bind_in_use(self, key, table):
@@ -385,6 +469,8 @@ class Automounter(object):
                 return False
         if os.path.isdir(staging):
             os.rmdir(staging)
+        if record.get('clone_vg'):
+            self.remove_lvm_clone(record)
         if record.get('wwid'):
             disks = seams.devices.SessionDisks(seams.runner)
             devices = seams.devices.find_devices(wwid=record['wwid'])

@@ -141,6 +141,21 @@ def test_san_client_failures(tmp_path, out, error):
         am.SanClient(config(tmp_path), FakeRunner(1, out)).request('attach', 'db@s1')
 
 
+def test_the_local_san_client_runs_the_helper_here_with_only_the_request(tmp_path):
+    runner = FakeRunner(0, '{"ok": true, "snapshots": [], "clones": []}\n')
+    helper = ['/usr/local/libexec/san-iscsi/automount-san', '/etc/san-iscsi/automount-san.json']
+    client = am.LocalSanClient(config(tmp_path, san_command=helper), runner)
+    assert client.request('detach', 'db@s1') == {'ok': True, 'snapshots': [], 'clones': []}
+    assert runner.calls == [(helper[0], [helper[1], 'detach', 'db@s1'], am.DEFAULTS['san_timeout'])]
+
+
+def test_the_automounter_chooses_its_san_client_by_the_configuration(tmp_path):
+    seams = type('Seams', (), {'runner': None})()
+    local = am.Automounter(config(tmp_path, san_command=['/h', '/c']), seams=seams)
+    remote = am.Automounter(config(tmp_path), seams=seams)
+    assert isinstance(local.san, am.LocalSanClient) and not isinstance(remote.san, am.LocalSanClient)
+
+
 class FakeBlockdev(object):
     """Probes and partition tables by device path; records read-only flags set."""
 
@@ -178,23 +193,38 @@ def content_of(tmp_path, blockdev, device=None):
 
 def test_a_filesystem_on_the_whole_disk(tmp_path):
     blockdev = FakeBlockdev({'/dev/sdb': {'TYPE': 'ext4', 'USAGE': 'filesystem'}})
-    assert content_of(tmp_path, blockdev) == ('/dev/sdb', 'ext4')
+    assert content_of(tmp_path, blockdev) == ('/dev/sdb', {'TYPE': 'ext4', 'USAGE': 'filesystem'})
     assert blockdev.read_only == ['/dev/sdb']
+
+
+def test_an_lvm_pv_on_the_whole_disk(tmp_path):
+    blockdev = FakeBlockdev({'/dev/sdb': {'TYPE': 'LVM2_member', 'USAGE': 'raid'}})
+    assert content_of(tmp_path, blockdev) == ('/dev/sdb', {'TYPE': 'LVM2_member', 'USAGE': 'raid'})
 
 
 def test_the_one_partition_holding_a_filesystem(tmp_path):
     blockdev = FakeBlockdev({'/dev/sdb': {'PTTYPE': 'gpt'}, '/dev/sdb2': {'TYPE': 'xfs', 'USAGE': 'filesystem'},
                              '/dev/sdb1': {'TYPE': 'swap', 'USAGE': 'other'}},
                             table=[{'nr': 1}, {'nr': 2}], nodes={1: 'sdb1', 2: 'sdb2'})
-    assert content_of(tmp_path, blockdev) == ('/dev/sdb2', 'xfs')
+    assert content_of(tmp_path, blockdev) == ('/dev/sdb2', {'TYPE': 'xfs', 'USAGE': 'filesystem'})
+    assert blockdev.read_only == ['/dev/sdb', '/dev/sdb2']
+
+
+def test_the_one_partition_holding_an_lvm_pv(tmp_path):
+    blockdev = FakeBlockdev({'/dev/sdb': {'PTTYPE': 'gpt'}, '/dev/sdb1': {'TYPE': 'vfat', 'USAGE': 'other'},
+                             '/dev/sdb2': {'TYPE': 'LVM2_member', 'USAGE': 'raid'}},
+                            table=[{'nr': 1}, {'nr': 2}], nodes={1: 'sdb1', 2: 'sdb2'})
+    assert content_of(tmp_path, blockdev)[0] == '/dev/sdb2'
     assert blockdev.read_only == ['/dev/sdb', '/dev/sdb2']
 
 
 @pytest.mark.parametrize('probes, table, nodes', [
     ({'/dev/sdb': {'PTTYPE': 'gpt'}, '/dev/sdb1': {'TYPE': 'ext4', 'USAGE': 'filesystem'},
       '/dev/sdb2': {'TYPE': 'xfs', 'USAGE': 'filesystem'}}, [{'nr': 1}, {'nr': 2}], {1: 'sdb1', 2: 'sdb2'}),
+    ({'/dev/sdb': {'PTTYPE': 'gpt'}, '/dev/sdb1': {'TYPE': 'ext4', 'USAGE': 'filesystem'},
+      '/dev/sdb2': {'TYPE': 'LVM2_member', 'USAGE': 'raid'}}, [{'nr': 1}, {'nr': 2}], {1: 'sdb1', 2: 'sdb2'}),
     ({'/dev/sdb': {'PTTYPE': 'dos'}}, [], {}),
-    ({'/dev/sdb': {'TYPE': 'LVM2_member', 'USAGE': 'raid'}}, [], {}),
+    ({'/dev/sdb': {'TYPE': 'linux_raid_member', 'USAGE': 'raid'}}, [], {}),
     ({}, [], {}),
 ])
 def test_content_it_does_not_mount(tmp_path, probes, table, nodes):
@@ -205,7 +235,7 @@ def test_content_it_does_not_mount(tmp_path, probes, table, nodes):
 
 def test_a_multipath_map_is_mounted_instead_of_its_path(tmp_path):
     blockdev = FakeBlockdev({'/dev/mapper/mpatha': {'TYPE': 'ext4', 'USAGE': 'filesystem'}})
-    assert content_of(tmp_path, blockdev, Device('/dev/mapper/mpatha')) == ('/dev/mapper/mpatha', 'ext4')
+    assert content_of(tmp_path, blockdev, Device('/dev/mapper/mpatha'))[0] == '/dev/mapper/mpatha'
     assert blockdev.read_only == ['/dev/sdb', '/dev/mapper/mpatha']
 
 
@@ -266,9 +296,233 @@ def test_the_program_map_name_decides_the_mode(monkeypatch, tmp_path):
     assert [mode for mode, _argv in modes] == ['map', 'command']
 
 
-def test_a_configuration_without_its_san_access_is_refused(tmp_path):
+@pytest.mark.parametrize('values', [{'mount_point': '/s'}, {'mount_point': '/s', 'ssh_host': 'h', 'ssh_identity': '/k'},
+                                    {'mount_point': '/s', 'san_command': []}, {'san_command': ['/h', '/c']}])
+def test_a_configuration_without_its_san_access_is_refused(tmp_path, values):
     path = tmp_path / 'automount.json'
-    path.write_text(json.dumps({'mount_point': '/s'}))
+    path.write_text(json.dumps(values))
     with pytest.raises(am.Failed) as caught:
         am.load_config(str(path))
     assert caught.value.error_code == 'config'
+
+
+def test_a_configuration_with_a_local_san_helper_needs_no_ssh(tmp_path):
+    path = tmp_path / 'automount.json'
+    path.write_text(json.dumps({'mount_point': '/s', 'san_command': ['/h', '/c']}))
+    assert am.load_config(str(path))['san_command'] == ['/h', '/c']
+
+
+class FakeLvmEngine(object):
+    """What the automounter asks of _lvm's LvmEngine; CALLS records it, with the key's record at the import."""
+
+    def __init__(self, calls, automounter, lv_rows, vg_row, refusal=None):
+        self.calls, self.automounter, self.refusal = calls, automounter, refusal
+        self.lv_rows, self.vg_row = lv_rows, vg_row
+
+    def seam(self, lvm_module):
+        engine = self
+
+        class Lvm(object):
+            def __init__(self, runner):
+                pass
+
+            @staticmethod
+            def lvs(vg, devices=None, readonly=False):
+                engine.calls.append(('lvs', vg, tuple(devices), readonly))
+                return engine.lv_rows
+
+        def make_engine(lvm, result, warn):
+            return engine
+        return type('LvmSeam', (), {'Lvm': Lvm, 'LvmEngine': staticmethod(make_engine),
+                                    'LvmRefusal': lvm_module.LvmRefusal, 'choose_lv': staticmethod(lvm_module.choose_lv),
+                                    'default_clone_name': staticmethod(lvm_module.default_clone_name)})
+
+    def vg_on(self, pv_path):
+        if self.refusal:
+            raise self.refusal
+        return {'vg_name': 'vg0', 'pv_uuid': 'P', 'vg_uuid': 'V'}, self.vg_row
+
+    def clone(self, name, lun_name, pv_path, pv):
+        self.calls.append(('clone', name, lun_name, pv_path))
+        return type('Clone', (), {'imported': False, 'overlay_path': '/dev/mapper/san_iscsi_ovl_' + name})()
+
+    def release_autoactivated(self, clone, lv_rows):
+        self.calls.append(('release_autoactivated',))
+
+    def refuse_taken_name(self, name):
+        self.calls.append(('refuse_taken_name', name))
+
+    def import_clone(self, clone):
+        self.calls.append(('import_clone', self.automounter.read_record('db@s1')))
+
+    def activate_clone_lv(self, clone, lv):
+        self.calls.append(('activate_clone_lv', lv))
+
+    def lv_device(self, vg, lv, scope):
+        return 'dm-3', '/dev/mapper/%s-%s' % (vg, lv)
+
+    def remove_clone(self, clone, overlays, strict):
+        self.calls.append(('remove_clone', clone, tuple(overlays), strict))
+
+
+class LvmBlockdev(FakeBlockdev):
+    def __init__(self, probes, overlays=()):
+        super(LvmBlockdev, self).__init__(probes)
+        self.overlays = overlays
+        self.removed = []
+
+    @staticmethod
+    def kernel_name(path):
+        return {'/dev/sdb1': 'sdb1'}.get(path) or ('dm-9' if path.startswith('/dev/mapper/') else None)
+
+    @staticmethod
+    def overlay_name(tag):
+        return 'san_iscsi_ovl_' + tag
+
+    def remove_overlay(self, runner, name):
+        self.removed.append(name)
+
+
+LV_ROWS = [{'lv_name': 'data', 'segtype': 'linear', 'lv_attr': '-wi-------'}]
+
+
+def lvm_automounter(tmp_path, probes, lv_rows=None, vg_row=None, refusal=None, overlay_exists=False):
+    from ansible_collections.san.iscsi.plugins.module_utils import _lvm
+    calls = []
+    blockdev = LvmBlockdev(probes)
+    if not overlay_exists:
+        blockdev.kernel_name = {'/dev/sdb1': 'sdb1'}.get
+    seams = type('Seams', (), {'blockdev': blockdev, 'runner': None})()
+    automounter = am.Automounter(config(tmp_path), seams=seams, san=FakeSan())
+    engine = FakeLvmEngine(calls, automounter, LV_ROWS if lv_rows is None else lv_rows, vg_row or {'pv_count': '1'},
+                           refusal)
+    seams.lvm = engine.seam(_lvm)
+    automounter.write_record('db@s1', {'key': 'db@s1', 'phase': 'attached', 'wwid': 'naa.6001405abcdef0123'})
+    return automounter, calls, blockdev
+
+
+def test_a_snapshot_s_vg_is_imported_as_a_clone_named_before_the_import(tmp_path):
+    lv_path = '/dev/mapper/vg0_clone_ef0123-data'
+    automounter, calls, blockdev = lvm_automounter(tmp_path, {lv_path: {'TYPE': 'xfs', 'USAGE': 'filesystem'}})
+    record = automounter.read_record('db@s1')
+    assert automounter.lvm_clone('db@s1', record, '/dev/sdb1') == (lv_path, {'TYPE': 'xfs', 'USAGE': 'filesystem'})
+    assert calls[0] == ('lvs', 'vg0', ('/dev/sdb1',), True)
+    assert calls[1] == ('clone', 'vg0_clone_ef0123', 'sdb1', '/dev/sdb1')
+    imported = [call[1] for call in calls if call[0] == 'import_clone']
+    assert imported and imported[0]['clone_vg'] == 'vg0_clone_ef0123' and imported[0]['lv'] == 'data'
+    assert [call[0] for call in calls[2:]] == ['release_autoactivated', 'refuse_taken_name', 'import_clone',
+                                               'activate_clone_lv']
+    assert blockdev.read_only == [lv_path]
+
+
+@pytest.mark.parametrize('changes', [
+    {'vg_row': {'pv_count': '2'}},
+    {'lv_rows': LV_ROWS + [{'lv_name': 'logs', 'segtype': 'linear', 'lv_attr': '-wi-------'}]},
+    {'lv_rows': []},
+    {'refusal': 'LvmRefusal'},
+    {'probes': {}},
+])
+def test_lvm_content_it_does_not_mount(tmp_path, changes):
+    from ansible_collections.san.iscsi.plugins.module_utils import _lvm
+    if changes.get('refusal'):
+        changes['refusal'] = _lvm.LvmRefusal('LVM reports the PV as a duplicate')
+    probes = changes.pop('probes', {'/dev/mapper/vg0_clone_ef0123-data': {'TYPE': 'xfs', 'USAGE': 'filesystem'}})
+    automounter, calls, _blockdev = lvm_automounter(tmp_path, probes, **changes)
+    with pytest.raises(am.Failed) as caught:
+        automounter.lvm_clone('db@s1', automounter.read_record('db@s1'), '/dev/sdb1')
+    assert caught.value.error_code == 'content'
+    assert ('import_clone' in [call[0] for call in calls]) == ('probes' not in changes and not changes)
+
+
+@pytest.mark.parametrize('overlay_exists', [True, False])
+def test_the_clone_vg_is_removed_with_its_overlay(tmp_path, overlay_exists):
+    automounter, calls, blockdev = lvm_automounter(tmp_path, {}, overlay_exists=overlay_exists)
+    automounter.remove_lvm_clone({'clone_vg': 'vg0_clone_ef0123'})
+    if overlay_exists:
+        assert calls == [('remove_clone', 'vg0_clone_ef0123', ('/dev/mapper/san_iscsi_ovl_vg0_clone_ef0123',), True)]
+        assert blockdev.removed == []
+    else:
+        assert calls == [] and blockdev.removed == ['san_iscsi_ovl_vg0_clone_ef0123']
+
+
+class ConnectSeams(object):
+    """iscsiadm and the device wait, for connect(): CALLS records what was done to node records and sessions."""
+
+    class DeviceWaitTimeout(Exception):
+        pass
+
+    def __init__(self, existing_record):
+        self.calls = []
+        self.existing = existing_record
+        self.runner = None
+        self.devices = self
+
+    def iscsi(self):
+        return self
+
+    @staticmethod
+    def parse_portal(text):
+        return text
+
+    def sessions(self):
+        return []
+
+    def find_record(self, target, portal, iface):
+        return 'their-record' if self.existing else None
+
+    def node_new(self, target, portal, iface):
+        self.calls.append(('node_new', target, portal, iface))
+        return 'our-record'
+
+    def node_update(self, node, name, value):
+        self.calls.append(('node_update', node, name, value))
+
+    def login(self, node):
+        self.calls.append(('login', node))
+
+    # the devices seam
+    def SessionDisks(self, runner):  # pylint: disable=invalid-name
+        return self
+
+    @staticmethod
+    def multipath_expected(mode):
+        return False
+
+    @staticmethod
+    def find_devices(wwid):
+        return ['sdx']
+
+    @staticmethod
+    def ready(device, need_multipath):
+        return []
+
+    @staticmethod
+    def wait(predicate, timeout):
+        return predicate()[0]
+
+
+RECORD = {'key': 'db@s1', 'clone': 'am-1', 'wwid': 'naa.1', 'target': 'iqn.2026-12.x:t', 'portal': '10.0.0.1',
+          'iface': 'default'}
+
+
+def test_a_node_record_it_creates_never_starts_at_boot_and_bounds_the_first_login(tmp_path):
+    seams = ConnectSeams(existing_record=False)
+    automounter = am.Automounter(config(tmp_path, login_retries=3, login_timeout=12), seams=seams, san=FakeSan())
+    assert automounter.connect(dict(RECORD)) == 'sdx'
+    assert seams.calls == [
+        ('node_new', 'iqn.2026-12.x:t', '10.0.0.1', 'default'),
+        ('node_update', 'our-record', 'node.startup', 'manual'),
+        ('node_update', 'our-record', 'node.session.initial_login_retry_max', '3'),
+        ('node_update', 'our-record', 'node.conn[0].timeo.login_timeout', '12'),
+        ('login', 'our-record')]
+    with open(automounter.session_marker(RECORD)) as handle:
+        assert json.load(handle)['created_record'] is True
+
+
+def test_a_node_record_it_did_not_create_is_used_as_it_is(tmp_path):
+    seams = ConnectSeams(existing_record=True)
+    automounter = am.Automounter(config(tmp_path), seams=seams, san=FakeSan())
+    automounter.connect(dict(RECORD))
+    assert seams.calls == [('login', 'their-record')]
+    with open(automounter.session_marker(RECORD)) as handle:
+        assert json.load(handle)['created_record'] is False

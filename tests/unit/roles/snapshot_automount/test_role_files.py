@@ -16,8 +16,10 @@ ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
 FILES = os.path.join(ROOT, 'roles', 'snapshot_automount', 'files')
 IMPORT_RE = re.compile(r'module_utils(?:\._(\w+)| import (_\w+(?:, _\w+)*))')
-# imported only for provider ontap, which the SAN helper does not serve
+# the backends _san_factory imports when chosen: LIO's on the storage host, ONTAP REST's on the browse host (the
+# helper forces REST, so ZAPI's is never imported there)
 ONTAP_ONLY = {'_san_ontap_base', '_san_ontap_rest', '_san_ontap_zapi'}
+LIO_ONLY = {'_san_lio'}
 
 
 def imported(path):
@@ -29,11 +31,11 @@ def imported(path):
     return names
 
 
-def closure(roots):
+def closure(roots, excluded):
     seen, todo = set(), list(roots)
     while todo:
         name = todo.pop()
-        if name not in seen and name not in ONTAP_ONLY:
+        if name not in seen and name not in excluded:
             seen.add(name)
             todo.extend(imported(os.path.join(UTILS, name + '.py')))
     return seen
@@ -45,12 +47,19 @@ def role_vars():
 
 
 def test_browse_host_copies_what_the_program_map_imports():
-    assert set(role_vars()['__snapshot_automount_browse_utils']) == closure(imported(os.path.join(FILES, 'automount.py')))
+    assert set(role_vars()['__snapshot_automount_browse_utils']) == closure(
+        imported(os.path.join(FILES, 'automount.py')), ONTAP_ONLY | LIO_ONLY)
 
 
 def test_storage_host_copies_what_the_san_helper_imports():
     assert set(role_vars()['__snapshot_automount_san_utils']) == closure(
-        imported(os.path.join(FILES, 'automount_san.py')) | {'_san_lio'})
+        imported(os.path.join(FILES, 'automount_san.py')) | LIO_ONLY, ONTAP_ONLY)
+
+
+def test_browse_host_copies_what_the_san_helper_imports_for_ontap():
+    assert set(role_vars()['__snapshot_automount_ontap_utils']) == closure(
+        imported(os.path.join(FILES, 'automount_san.py')) | {'_san_ontap_base', '_san_ontap_rest'},
+        LIO_ONLY | {'_san_ontap_zapi'})
 
 
 def test_the_programs_hold_no_jinja_delimiters():

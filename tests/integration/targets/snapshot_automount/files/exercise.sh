@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run on the browse host (host1) after the role: every check of the automounter through the automount point.
-#   exercise.sh MOUNT_POINT TARGET_IQN CYCLES EXT4_KEY A_SHA256 B_SHA256 XFS_KEY A_SHA256 B_SHA256
-# (the checksums of data/tree/a.txt and data/tree/sub/b.bin in each snapshot)
+#   exercise.sh MOUNT_POINT TARGET_IQN CYCLES EXT4_KEY A_SHA256 B_SHA256 XFS_KEY A_SHA256 B_SHA256 \
+#     LVM_KEY A_SHA256 B_SHA256
+# (the checksums of data/tree/a.txt and data/tree/sub/b.bin in each snapshot; LVM_KEY: XFS in the LV of a VG whose
+# PV is the one partition of a GPT disk)
 # Prints "figure: ..." lines (timings, bytes read) and "ok: ..." for each check passed; exits non-zero at the
 # first check that fails. Every wait is bounded.
 set -euo pipefail
-mp=$1 iqn=$2 cycles=$3 ext4=$4 xfs=$7
-declare -A a_sum=([$4]=$5 [$7]=$8) b_sum=([$4]=$6 [$7]=$9)
+mp=$1 iqn=$2 cycles=$3 ext4=$4 xfs=$7 lvm=${10}
+declare -A a_sum=([$4]=$5 [$7]=$8 [${10}]=${11}) b_sum=([$4]=$6 [$7]=$9 [${10}]=${12})
 state=/run/san-iscsi-automount
 fail() { echo "FAILED: $*"; journalctl -q -t san-iscsi-automount -n 40 --no-pager || true; exit 1; }
 now() { date +%s.%N; }
@@ -66,6 +68,17 @@ is_mounted "$mp/$ext4" || fail "$ext4 went away while $xfs was mounted"
 kill "$holder"; wait "$holder" 2>/dev/null || true
 echo "ok: two snapshots mounted at once; the partitioned XFS one with norecovery,nouuid"
 
+# 2b. XFS in an LV whose VG's PV is the one partition of a GPT disk: imported as a clone VG on an overlay, the LV
+# read-only, the LUN untouched
+t=$(now); sums_ok "$lvm"; echo "figure: cold cd+ls $lvm (LVM in a partition): $(since "$t") s"
+source=$(findmnt -n -o SOURCE "$state/mnt/$lvm")
+case $source in /dev/mapper/sbt_*_clone_*-data) ;; *) fail "$lvm is mounted from $source, not the clone VG's LV" ;; esac
+for o in ro norecovery nouuid nosuid nodev noexec; do options_of "$state/mnt/$lvm" | tr ',' '\n' | grep -qx "$o" || fail "lvm mount lacks $o"; done
+[ "$(blockdev --getro "$source")" = 1 ] || fail "$source is not read-only in the kernel"
+lvm_disk=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device"])' "$state/keys/$lvm.json")
+if [ "$(blockdev --getro "/dev/${lvm_disk}")" != 1 ] || [ "$(blockdev --getro "/dev/${lvm_disk}1")" != 1 ]; then fail "/dev/$lvm_disk is writable"; fi
+echo "ok: XFS in an LV in a partitioned LUN mounted through a clone VG, read-only ($source)"
+
 # 3. unknown and malformed keys: No such file or directory, quickly
 for key in lio_sat_nosuch@lio_sat_nosuch_s1 no-at-sign lio_sat_ext4@; do
   t=$(now)
@@ -120,9 +133,11 @@ echo "ok: by-name/${ext4%@*}/${ext4#*@} leads into the snapshot"
 echo "ok: no fsck ran (tripwire empty)"
 
 # 9. everything expires and is reaped: nothing is left on this host
-wait_expired "$ext4"; wait_expired "$xfs"
+wait_expired "$ext4"; wait_expired "$xfs"; wait_expired "$lvm"
 for _ in $(seq 1 300); do is_mounted "$mp/by-name" || break; sleep 0.2; done
-reap_until_gone "$ext4"; reap_until_gone "$xfs"
+reap_until_gone "$ext4"; reap_until_gone "$xfs"; reap_until_gone "$lvm"
+left=$(dmsetup ls 2>/dev/null | awk '/^san_iscsi_ovl_|_clone_/ {print $1}')
+[ -z "$left" ] || fail "device-mapper devices left: $left"
 [ -z "$(ls "$state/keys")" ] || fail "keys left: $(ls "$state/keys")"
 [ -z "$(ls "$state/mnt")" ] || fail "staging mounts left: $(ls "$state/mnt")"
 if iscsiadm -m session 2>/dev/null | grep -qi "$iqn"; then fail "a session to $iqn is left"; fi

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Run on host1, logged in to the LUN: put the test content on DEVICE.
-#   make_content.sh NAME KIND DEVICE [BIG_MIB]   (KIND: ext4 | xfs | xfs-part | lvm | blank)
-# xfs-part: a GPT whose one partition holds the XFS filesystem.
+#   make_content.sh NAME KIND DEVICE [BIG_MIB]   (KIND: ext4 | xfs | xfs-part | lvm | lvm-part | blank)
+# xfs-part: a GPT whose one partition holds the XFS filesystem. lvm: VG sbt_NAME on the whole disk, ext4 in its LV
+# data. lvm-part: a GPT whose one partition is the PV of VG sbt_NAME, XFS in its LV data (the rest of the VG).
 # The tree: data/tree/{a.txt (1234:1234 0640, ACL u:4321:r, xattr user.origin=ledger), sub/b.bin (64 KiB),
 # link-in -> a.txt}, data/escape -> /etc/passwd (a symlink leaving the snapshot), data/big.bin (BIG_MIB MiB
 # of random data, 1 when not given). Prints the tree's manifest; with BIG_MIB, then `big.bin SHA256` too.
@@ -22,11 +23,18 @@ case $kind in
     lvcreate -q -y --config "$lvmcfg" -L 48M -n data "$vg" >/dev/null
     dev=/dev/$vg/data
     mkfs.ext4 -q "$dev" >/dev/null ;;
-  xfs-part)
+  xfs-part|lvm-part)
     printf 'label: gpt\n,\n' | sfdisk -q "$lv" >/dev/null
     partx -u "$lv"
     udevadm settle
     dev=${lv}1
+    if [ "$kind" = lvm-part ]; then
+      vg=sbt_$1
+      pvcreate -q --config "$lvmcfg" "$dev" >/dev/null
+      vgcreate -q --config "$lvmcfg" "$vg" "$dev" >/dev/null
+      lvcreate -q -y --config "$lvmcfg" -l 100%FREE -n data "$vg" >/dev/null
+      dev=/dev/$vg/data
+    fi
     mkfs.xfs -q "$dev" >/dev/null 2>&1 ;;
   *) mkfs."$kind" -q "$dev" >/dev/null 2>&1 ;;
 esac
@@ -46,7 +54,7 @@ touch -h -d '2026-01-02 03:04:05' "$mnt/data/tree/a.txt" "$mnt/data/tree/sub/b.b
 big_sum=$(sha256sum < "$mnt/data/big.bin")
 umount "$mnt"
 rmdir "$mnt"
-if [ "$kind" = lvm ]; then vgchange -q --config "$lvmcfg" -an "$vg" >/dev/null; fi
+if [ "$kind" = lvm ] || [ "$kind" = lvm-part ]; then vgchange -q --config "$lvmcfg" -an "$vg" >/dev/null; fi
 cat "/var/tmp/$1.manifest"
 if [ -n "${4:-}" ]; then echo "big.bin ${big_sum%% *}"; fi
 rm -f "/var/tmp/$1.manifest"
