@@ -13,11 +13,10 @@ A lookup of ``LUN@SNAPSHOT`` (serialised per key by a lock file):
 2. otherwise asks the SAN side (``automount-san``: through the restricted SSH key with LIO, run here with its own
    REST account with ONTAP) for a clone of the snapshot mapped to this host, logs in to its target (an existing
    session is rescanned instead), waits for the disk by WWID as the collection's modules do (udev), sets it
-   read-only in the kernel, finds the filesystem or LVM PV
-   (on the disk or in its one partition holding one; a VG on one PV is imported as a clone VG on a
-   copy-on-write overlay, as lun_mount does for a snapshot, and its one LV able to hold a filesystem activated
-   read-only) and mounts it on ``STATE/mnt/KEY`` with the snapshot options (``ro,nosuid,nodev,noexec`` and the
-   filesystem's no-replay option);
+   read-only in the kernel, finds the filesystem or LVM PV (on the disk or in its one partition holding one; a VG
+   on one PV is imported as a clone VG on a copy-on-write overlay, as lun_mount does for a snapshot, and its one
+   LV able to hold a filesystem activated read-only) and mounts it on ``STATE/mnt/KEY`` with the snapshot options
+   (``ro,nosuid,nodev,noexec`` and the filesystem's no-replay option);
 3. prints ``-fstype=bind :STATE/mnt/KEY``: autofs bind-mounts it, so autofs itself never runs fsck (its
    ext2/3/4 mount module always does) and no fsck ever runs.
 
@@ -383,8 +382,7 @@ class Automounter(object):
         read-only. The record names the clone VG before anything is made, so a teardown finds it."""
         seams = self.seams
         lvm_seam, blockdev = seams.lvm, seams.blockdev
-        lvm = lvm_seam.Lvm(seams.runner)
-        engine = lvm_seam.LvmEngine(lvm, {}, lambda message: log(message, syslog.LOG_WARNING))
+        lvm, engine = self.lvm_engine()
         try:
             pv, vg_row = engine.vg_on(pv_path)
             vg = pv['vg_name']
@@ -415,14 +413,18 @@ class Automounter(object):
     def remove_lvm_clone(self, record):
         """Deactivate and remove the clone VG the record names, its overlay and what the import left."""
         seams = self.seams
-        lvm_seam, blockdev = seams.lvm, seams.blockdev
+        blockdev = seams.blockdev
         overlay = blockdev.overlay_name(record['clone_vg'])
         overlay_path = os.path.join('/dev/mapper', overlay)
         if blockdev.kernel_name(overlay_path) is None:
             blockdev.remove_overlay(seams.runner, overlay)  # its scratch file, if the import got that far
             return
-        engine = lvm_seam.LvmEngine(lvm_seam.Lvm(seams.runner), {}, lambda message: log(message, syslog.LOG_WARNING))
-        engine.remove_clone(record['clone_vg'], [overlay_path], strict=True)
+        self.lvm_engine()[1].remove_clone(record['clone_vg'], [overlay_path], strict=True)
+
+    def lvm_engine(self):
+        """(Lvm, LvmEngine) of the LVM seam, the engine's warnings to the journal."""
+        lvm = self.seams.lvm.Lvm(self.seams.runner)
+        return lvm, self.seams.lvm.LvmEngine(lvm, {}, lambda message: log(message, syslog.LOG_WARNING))
 
     # --- teardown -----------------------------------------------------------------------------------------
     def bind_in_use(self, key, table):

@@ -130,8 +130,6 @@ def load_config(path):
     if wrong:
         raise Refused('config', '%s: %s: %s must be true or false, %s a positive number'
                       % (path, ', '.join(wrong), ' and '.join(BOOLEAN_KEYS), ' and '.join(NUMBER_KEYS)))
-    if provider == 'ontap':
-        os.close(open_secret(config['password_file']))
     return config
 
 
