@@ -42,12 +42,13 @@ reap_until_gone() {  # KEY: run the reaper until it has reaped the key (the test
   done
   fail "the reaper did not reap $1 within 60 s"
 }
-wwid_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wwid"])' "$state/keys/$1.json"; }
+record_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$state/keys/$1.json" "$2"; }
+wwid_of() { record_field "$1" wwid; }
 
 # 1. a cold key: nothing presented before
 t=$(now); ls "$mp/$ext4/data/tree" >/dev/null; echo "figure: cold cd+ls $ext4: $(since "$t") s"
 sums_ok "$ext4"
-dev=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device"])' "$state/keys/$ext4.json")
+dev=$(record_field "$ext4" device)
 read_kib=$(awk '{print $3 / 2}' "/sys/block/$dev/stat")
 echo "figure: read from the clone's disk to mount and read the files ($ext4): ${read_kib} KiB"
 # ext4's noload shows as norecovery in the mount table
@@ -75,7 +76,7 @@ source=$(findmnt -n -o SOURCE "$state/mnt/$lvm")
 case $source in /dev/mapper/sbt_*_clone_*-data) ;; *) fail "$lvm is mounted from $source, not the clone VG's LV" ;; esac
 for o in ro norecovery nouuid nosuid nodev noexec; do options_of "$state/mnt/$lvm" | tr ',' '\n' | grep -qx "$o" || fail "lvm mount lacks $o"; done
 [ "$(blockdev --getro "$source")" = 1 ] || fail "$source is not read-only in the kernel"
-lvm_disk=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device"])' "$state/keys/$lvm.json")
+lvm_disk=$(record_field "$lvm" device)
 if [ "$(blockdev --getro "/dev/${lvm_disk}")" != 1 ] || [ "$(blockdev --getro "/dev/${lvm_disk}1")" != 1 ]; then fail "/dev/$lvm_disk is writable"; fi
 echo "ok: XFS in an LV in a partitioned LUN mounted through a clone VG, read-only ($source)"
 
@@ -131,6 +132,35 @@ echo "ok: by-name/${ext4%@*}/${ext4#*@} leads into the snapshot"
 # 8. no fsck ever ran
 [ ! -s /run/lab-sat-fsck-tripwire ] || fail "fsck ran: $(cat /run/lab-sat-fsck-tripwire)"
 echo "ok: no fsck ran (tripwire empty)"
+
+# 8b. a key still in use is not reaped: a process inside its staging mount keeps the mount, the disk and the clone
+wait_expired "$ext4"
+(cd "$state/mnt/$ext4/data" && exec sleep 600) &
+busy=$!
+sleep 5  # past the reap grace (4 s)
+/usr/local/sbin/san-iscsi-automount reap >/dev/null
+[ -e "$state/keys/$ext4.json" ] || fail "the reaper took down $ext4 while a process was inside it"
+is_mounted "$state/mnt/$ext4" || fail "the staging mount of $ext4 in use was unmounted"
+[ "$(disks_of "$(wwid_of "$ext4")")" = 1 ] || fail "the disk of $ext4 in use went away"
+kill "$busy"; wait "$busy" 2>/dev/null || true
+reap_until_gone "$ext4"
+echo "ok: a key in use was kept by the reaper, and reaped once let go"
+
+# 8c. the SAN side unreachable: a cold lookup answers No such file or directory, logs why, and leaves no session;
+# the record it leaves is reaped once the SAN is back
+config=/etc/san-iscsi/automount.json
+cp "$config" /run/lab-sat-config.json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["ssh_port"]=1; json.dump(c, open(sys.argv[1], "w"))' "$config"
+t=$(date +%s)
+out=$(ls "$mp/$ext4" 2>&1) && { cp /run/lab-sat-config.json "$config"; fail "a lookup without the SAN listed: $out"; }
+cp /run/lab-sat-config.json "$config"
+case $out in *"No such file or directory"*) ;; *) fail "lookup without the SAN: $out" ;; esac
+journalctl -q -t san-iscsi-automount --since "@$t" --no-pager | grep -q "lookup '$ext4' failed (san)" || fail "no SAN failure logged"
+if iscsiadm -m session 2>/dev/null | grep -qi "$iqn"; then fail "a session to $iqn after a lookup without the SAN"; fi
+echo "figure: a lookup without the SAN answered in $(($(date +%s) - t)) s"
+wait_expired "$ext4"
+reap_until_gone "$ext4"
+echo "ok: a lookup without the SAN failed cleanly, and its record was reaped once the SAN was back"
 
 # 9. everything expires and is reaped: nothing is left on this host
 wait_expired "$ext4"; wait_expired "$xfs"; wait_expired "$lvm"
