@@ -7,7 +7,7 @@ community.general.open_iscsi, ansible.posix.mount and command tasks, and playboo
 snapshots against one restore.yml, in the same lab run.
 
   .venv/bin/python benchmarks/restore_playbook.py [--inventory .lab/inventory.yml] [--rounds 1]
-      [--strategy stock|mitogen] [--no-peer] [--no-versions]
+      [--strategy stock|mitogen] [--no-peer] [--no-versions] [--keep-output DIR]
 
 Needs the dev lab (`make lab-up`). The peer playbook runs with PyPI's `ansible` 11.x bundle (ansible-core
 2.18) installed into .build/bench-venv (created on first use, never into .venv). One source LUN with a file
@@ -18,7 +18,9 @@ works, as such playbooks usually do; restore.yml cleans up in any case. Then (un
 snapshots of the same LUN are taken and versions.yml looks at data/tree/a.txt in the five of them (five clones
 at a time, compared with the restored copy on host1 as the live file). --strategy mitogen runs restore.yml and
 versions.yml under Mitogen (the peer always runs under stock Ansible; --no-peer leaves it out). Prints a table
-and the ratios; exits 1 when a run fails.
+and the ratios; exits 1 when a run fails. --keep-output writes each playbook run's output to DIR; with a timing
+callback enabled (for example ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks) that is where each task's
+time is.
 """
 
 import argparse
@@ -223,12 +225,20 @@ def main(argv=None):
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the hand-written playbook")
     parser.add_argument("--strategy", choices=labctl.STRATEGIES, default="stock",
                         help="how restore.yml and versions.yml run (the peer: stock)")
+    parser.add_argument("--core", choices=("project", "peer"), default="project",
+                        help="the ansible-core of restore.yml and versions.yml: the project's (.venv) or the peer's "
+                        "(.build/bench-venv), to compare both playbooks on one ansible-core")
+    parser.add_argument("--keep-output", metavar="DIR",
+                        help="write each playbook run's output to DIR (with a timing callback enabled, the per-task times)")
     args = parser.parse_args(argv)
+    if args.keep_output:
+        Path(args.keep_output).mkdir(parents=True, exist_ok=True)
     inventory = json.loads(Path(args.inventory).read_text())
     hosts = inventory["all"]["children"]["lab"]["children"]["initiators"]["hosts"]
     portal = inventory["all"]["vars"]["lab_portals"][0]
-    peer_bin = ensure_bench_venv() if args.peer else None
-    ours_bin = str(REPO / ".venv" / "bin" / "ansible-playbook")
+    peer_bin = ensure_bench_venv() if args.peer or args.core == "peer" else None
+    project_bin = str(REPO / ".venv" / "bin" / "ansible-playbook")
+    ours_bin = peer_bin if args.core == "peer" else project_bin
     with tempfile.TemporaryDirectory(prefix="restore-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "cp").mkdir()
@@ -247,7 +257,7 @@ def main(argv=None):
         for unset in ("snapshot_browse_snapshot", "snapshot_browse_dest_host", "snapshot_browse_dest_path"):
             versions_vars.pop(unset)
         (workdir / "versions.json").write_text(json.dumps(versions_vars))
-        setup = play(ours_bin, args.inventory, workdir / "setup.yml", env)
+        setup = play(project_bin, args.inventory, workdir / "setup.yml", env)
         if setup["rc"] != 0:
             print(setup["output"][-3000:])
             return 1
@@ -272,8 +282,13 @@ def main(argv=None):
                     failed = True
                     print(result["output"][-3000:])
         finally:
-            play(ours_bin, args.inventory, workdir / "cleanup.yml", env)
-    print("strategy of restore.yml and versions.yml: %s" % args.strategy)
+            play(project_bin, args.inventory, workdir / "cleanup.yml", env)
+    if args.keep_output:
+        for number, (label, result) in enumerate(rows, 1):
+            name = "%02d-%s.log" % (number, re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-"))
+            (Path(args.keep_output) / name).write_text(result["output"])
+    print("strategy of restore.yml and versions.yml: %s; their ansible-core: %s"
+          % (args.strategy, "the peer's" if args.core == "peer" else "the project's"))
     print("%-32s %10s %13s %4s" % ("playbook", "wall (s)", "module calls", "rc"))
     for label, result in rows:
         print("%-32s %10.1f %13d %4d" % (label, result["seconds"], result["calls"], result["rc"]))

@@ -89,6 +89,40 @@ options:
       - Ignored with O(state=present).
     type: bool
     default: false
+  map_to:
+    description:
+      - With O(state=present), map the LUN to this igroup in the same run, once it exists (created, cloned or
+        already there), exactly as M(san.iscsi.lun_map) with the same options would (no remap, no move).
+      - This saves a module call where a LUN is made for one host, for example a snapshot clone to browse.
+      - An existing map to the igroup with another LUN id fails (change it with M(san.iscsi.lun_map)
+        O(san.iscsi.lun_map#module:remap=true)).
+      - When the map fails after the LUN was created, the failure result still has RV(lun) and
+        C(changed=true), and the LUN stays (delete it, or map it with M(san.iscsi.lun_map)).
+    type: dict
+    suboptions:
+      igroup:
+        description: The igroup.
+        type: str
+        required: true
+      initiators:
+        description:
+          - Create the igroup (iSCSI, C(linux)) with these initiators when it does not exist; an existing
+            igroup must hold them (compared case-insensitively).
+          - Without it the igroup must exist.
+        type: list
+        elements: str
+      lun_id:
+        description: LUN id the hosts see; the array picks the lowest free one when omitted.
+        type: int
+  prune_igroups:
+    description:
+      - With O(state=absent), after the LUN is deleted (or when it is already absent), delete each of these
+        igroups that no LUN is mapped to any more, and keep the others (RV(igroups_kept)).
+      - For igroups made for this LUN's host only, as O(map_to.initiators) makes them. The array refuses to
+        delete an igroup with maps, so one that another run maps to meanwhile is kept.
+    type: list
+    elements: str
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -125,6 +159,24 @@ EXAMPLES = r'''
         name: data01_restore
         state: absent
         force: true
+
+    - name: Present the snapshot to host2 in one call (the igroup created for host2 when missing)
+      san.iscsi.lun:
+        volume: vol1
+        name: data01_browse
+        clone_from: {volume: vol1, snapshot: nightly.0, lun: data01}
+        map_to:
+          igroup: browse_host2
+          initiators: [iqn.1994-05.com.redhat:host2]
+      register: browse
+
+    - name: Take it away again, and the igroup when nothing else is mapped to it
+      san.iscsi.lun:
+        volume: vol1
+        name: data01_browse
+        state: absent
+        force: true
+        prune_igroups: [browse_host2]
 '''
 
 RETURN = r'''
@@ -197,6 +249,48 @@ clone_route:
   returned: always
   type: str
   sample: POST /api/storage/file/clone
+map:
+  description:
+    - With O(map_to), the LUN's map to O(map_to.igroup) after the run (predicted in check mode, its C(lun_id)
+      null when the array picks it); null without O(map_to).
+  returned: always
+  type: dict
+  contains:
+    igroup:
+      description: 'igroup name.'
+      type: str
+    path:
+      description: 'LUN path.'
+      type: str
+    lun_id:
+      description: 'LUN id the hosts see.'
+      type: int
+    vserver:
+      description: 'SVM (ONTAP); null on LIO.'
+      type: str
+  sample: {igroup: browse_host2, path: /vol/vol1/data01_browse, lun_id: 0, vserver: svm1}
+lun_id:
+  description: With O(map_to), the LUN id of that map (null in check mode when the array would pick it).
+  returned: always
+  type: int
+  sample: 0
+igroup_created:
+  description: Whether the run created O(map_to.igroup) from O(map_to.initiators) (predicted in check mode).
+  returned: always
+  type: bool
+  sample: true
+igroups_deleted:
+  description: The igroups of O(prune_igroups) deleted (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [browse_host2]
+igroups_kept:
+  description: The igroups of O(prune_igroups) kept because LUNs are still mapped to them.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 retries:
   description:
     - Requests sent to the array again because it answered busy (HTTP 5xx to a read, ZAPI errno 16) or could
@@ -230,6 +324,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     SanConflict, SanError, SanInvalid, SanNotFound, checked, fail_san, parse_size, report_retries, san_argument_spec)
 from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
+from ansible_collections.san.iscsi.plugins.module_utils._san_maps import LunMapper, prune_igroups
 
 
 def parse_tolerance(value, size):
@@ -255,18 +350,51 @@ class LunManager(object):
         source = self.params['clone_from']
         if source:
             checked('clone_from', rules.lun_path, source['volume'], source['lun'])
-        self.result = dict(changed=False, lun=None, unmapped=[], clone_route=None)
+        self.created = False  # a LUN this run created, reported when its map fails
+        self.mapper = None
+        if self.params['map_to']:
+            target = self.params['map_to']
+            self.mapper = LunMapper(module.check_mode, None, rules, (self.volume, self.name, self.path),
+                                    target['igroup'], initiators=target['initiators'], lun_id=target['lun_id'],
+                                    vserver=self.params.get('vserver'))
+        self.result = dict(changed=False, lun=None, unmapped=[], clone_route=None, map=None, lun_id=None,
+                           igroup_created=False, igroups_deleted=[], igroups_kept=[])
         self.backend = get_backend(module)
+        if self.mapper:
+            self.mapper.backend = self.backend
 
     def run(self):
         current = self.backend.get_lun(self.volume, self.name)
         if self.params['state'] == 'absent':
             self.ensure_absent(current)
-        elif current is None:
-            self.create()
+            self.prune()
         else:
-            self.update(current)
+            # every refusal of the map comes before the LUN is created or grown
+            plan = self.mapper.plan(lun_planned=current is None) if self.mapper else None
+            if current is None:
+                self.create()
+            else:
+                self.update(current)
+            self.map(plan)
         return self.result
+
+    def map(self, plan):
+        """map_to, once the LUN exists (or would, in check mode)."""
+        if plan is None:
+            return
+        mapped = self.mapper.apply(plan)
+        self.result.update(map=mapped['map'], lun_id=mapped['lun_id'], igroup_created=mapped['igroup_created'],
+                           changed=self.result['changed'] or mapped['changed'])
+        if mapped['changed'] and not self.module.check_mode and self.result['lun'] is not None:
+            self.result['lun'] = dict(self.result['lun'], maps=self.result['lun']['maps'] + [
+                dict(igroup=mapped['map']['igroup'], lun_id=mapped['map']['lun_id'])])
+
+    def prune(self):
+        if self.params['prune_igroups']:
+            deleted, kept = prune_igroups(self.module.check_mode, self.backend, self.params['prune_igroups'],
+                                          gone_path=self.path)
+            self.result.update(igroups_deleted=deleted, igroups_kept=kept,
+                               changed=self.result['changed'] or bool(deleted))
 
     def ensure_absent(self, current):
         if current is None:
@@ -321,6 +449,7 @@ class LunManager(object):
             self.result['lun'] = self.backend.clone_lun(self.volume, self.name, dict(source), os_type)
         else:
             self.result['lun'] = self.backend.create_lun(self.volume, self.name, self.size, os_type)
+        self.created = True
 
     def update(self, current):
         source = self.params['clone_from']
@@ -364,6 +493,12 @@ def main():
             snapshot=dict(type='str', required=True),
             lun=dict(type='str', required=True),
         )),
+        map_to=dict(type='dict', options=dict(
+            igroup=dict(type='str', required=True),
+            initiators=dict(type='list', elements='str'),
+            lun_id=dict(type='int'),
+        )),
+        prune_igroups=dict(type='list', elements='str', default=[]),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -372,12 +507,18 @@ def main():
         mutually_exclusive=[('path', 'name'), ('path', 'volume'), ('clone_from', 'size')],
         required_together=[('name', 'volume')],
     )
+    if module.params['state'] == 'absent' and module.params['map_to']:
+        module.fail_json(msg='map_to is only used with state=present', error_code=SanInvalid.default_code)
+    if module.params['state'] == 'present' and module.params['prune_igroups']:
+        module.fail_json(msg='prune_igroups is only used with state=absent', error_code=SanInvalid.default_code)
     manager = None
     try:
         manager = LunManager(module)
         result = manager.run()
     except SanError as exc:
-        fail_san(module, exc, manager and manager.backend)
+        # a LUN created before its map failed is reported, so the caller can delete or map it
+        done = dict(lun=manager.result['lun'], changed=True) if manager and manager.created else {}
+        fail_san(module, exc, manager and manager.backend, **done)
     module.exit_json(**report_retries(module, manager.backend, result))
 
 

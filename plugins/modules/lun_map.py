@@ -188,137 +188,26 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    IGROUP_NOT_FOUND, LUN_NOT_FOUND, SanConflict, SanError, SanInvalid, SanNotFound, check_lun_id, checked, fail_san,
-    normalize_initiator, report_retries, san_argument_spec, with_code)
+    SanError, SanInvalid, checked, fail_san, report_retries, san_argument_spec)
 from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
+from ansible_collections.san.iscsi.plugins.module_utils._san_maps import LunMapper
 
 
-class LunMapManager(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.initiators = None
-        # Every check that needs no array runs before the first request.
-        if self.params['initiators'] is not None:
-            self.initiators = sorted(set(checked('initiators', normalize_initiator, name)
-                                         for name in self.params['initiators']))
-        rules = backend_class(module)
-        check_lun_id(rules, self.params['lun_id'])
-        if self.params['path']:
-            self.volume, self.lun = checked('path', rules.split_lun_path, self.params['path'])
-        else:
-            self.volume, self.lun = self.params['volume'], self.params['lun']
-        self.path = checked('path' if self.params['path'] else 'volume', rules.lun_path, self.volume, self.lun)
-        self.igroup = self.params['igroup']
-        self.unmap_from = []
-        for name in self.params['unmap_from']:
-            if name == self.igroup:
-                raise SanInvalid('unmap_from lists igroup %r, the igroup to map to' % name)
-            if name not in self.unmap_from:
-                self.unmap_from.append(name)
-        self.backend = get_backend(module)
-        self.result = dict(changed=False, map=None, lun_id=None, igroup_created=False, unmapped=[])
-        self.unmapped = []  # done, not planned: what a failure after the unmaps reports
-        self._igroup_record = None
-
-    def get_igroup(self):
-        """The igroup as read once in this run (None while it does not exist)."""
-        if self._igroup_record is None:
-            self._igroup_record = self.backend.get_igroup(self.igroup)
-        return self._igroup_record
-
-    def run(self):
-        current = self.backend.get_lun_map(self.path, self.igroup)
-        if self.params['state'] == 'absent':
-            if current is not None:
-                self.result['changed'] = True
-                if not self.module.check_mode:
-                    self.backend.delete_lun_map(self.path, self.igroup)
-            return self.result
-        wanted_id = self.params['lun_id']
-        if current is not None and self.initiators is not None:
-            self.check_initiators(self.get_igroup())
-        leaving = [name for name in self.unmap_from if self.backend.get_lun_map(self.path, name) is not None]
-        self.result['unmapped'] = leaving
-        if current is not None and wanted_id in (None, current['lun_id']):
-            self.result.update(map=current, lun_id=current['lun_id'], changed=bool(leaving))
-            self.unmap(leaving)
-            return self.result
-        if current is not None and not self.params['remap']:
-            raise SanConflict('LUN %s is mapped to igroup %r as LUN %d, not %d; set remap=true to change it'
-                              % (self.path, self.igroup, current['lun_id'], wanted_id))
-        new_igroup = self.check_can_map(wanted_id, mapped=current is not None)
-        planned = dict(igroup=self.igroup, path=self.path, lun_id=wanted_id, vserver=self.params.get('vserver'))
-        self.result.update(changed=True, map=planned, lun_id=wanted_id, igroup_created=new_igroup is not None)
-        if self.module.check_mode:
-            return self.result
-        self.unmap(leaving)
-        if new_igroup is not None:
-            self.create_igroup(new_igroup)
-        if current is not None:
-            self.backend.delete_lun_map(self.path, self.igroup)
-        try:
-            created = self.backend.create_lun_map(self.path, self.igroup, wanted_id)
-        except SanNotFound as exc:
-            # the igroup read above is gone (another run deleted it): say so with a code of its own
-            if self.backend.get_igroup(self.igroup) is None:
-                raise with_code(exc, IGROUP_NOT_FOUND)
-            raise
-        self.result.update(map=created, lun_id=created['lun_id'])
-        return self.result
-
-    def unmap(self, igroups):
-        if not self.module.check_mode:
-            for name in igroups:
-                self.backend.delete_lun_map(self.path, name)
-                self.unmapped.append(name)
-
-    def create_igroup(self, planned):
-        """Create the igroup; one that another run created meanwhile is used when it holds the initiators."""
-        try:
-            self.backend.create_igroup(self.igroup, planned['protocol'], planned['os_type'], self.initiators)
-        except SanError:
-            existing = self.backend.get_igroup(self.igroup)
-            if existing is None:
-                raise
-            self.check_initiators(existing)
-            self.result['igroup_created'] = False
-
-    def check_can_map(self, wanted_id, mapped):
-        """Unknown LUN, unknown igroup, a LUN id used by another LUN and an igroup without a free id fail
-        before any change (a remap to a used id would otherwise unmap the LUN and then fail).
-        Return the igroup to create from ``initiators`` (None when it exists)."""
-        if not mapped and self.backend.get_lun(self.volume, self.lun) is None:
-            raise SanNotFound('LUN %s does not exist' % self.path, LUN_NOT_FOUND)
-        igroup = self.get_igroup()
-        if igroup is None:
-            return self.plan_igroup()
-        self.check_initiators(igroup)
-        others = dict((entry['lun_id'], entry['path']) for entry in igroup['maps'] if entry['path'] != self.path)
-        if wanted_id in others:
-            raise SanConflict('LUN id %d is already used in igroup %r by %s' % (wanted_id, self.igroup, others[wanted_id]))
-        if wanted_id is None and len(others) > self.backend.max_lun_id:
-            raise SanConflict('igroup %r uses every LUN id 0-%d' % (self.igroup, self.backend.max_lun_id))
-        return None
-
-    def plan_igroup(self):
-        """The igroup to create, validated as san.iscsi.igroup validates it (check mode predicts the run)."""
-        self.backend.check_connection()
-        if self.initiators is None:
-            raise SanNotFound('igroup %r does not exist' % self.igroup, IGROUP_NOT_FOUND)
-        planned = dict(name=self.igroup, protocol='iscsi', os_type='linux', initiators=self.initiators, maps=[],
-                       vserver=self.params.get('vserver'), uuid=None)
-        self.backend.validate_igroup(None, planned)
-        return planned
-
-    def check_initiators(self, igroup):
-        if igroup is None or self.initiators is None:
-            return
-        present = set(name.lower() for name in igroup['initiators'])
-        missing = [name for name in self.initiators if name.lower() not in present]
-        if missing:
-            raise SanConflict('igroup %r exists without initiator(s) %s; add them with san.iscsi.igroup'
-                              % (self.igroup, ', '.join(missing)))
+def build_mapper(module):
+    """The LunMapper of the module's options; every check that needs no array runs before the backend (and
+    its first request) is made."""
+    params = module.params
+    rules = backend_class(module)
+    if params['path']:
+        volume, lun = checked('path', rules.split_lun_path, params['path'])
+    else:
+        volume, lun = params['volume'], params['lun']
+    path = checked('path' if params['path'] else 'volume', rules.lun_path, volume, lun)
+    mapper = LunMapper(module.check_mode, None, rules, (volume, lun, path), params['igroup'],
+                       initiators=params['initiators'], lun_id=params['lun_id'], remap=params['remap'],
+                       unmap_from=params['unmap_from'], vserver=params.get('vserver'))
+    mapper.backend = get_backend(module)
+    return mapper
 
 
 def main():
@@ -347,14 +236,14 @@ def main():
     if module.params['state'] == 'absent' and module.params['unmap_from']:
         module.fail_json(msg='unmap_from is only used with state=present: it moves the LUN to igroup',
                          error_code=SanInvalid.default_code)
-    manager = None
+    mapper = None
     try:
-        manager = LunMapManager(module)
-        result = manager.run()
+        mapper = build_mapper(module)
+        result = mapper.unmap_only() if module.params['state'] == 'absent' else mapper.map()
     except SanError as exc:
-        done = dict(unmapped=manager.unmapped, changed=True) if manager and manager.unmapped else {}
-        fail_san(module, exc, manager and manager.backend, **done)
-    module.exit_json(**report_retries(module, manager.backend, result))
+        done = dict(unmapped=mapper.unmapped, changed=True) if mapper and mapper.unmapped else {}
+        fail_san(module, exc, mapper and mapper.backend, **done)
+    module.exit_json(**report_retries(module, mapper.backend, result))
 
 
 if __name__ == '__main__':
