@@ -22,8 +22,8 @@ class LunMapper(object):
 
     ``initiators`` (None: the igroup must exist) creates the igroup when missing and must be in it when it
     exists; ``lun_id`` (None: the array picks); ``remap`` allows a change of LUN id; ``unmap_from`` igroups
-    lose the LUN first. ``lun_planned`` says the LUN does not exist yet because this run creates it (check
-    mode), so its absence is no error.
+    lose the LUN first. The constructor checks all of these without the array; ``backend`` may be set after
+    it, so that they come before the backend is made (and its first request).
     """
 
     def __init__(self, check_mode, backend, rules, lun, igroup, initiators=None, lun_id=None, remap=False,

@@ -152,15 +152,19 @@ def test_lio_igroup_created_meanwhile_by_another_run(lab, run_module, monkeypatc
     assert lab.backend.get_igroup('new')['maps'] == [dict(path='labvg/pool/lio_b', lun_id=7)]
 
 
-def test_lio_igroup_deleted_before_the_map_fails_with_igroup_not_found(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
-    # another run's teardown deletes the igroup between this run's checks and its map
+def delete_igroup_before_the_map(lab, monkeypatch, name):  # noqa: F811 pylint: disable=redefined-outer-name
+    """Another run's teardown deletes igroup ``name`` between this run's checks and its map."""
     backend_class = type(lab.backend)
     original = backend_class.create_lun_map
 
     def map_after_the_other_run(backend, *args):
-        backend.delete_igroup('plain')
+        backend.delete_igroup(name)
         return original(backend, *args)
     monkeypatch.setattr(backend_class, 'create_lun_map', map_after_the_other_run)
+
+
+def test_lio_igroup_deleted_before_the_map_fails_with_igroup_not_found(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
+    delete_igroup_before_the_map(lab, monkeypatch, 'plain')
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, dict(lab.connection, path='labvg/pool/lio_b', igroup='plain'))
     assert failed.value.result['error_code'] == 'igroup_not_found'

@@ -16,6 +16,7 @@ from ansible_collections.san.iscsi.plugins.modules import lun
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lio_check_mode_parity import lab  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lun_map_initiators import delete_igroup_before_the_map
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import HOST1, FakeModule
 
 NEW = 'iqn.2026-11.lab.san-iscsi:new'
@@ -72,14 +73,7 @@ def test_lio_igroup_without_the_initiator_fails_before_the_clone(lab, run_module
 
 
 def test_lio_map_failing_after_the_clone_reports_the_clone(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
-    # another run's teardown deletes the igroup between this run's checks and its map
-    backend_class = type(lab.backend)
-    original = backend_class.create_lun_map
-
-    def map_after_the_other_run(backend, *args):
-        backend.delete_igroup('plain')
-        return original(backend, *args)
-    monkeypatch.setattr(backend_class, 'create_lun_map', map_after_the_other_run)
+    delete_igroup_before_the_map(lab, monkeypatch, 'plain')
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun, dict(lab.connection, map_to=dict(igroup='plain'), **LIO_CLONE))
     result = failed.value.result
