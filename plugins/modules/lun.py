@@ -112,7 +112,7 @@ options:
         type: list
         elements: str
       lun_id:
-        description: LUN id the hosts see; the array picks the lowest free one when omitted.
+        description: LUN id the hosts of the igroup see (ONTAP 0-4095, LIO 0-255). Default the lowest free id.
         type: int
   prune_igroups:
     description:
