@@ -22,15 +22,15 @@ class LunMapper(object):
 
     ``initiators`` (None: the igroup must exist) creates the igroup when missing and must be in it when it
     exists; ``lun_id`` (None: the array picks); ``remap`` allows a change of LUN id; ``unmap_from`` igroups
-    lose the LUN first. The constructor checks all of these without the array; ``backend`` may be set after
-    it, so that they come before the backend is made (and its first request).
+    lose the LUN first. The constructor checks all of these with the backend's class ``rules`` only; the
+    caller sets ``backend`` afterwards, so that they come before the backend is made (and its first request).
     """
 
-    def __init__(self, check_mode, backend, rules, lun, igroup, initiators=None, lun_id=None, remap=False,
-                 unmap_from=(), vserver=None):
+    def __init__(self, check_mode, rules, lun, igroup, initiators=None, lun_id=None, remap=False, unmap_from=(),
+                 vserver=None):
         self.check_mode = check_mode
         self.vserver = vserver
-        self.backend = backend
+        self.backend = None
         self.volume, self.lun, self.path = lun
         self.igroup = igroup
         self.initiators = None

@@ -354,7 +354,7 @@ class LunManager(object):
         self.mapper = None
         if self.params['map_to']:
             target = self.params['map_to']
-            self.mapper = LunMapper(module.check_mode, None, rules, (self.volume, self.name, self.path),
+            self.mapper = LunMapper(module.check_mode, rules, (self.volume, self.name, self.path),
                                     target['igroup'], initiators=target['initiators'], lun_id=target['lun_id'],
                                     vserver=self.params.get('vserver'))
         self.result = dict(changed=False, lun=None, unmapped=[], clone_route=None, map=None, lun_id=None,

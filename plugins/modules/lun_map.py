@@ -203,7 +203,7 @@ def build_mapper(module):
     else:
         volume, lun = params['volume'], params['lun']
     path = checked('path' if params['path'] else 'volume', rules.lun_path, volume, lun)
-    mapper = LunMapper(module.check_mode, None, rules, (volume, lun, path), params['igroup'],
+    mapper = LunMapper(module.check_mode, rules, (volume, lun, path), params['igroup'],
                        initiators=params['initiators'], lun_id=params['lun_id'], remap=params['remap'],
                        unmap_from=params['unmap_from'], vserver=params.get('vserver'))
     mapper.backend = get_backend(module)
