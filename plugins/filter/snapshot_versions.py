@@ -22,8 +22,11 @@ description:
     that was read. A refused row never equals the live path.
   - Used by the role C(san.iscsi.snapshot_browse); also, in the same file, C(snapshot_versions_select) (the
     snapshots of a LUN to look through - the last N, in a time range, oldest first), C(snapshot_versions_plan)
-    (the clone and mount point of each) and C(snapshot_versions_leftovers) (the clones of a run found on the
-    SAN, for its release).
+    (the clone and mount point of each), C(snapshot_versions_leftovers) (the clones of a run found on the
+    SAN, for its release), C(snapshot_versions_mounts) (the O(san.iscsi.lun_mount#module:mounts) entries of a
+    batch - each mount point, with the device of its clone when the session's LUNs are given) and
+    C(snapshot_versions_luns) (the O(san.iscsi.lun#module:luns) entries of a batch - each clone in a volume,
+    with its O(san.iscsi.lun#module:luns[].clone_from) when the LUN is given).
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
@@ -130,6 +133,47 @@ def snapshot_versions_leftovers(snapshots, clone_prefix, mount_dir):
     return found
 
 
+def snapshot_versions_mounts(items, session_luns=None, lun_ids=None, wwids=None):
+    """The san.iscsi.lun_mount ``mounts`` entries of a batch (ITEMS of snapshot_versions_plan): ``path``, the
+    item's mount point, and (with SESSION_LUNS, the ``luns`` of san.iscsi.session) ``device``, the multipath map
+    or first path of the LUN whose id is LUN_IDS[clone] and whose WWID is WWIDS[clone] (both must match, so a
+    LUN id another clone had a moment ago is never taken for this one)."""
+    entries = []
+    for item in items:
+        entry = dict(path=item['mount_point'])
+        if session_luns is not None:
+            entry['device'] = _device_of(item['clone'], session_luns, lun_ids or {}, wwids or {})
+        entries.append(entry)
+    return entries
+
+
+def snapshot_versions_luns(items, volume, lun=None):
+    """The san.iscsi.lun ``luns`` entries of a batch (ITEMS of snapshot_versions_plan): each clone in VOLUME,
+    and with LUN (the LUN the snapshots hold) its ``clone_from``, to make it."""
+    entries = []
+    for item in items:
+        entry = dict(volume=volume, name=item['clone'])
+        if lun is not None:
+            entry['clone_from'] = dict(volume=volume, snapshot=item['snapshot'], lun=lun)
+        entries.append(entry)
+    return entries
+
+
+def _device_of(clone, session_luns, lun_ids, wwids):
+    wanted = (lun_ids.get(clone), (wwids.get(clone) or '').lower())
+    for lun in session_luns:
+        if (lun.get('lun'), (lun.get('wwid') or '').lower()) == (_int_or_none(wanted[0]), wanted[1]):
+            device = lun.get('multipath') or (lun.get('devices') or [None])[0]
+            if device:
+                return device
+    raise AnsibleFilterError('snapshot_versions_mounts: no device of clone %s (LUN id %s, WWID %s) in the session'
+                             % (clone, wanted[0], wanted[1] or 'unknown'))
+
+
+def _int_or_none(value):
+    return None if value is None else int(value)
+
+
 def _content(entry):
     return (entry.get('type'), entry.get('sha256')) if entry and entry.get('exists') else None
 
@@ -205,4 +249,6 @@ class FilterModule(object):
             'snapshot_versions_plan': snapshot_versions_plan,
             'snapshot_versions_leftovers': snapshot_versions_leftovers,
             'snapshot_versions_table': snapshot_versions_table,
+            'snapshot_versions_mounts': snapshot_versions_mounts,
+            'snapshot_versions_luns': snapshot_versions_luns,
         }

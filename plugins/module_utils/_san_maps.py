@@ -21,13 +21,14 @@ class LunMapper(object):
     ``san.iscsi.lun_map`` documents.
 
     ``initiators`` (None: the igroup must exist) creates the igroup when missing and must be in it when it
-    exists; ``lun_id`` (None: the array picks); ``remap`` allows a change of LUN id; ``unmap_from`` igroups
-    lose the LUN first. The constructor checks all of these with the backend's class ``rules`` only; the
+    exists; ``reuse_igroup`` (with ``initiators``) maps to an igroup that already holds every initiator instead,
+    when there is one (``igroup`` first, then the first by name); ``lun_id`` (None: the array picks); ``remap``
+    allows a change of LUN id; ``unmap_from`` igroups lose the LUN first. The constructor checks all of these with the backend's class ``rules`` only; the
     caller sets ``backend`` afterwards, so that they come before the backend is made (and its first request).
     """
 
     def __init__(self, check_mode, rules, lun, igroup, initiators=None, lun_id=None, remap=False, unmap_from=(),
-                 vserver=None):
+                 vserver=None, reuse_igroup=False):
         self.check_mode = check_mode
         self.vserver = vserver
         self.backend = None
@@ -36,6 +37,9 @@ class LunMapper(object):
         self.initiators = None
         if initiators is not None:
             self.initiators = sorted(set(checked('initiators', normalize_initiator, name) for name in initiators))
+        if reuse_igroup and self.initiators is None:
+            raise SanInvalid('reuse_igroup needs initiators (those the igroup to reuse must hold)')
+        self.reuse_igroup = reuse_igroup
         check_lun_id(rules, lun_id)
         self.lun_id = lun_id
         self.remap = remap
@@ -73,6 +77,8 @@ class LunMapper(object):
         ``lun_planned``: the LUN does not exist yet (this run creates it next), so it has no maps to read
         and its absence is no error. Every refusal comes from here, before the LUN is created.
         """
+        if self.reuse_igroup:
+            self.choose_igroup()
         current = None if lun_planned else self.backend.get_lun_map(self.path, self.igroup)
         wanted_id = self.lun_id
         if current is not None and self.initiators is not None:
@@ -111,6 +117,17 @@ class LunMapper(object):
             raise
         self.result.update(map=created, lun_id=created['lun_id'])
         return self.result
+
+    def choose_igroup(self):
+        """reuse_igroup: map to ``igroup`` when it holds every initiator, else to the first igroup (by name) that
+        does; ``igroup`` stays the one to create when none does. Reads the igroups once."""
+        wanted = set(name.lower() for name in self.initiators)
+        holders = [igroup for igroup in self.backend.list_igroups()
+                   if wanted <= set(name.lower() for name in igroup['initiators'])]
+        holders.sort(key=lambda igroup: (igroup['name'] != self.igroup, igroup['name']))
+        if holders:
+            self.igroup = holders[0]['name']
+            self._igroup_record = holders[0]
 
     def unmap(self, igroups):
         if not self.check_mode:
@@ -166,9 +183,9 @@ class LunMapper(object):
                               % (self.igroup, ', '.join(missing)))
 
 
-def prune_igroups(check_mode, backend, names, gone_path=None):
+def prune_igroups(check_mode, backend, names, gone_paths=()):
     """Delete each igroup of ``names`` that has no LUN mapped; keep the others. In check mode the maps of
-    ``gone_path`` (a LUN this run deletes) do not count.
+    ``gone_paths`` (the LUNs this run deletes) do not count.
 
     Returns ``(deleted, kept)``. The array refuses to delete an igroup that has maps, so an igroup another
     run maps to between the read and the delete is kept, not deleted; one that another run deleted
@@ -179,7 +196,7 @@ def prune_igroups(check_mode, backend, names, gone_path=None):
         current = backend.get_igroup(name)
         if current is None:
             continue
-        if [entry for entry in current['maps'] if not (check_mode and entry['path'] == gone_path)]:
+        if [entry for entry in current['maps'] if not (check_mode and entry['path'] in gone_paths)]:
             kept.append(name)
             continue
         if check_mode:

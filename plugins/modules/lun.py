@@ -111,9 +111,58 @@ options:
           - Without it the igroup must exist.
         type: list
         elements: str
+      reuse_igroup:
+        description:
+          - With O(map_to.initiators), map to an igroup that already holds every one of them, when there is one
+            (O(map_to.igroup) itself first, then the first by name), and create O(map_to.igroup) only when none
+            does. The igroup used is RV(map.igroup).
+          - For a host whose igroup is not known to the caller, without a separate read of the igroups first.
+            Any other host in a reused igroup sees the LUN too, as with M(san.iscsi.lun_map) to that igroup.
+        type: bool
+        default: false
       lun_id:
         description: LUN id the hosts of the igroup see (ONTAP 0-4095, LIO 0-255). Default the lowest free id.
         type: int
+  luns:
+    description:
+      - Several LUNs in one call, in order, each as a call of its own with the entry's name and O(luns[].clone_from)
+        and the module's other options would handle it. Give O(luns) instead of O(name), O(volume), O(path) and
+        O(clone_from).
+      - Made for a batch of LUNs (the clones of several snapshots, say), where one module start per LUN would cost
+        more than the work itself.
+      - With O(state=present), each entry is created (or checked) and mapped with O(map_to), every refusal of an
+        entry coming before that entry's LUN is made; the first failure stops the call, and RV(luns) lists the
+        entries done and the one that failed (with its LUN when it was created).
+      - With O(state=absent), every entry is tried, even after one failed (the call fails at the end, and
+        RV(luns) says which); O(prune_igroups) runs once, after the last.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: As O(name). Give O(luns[].name) and O(luns[].volume), or O(luns[].path).
+        type: str
+      volume:
+        description: As O(volume).
+        type: str
+      path:
+        description: As O(path).
+        type: str
+      clone_from:
+        description: As O(clone_from), for this entry. Only with O(state=present).
+        type: dict
+        suboptions:
+          volume:
+            description: As O(clone_from.volume).
+            type: str
+            required: true
+          snapshot:
+            description: As O(clone_from.snapshot).
+            type: str
+            required: true
+          lun:
+            description: As O(clone_from.lun).
+            type: str
+            required: true
   prune_igroups:
     description:
       - With O(state=absent), after the LUN is deleted (or when it is already absent), delete each of these
@@ -177,6 +226,27 @@ EXAMPLES = r'''
         state: absent
         force: true
         prune_igroups: [browse_host2]
+
+- name: Clone a LUN from two snapshots and map both clones to host2, in one call
+  san.iscsi.lun:
+    provider: lio
+    luns:
+      - {volume: vg0/pool, name: data01_monday, clone_from: {volume: vg0/pool, snapshot: monday, lun: data01}}
+      - {volume: vg0/pool, name: data01_tuesday, clone_from: {volume: vg0/pool, snapshot: tuesday, lun: data01}}
+    map_to:
+      igroup: browse_host2
+      initiators: [iqn.1994-05.com.redhat:host2]
+  register: clones
+
+- name: Delete the clones of a batch and their igroup in one call
+  san.iscsi.lun:
+    provider: lio
+    state: absent
+    force: true
+    luns:
+      - {volume: vg0/pool, name: data01_monday}
+      - {volume: vg0/pool, name: data01_tuesday}
+    prune_igroups: [browse_host2]
 '''
 
 RETURN = r'''
@@ -251,8 +321,9 @@ clone_route:
   sample: POST /api/storage/file/clone
 map:
   description:
-    - With O(map_to), the LUN's map to O(map_to.igroup) after the run (predicted in check mode, its C(lun_id)
-      null when the array picks it); null without O(map_to).
+    - With O(map_to), the LUN's map to O(map_to.igroup) (or to the igroup O(map_to.reuse_igroup) chose) after
+      the run (predicted in check mode, its C(lun_id) null when the array picks it); null without O(map_to).
+    - When the map fails after the LUN was created, the failure result has the map that was planned.
   returned: always
   type: dict
   contains:
@@ -279,6 +350,18 @@ igroup_created:
   returned: always
   type: bool
   sample: true
+luns:
+  description:
+    - With O(luns), one result per entry handled, in order, each with C(path) and the keys a call with O(name)
+      returns (RV(lun), RV(map), RV(lun_id), RV(igroup_created), RV(clone_route) and RV(unmapped) as they apply).
+    - An entry that failed has C(failed=true), C(msg) and C(error_code) (with O(state=present), C(lun) when its
+      LUN was created).
+  returned: when O(luns) is given
+  type: list
+  elements: dict
+  sample:
+    - {path: vg0/pool/data01_monday, changed: true, unmapped: [{igroup: browse_host2, lun_id: 0}]}
+    - {path: vg0/pool/data01_tuesday, changed: false, unmapped: []}
 igroups_deleted:
   description: The igroups of O(prune_igroups) deleted (or that would be, in check mode).
   returned: always
@@ -335,9 +418,12 @@ def parse_tolerance(value, size):
 
 
 class LunManager(object):
-    def __init__(self, module):
+    """One LUN. PARAMS: its options (an entry of O(luns) over the module's; None: the module's). Every check
+    that needs no array runs in the constructor; connect() then makes (or shares) the backend."""
+
+    def __init__(self, module, params=None):
         self.module = module
-        self.params = module.params
+        self.params = params or module.params
         # Every check that needs no array runs before the first request.
         self.size = checked('size', parse_size, self.params['size']) if self.params['size'] else None
         self.tolerance = checked('size_tolerance', parse_tolerance, self.params['size_tolerance'], self.size)
@@ -356,12 +442,16 @@ class LunManager(object):
             target = self.params['map_to']
             self.mapper = LunMapper(module.check_mode, rules, (self.volume, self.name, self.path),
                                     target['igroup'], initiators=target['initiators'], lun_id=target['lun_id'],
-                                    vserver=self.params.get('vserver'))
+                                    vserver=self.params.get('vserver'), reuse_igroup=target['reuse_igroup'])
         self.result = dict(changed=False, lun=None, unmapped=[], clone_route=None, map=None, lun_id=None,
                            igroup_created=False, igroups_deleted=[], igroups_kept=[])
-        self.backend = get_backend(module)
+        self.backend = None
+
+    def connect(self, backend=None):
+        self.backend = backend or get_backend(self.module)
         if self.mapper:
             self.mapper.backend = self.backend
+        return self
 
     def run(self):
         current = self.backend.get_lun(self.volume, self.name)
@@ -392,7 +482,7 @@ class LunManager(object):
     def prune(self):
         if self.params['prune_igroups']:
             deleted, kept = prune_igroups(self.module.check_mode, self.backend, self.params['prune_igroups'],
-                                          gone_path=self.path)
+                                          gone_paths=[self.path])
             self.result.update(igroups_deleted=deleted, igroups_kept=kept,
                                changed=self.result['changed'] or bool(deleted))
 
@@ -477,25 +567,105 @@ class LunManager(object):
             self.result['lun'] = self.backend.resize_lun(self.volume, self.name, self.size)
 
 
+def entry_managers(module):
+    """A manager per entry of O(luns) (its options over the module's), every check that needs no array done."""
+    return [LunManager(module, dict(module.params, luns=None, prune_igroups=[], **entry))
+            for entry in module.params['luns']]
+
+
+def present_many(module):
+    """O(luns) with O(state=present): every entry checked before the first request, then each made (or found)
+    and mapped in order, each entry's refusals before its LUN is made; the first failure stops the call."""
+    managers = entry_managers(module)
+    backend = get_backend(module)
+    results = []
+    for manager in managers:
+        manager.connect(backend)
+        try:
+            manager.run()
+        except SanError as exc:
+            failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=manager.created,
+                           lun=manager.result['lun'] if manager.created else None,
+                           map=manager.mapper and manager.mapper.result['map'])
+            results.append(failure)
+            module.fail_json(msg='%s: %s' % (manager.path, failure['msg']), error_code=failure['error_code'],
+                             **report_retries(module, backend, dict(
+                                 luns=results, changed=any(entry['changed'] for entry in results))))
+        results.append(dict(manager.result, path=manager.path))
+    first_creations_only(results)
+    module.exit_json(**report_retries(module, backend, dict(
+        luns=results, changed=any(entry['changed'] for entry in results))))
+
+
+def first_creations_only(results):
+    """Check mode plans a missing igroup for every entry mapped to it; only the first one would create it."""
+    seen = set()
+    for entry in results:
+        igroup = (entry.get('map') or {}).get('igroup')
+        if entry.get('igroup_created') and igroup in seen:
+            entry['igroup_created'] = False
+        seen.add(igroup)
+
+
+def delete_many(module):
+    """O(luns) with O(state=absent): every entry checked before the first request, then each deleted in order
+    (every one tried), then O(prune_igroups) once."""
+    managers = entry_managers(module)
+    backend = get_backend(module)
+    results, failed = [], []
+    for manager in managers:
+        manager.connect(backend)
+        try:
+            manager.run()
+            results.append(dict(path=manager.path, changed=manager.result['changed'],
+                                unmapped=manager.result['unmapped']))
+        except SanError as exc:
+            failure = dict(exc.to_fail_kwargs(), path=manager.path, changed=manager.result['changed'],
+                           unmapped=manager.result['unmapped'], failed=True)
+            results.append(failure)
+            failed.append(failure)
+    result = dict(luns=results, changed=any(entry['changed'] for entry in results), igroups_deleted=[],
+                  igroups_kept=[])
+    if module.params['prune_igroups']:
+        gone = [entry['path'] for entry in results if not entry.get('failed')]
+        deleted, kept = prune_igroups(module.check_mode, backend, module.params['prune_igroups'], gone_paths=gone)
+        result.update(igroups_deleted=deleted, igroups_kept=kept, changed=result['changed'] or bool(deleted))
+    if failed:
+        module.fail_json(msg='; '.join('%s: %s' % (entry['path'], entry['msg']) for entry in failed),
+                         error_code=failed[0]['error_code'], **report_retries(module, backend, result))
+    module.exit_json(**report_retries(module, backend, result))
+
+
+CLONE_FROM_OPTIONS = dict(
+    volume=dict(type='str', required=True),
+    snapshot=dict(type='str', required=True),
+    lun=dict(type='str', required=True),
+)
+
+
 def main():
     argument_spec = san_argument_spec()
     argument_spec.update(
         name=dict(type='str'),
         volume=dict(type='str'),
         path=dict(type='str'),
+        luns=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str'),
+            volume=dict(type='str'),
+            path=dict(type='str'),
+            clone_from=dict(type='dict', options=CLONE_FROM_OPTIONS),
+        ), required_one_of=[('name', 'path')], mutually_exclusive=[('path', 'name'), ('path', 'volume')],
+            required_together=[('name', 'volume')]),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         size=dict(type='str'),
         size_tolerance=dict(type='str', default='0'),
         os_type=dict(type='str'),
         force=dict(type='bool', default=False),
-        clone_from=dict(type='dict', options=dict(
-            volume=dict(type='str', required=True),
-            snapshot=dict(type='str', required=True),
-            lun=dict(type='str', required=True),
-        )),
+        clone_from=dict(type='dict', options=CLONE_FROM_OPTIONS),
         map_to=dict(type='dict', options=dict(
             igroup=dict(type='str', required=True),
             initiators=dict(type='list', elements='str'),
+            reuse_igroup=dict(type='bool', default=False),
             lun_id=dict(type='int'),
         )),
         prune_igroups=dict(type='list', elements='str', default=[]),
@@ -503,21 +673,31 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_one_of=[('name', 'path')],
-        mutually_exclusive=[('path', 'name'), ('path', 'volume'), ('clone_from', 'size')],
+        required_one_of=[('name', 'path', 'luns')],
+        mutually_exclusive=[('path', 'name'), ('path', 'volume'), ('clone_from', 'size'), ('luns', 'name'),
+                            ('luns', 'volume'), ('luns', 'path'), ('luns', 'clone_from')],
         required_together=[('name', 'volume')],
     )
     if module.params['state'] == 'absent' and module.params['map_to']:
         module.fail_json(msg='map_to is only used with state=present', error_code=SanInvalid.default_code)
     if module.params['state'] == 'present' and module.params['prune_igroups']:
         module.fail_json(msg='prune_igroups is only used with state=absent', error_code=SanInvalid.default_code)
+    for entry in module.params['luns'] or []:
+        if entry['clone_from'] and (module.params['state'] == 'absent' or module.params['size']):
+            module.fail_json(msg='luns[].clone_from is only used with state=present and without size',
+                             error_code=SanInvalid.default_code)
     manager = None
     try:
-        manager = LunManager(module)
+        if module.params['luns'] is not None:
+            (delete_many if module.params['state'] == 'absent' else present_many)(module)
+        manager = LunManager(module).connect()
         result = manager.run()
     except SanError as exc:
-        # a LUN created before its map failed is reported, so the caller can delete or map it
-        done = dict(lun=manager.result['lun'], changed=True) if manager and manager.created else {}
+        # a LUN created before its map failed is reported (with the map planned), so the caller can delete or
+        # map it
+        done = {}
+        if manager and manager.created:
+            done = dict(lun=manager.result['lun'], changed=True, map=manager.mapper and manager.mapper.result['map'])
         fail_san(module, exc, manager and manager.backend, **done)
     module.exit_json(**report_retries(module, manager.backend, result))
 

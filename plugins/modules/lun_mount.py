@@ -49,9 +49,49 @@ attributes:
     details: Linux with util-linux; LVM content needs lvm2 2.03.12 or later and device-mapper.
 options:
   path:
-    description: Mount point (absolute). Created (mode 0755) when missing.
+    description:
+      - Mount point (absolute). Created (mode 0755) when missing.
+      - One of O(path) and O(mounts) is required.
     type: path
-    required: true
+  mounts:
+    description:
+      - Several mount points in one call, each as a call of its own with O(path) and its source from the entry
+        and every other option from the module's options. They are handled in order.
+      - Made for a batch of like LUNs (the snapshots of one LUN, say), where one module start per mount point
+        would cost more than the mounts themselves.
+      - With O(state=mounted) or O(state=present) the first failure stops the call; the mount points done
+        before it stay (RV(mounts) lists them). With O(state=unmounted) or O(state=absent) every entry is
+        tried, so a teardown leaves as little as it can, and the call fails at the end when any entry failed.
+      - Each entry needs a source (O(mounts[].device), O(mounts[].target), O(mounts[].wwid) or
+        O(mounts[].serial)) for O(state=mounted) and O(state=present).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Mount point, as O(path).
+        type: path
+        required: true
+      device:
+        description: As O(device).
+        type: path
+      target:
+        description: As O(target).
+        type: str
+      portal:
+        description: As O(portal). Requires O(mounts[].target).
+        type: str
+      lun:
+        description: As O(lun). Requires O(mounts[].target).
+        type: int
+      wwid:
+        description: As O(wwid).
+        type: str
+      serial:
+        description: As O(serial).
+        type: str
+      clone_vg:
+        description: As O(clone_vg).
+        type: str
   state:
     description:
       - V(mounted) mounts the content (and records it in fstab when O(persistent) is true).
@@ -181,6 +221,19 @@ EXAMPLES = r'''
     partition: 2
     options: [noatime]
 
+- name: Mount the clones of three snapshots read-only, in one module call
+  san.iscsi.lun_mount:
+    mounts:
+      - {path: /srv/versions/monday, wwid: "{{ clones[0].lun.wwid }}"}
+      - {path: /srv/versions/tuesday, wwid: "{{ clones[1].lun.wwid }}"}
+      - {path: /srv/versions/wednesday, wwid: "{{ clones[2].lun.wwid }}"}
+    snapshot: true
+
+- name: Unmount them again (every one is tried, even after a failure)
+  san.iscsi.lun_mount:
+    mounts: [{path: /srv/versions/monday}, {path: /srv/versions/tuesday}, {path: /srv/versions/wednesday}]
+    state: unmounted
+
 - name: Done with the snapshot (fails listing the processes still using it)
   san.iscsi.lun_mount:
     path: /srv/restore/db01
@@ -201,6 +254,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+mounts:
+  description:
+    - With O(mounts), one result per entry handled, in order, each with the keys a call with O(path) returns.
+    - An entry that failed has C(failed=true), C(msg) and C(error_code) (and C(cmd), C(rc), C(stdout) and
+      C(stderr) when a command failed); after it, a call mounting stops.
+  returned: when O(mounts) is given
+  type: list
+  elements: dict
+  sample:
+    - {changed: true, mountpoint: /srv/versions/s1, device: /dev/sdc, fstype: ext4, read_only: true}
+    - {changed: true, mountpoint: /srv/versions/s2, device: /dev/sdd, fstype: ext4, read_only: true}
 device:
   description: Block device that is (or would be) mounted (partition, LV or multipath map).
   returned: when known
@@ -222,7 +286,7 @@ fstype:
   sample: xfs
 mountpoint:
   description: The mount point.
-  returned: always
+  returned: with O(path) (and in each entry of RV(mounts))
   type: str
 options:
   description: Mount options used (fstab-only options excluded).
@@ -304,7 +368,7 @@ from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as bloc
 from ansible_collections.san.iscsi.plugins.module_utils import _devices as devices
 from ansible_collections.san.iscsi.plugins.module_utils import _mounts as mounts
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import SNAPSHOT_BASE
-from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError, fail_with
+from ansible_collections.san.iscsi.plugins.module_utils._command import Runner, ToolError
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName
@@ -323,10 +387,12 @@ LVM_PV = 'LVM2_member'
 
 
 class ModuleError(Exception):
+    """A refusal of this module; EXTRA goes into the failure result (error_code 'mount_refused' unless given)."""
+
     def __init__(self, msg, **extra):
         super(ModuleError, self).__init__(msg)
         self.msg = msg
-        self.extra = extra
+        self.extra = dict(dict(error_code='mount_refused'), **extra)
 
 
 class Content(object):
@@ -380,12 +446,13 @@ def merge_options(safe, extra, allow_unsafe):
 
 
 class LunMount(object):
-    """PATHS: the host's roots (a HostPaths; None for the real ones)."""
+    """One mount point. PATHS: the host's roots (a HostPaths; None for the real ones); PARAMS: its options
+    (an entry of O(mounts) over the module's; None: the module's)."""
 
-    def __init__(self, module, paths=None):
+    def __init__(self, module, paths=None, params=None):
         self.module = module
         self.paths = paths or HostPaths()
-        self.params = module.params
+        self.params = params or module.params
         self.path = os.path.normpath(self.params['path'])
         self.check = module.check_mode
         self.runner = Runner(module)
@@ -765,21 +832,83 @@ class LunMount(object):
         self.result['changed'] = True
 
 
+# the options of one mount point, but its path: at the top level, or in each entry of mounts
+ENTRY_SPEC = dict(
+    device=dict(type='path'),
+    target=dict(type='str'),
+    portal=dict(type='str'),
+    lun=dict(type='int'),
+    wwid=dict(type='str'),
+    serial=dict(type='str'),
+    clone_vg=dict(type='str'),
+)
+SOURCE_EXCLUSIVE = [('device', 'target'), ('device', 'wwid'), ('device', 'serial')]
+SOURCE_REQUIRED_BY = {'portal': 'target', 'lun': 'target'}
+
+
+def failure_of(exc, partial):
+    """The failure result of one mount point: what it had found and done (PARTIAL), then the error."""
+    result = dict(partial or {})
+    if isinstance(exc, ToolError):
+        result.update(exc.as_fail_kwargs())
+    else:
+        result.update(getattr(exc, 'extra', {}), msg=exc.msg)
+        result.setdefault('error_code', 'lvm_refused')
+    return result
+
+
+def run_one(module, paths, params=None):
+    """(result, None) or (None, failure result) for one mount point."""
+    manager = None
+    try:
+        manager = LunMount(module, paths, params)
+        return manager.run(), None
+    except (ModuleError, LvmRefusal, ToolError) as exc:
+        return None, failure_of(exc, manager.result if manager else None)
+
+
+def run_many(module, paths):
+    """O(mounts): each entry as a call of its own with the module's other options, in order. Mounting
+    stops at the first failure; unmounting goes on, so a teardown leaves as little as it can."""
+    stop_at_failure = module.params['state'] in ('mounted', 'present')
+    for index, entry in enumerate(module.params['mounts']):
+        if stop_at_failure and not any(entry[key] for key in ('device', 'target', 'wwid', 'serial')):
+            module.fail_json(msg='mounts[%d] (%s) needs one of device, target, wwid or serial to be %s'
+                             % (index, entry['path'], module.params['state']), error_code='invalid')
+    results, failed = [], []
+    for entry in module.params['mounts']:
+        params = dict(module.params, mounts=None, **entry)
+        done, failure = run_one(module, paths, params)
+        if failure is None:
+            results.append(done)
+            continue
+        failure.update(failed=True, mountpoint=failure.get('mountpoint', os.path.normpath(entry['path'])))
+        results.append(failure)
+        failed.append(failure)
+        if stop_at_failure:
+            break
+    changed = any(result.get('changed') for result in results)
+    diffs = [result.pop('diff') for result in results if 'diff' in result]
+    extra = dict(diff=diffs) if diffs else {}
+    if not failed:
+        module.exit_json(changed=changed, mounts=results, **extra)
+    first = failed[0]
+    details = dict((key, first[key]) for key in ('cmd', 'rc', 'stdout', 'stderr') if key in first)
+    module.fail_json(msg='; '.join('%s: %s' % (result['mountpoint'], result['msg']) for result in failed),
+                     changed=changed, mounts=results, error_code=first['error_code'], **dict(details, **extra))
+
+
 def main(paths=None):
     """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            ENTRY_SPEC,
+            path=dict(type='path'),
+            mounts=dict(type='list', elements='dict', options=dict(ENTRY_SPEC, path=dict(type='path', required=True)),
+                        mutually_exclusive=SOURCE_EXCLUSIVE, required_by=SOURCE_REQUIRED_BY),
             state=dict(type='str', default='mounted', choices=['mounted', 'unmounted', 'present', 'absent']),
-            device=dict(type='path'),
-            target=dict(type='str'),
-            portal=dict(type='str'),
-            lun=dict(type='int'),
-            wwid=dict(type='str'),
-            serial=dict(type='str'),
             partition=dict(type='int'),
             lv=dict(type='str'),
-            clone_vg=dict(type='str'),
             fstype=dict(type='str'),
             options=dict(type='list', elements='str', default=[]),
             snapshot=dict(type='bool', default=False),
@@ -790,26 +919,23 @@ def main(paths=None):
             force=dict(type='bool', default=False),
             timeout=dict(type='int', default=30),
         ),
-        mutually_exclusive=[('device', 'target'), ('device', 'wwid'), ('device', 'serial')],
-        required_by={'portal': 'target', 'lun': 'target'},
-        required_if=[('state', 'mounted', ('device', 'target', 'wwid', 'serial'), True),
-                     ('state', 'present', ('device', 'target', 'wwid', 'serial'), True)],
+        required_one_of=[('path', 'mounts')],
+        mutually_exclusive=SOURCE_EXCLUSIVE + [('mounts', name) for name in ['path'] + sorted(ENTRY_SPEC)],
+        required_by=SOURCE_REQUIRED_BY,
+        required_if=[('state', 'mounted', ('device', 'target', 'wwid', 'serial', 'mounts'), True),
+                     ('state', 'present', ('device', 'target', 'wwid', 'serial', 'mounts'), True)],
         supports_check_mode=True,
     )
     if module.params['partition'] is not None and module.params['partition'] < 1:
-        module.fail_json(msg='partition must be 1 or more')
+        module.fail_json(msg='partition must be 1 or more', error_code='invalid')
     if module.params['timeout'] < 1:
-        module.fail_json(msg='timeout must be 1 or more')
-    manager = None
-    try:
-        manager = LunMount(module, paths)
-        module.exit_json(**manager.run())
-    except (ModuleError, LvmRefusal) as exc:
-        result = dict(manager.result if manager else {}, **getattr(exc, 'extra', {}))
-        result.pop('changed', None)
-        module.fail_json(msg=exc.msg, changed=bool(manager and manager.result.get('changed')), **result)
-    except ToolError as exc:
-        fail_with(module, exc, manager.result if manager else None)
+        module.fail_json(msg='timeout must be 1 or more', error_code='invalid')
+    if module.params['mounts'] is not None:
+        run_many(module, paths)
+    result, failure = run_one(module, paths)
+    if failure is None:
+        module.exit_json(**result)
+    module.fail_json(changed=bool(failure.pop('changed', False)), **failure)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.san.iscsi.plugins.filter.snapshot_versions import (
+    snapshot_versions_luns, snapshot_versions_mounts,
     FilterModule, snapshot_versions_leftovers, snapshot_versions_plan, snapshot_versions_select,
     snapshot_versions_table)
 
@@ -383,10 +384,47 @@ def test_table_shows_the_sha256_truncated_to_16_characters_and_a_directory_with_
 
 # FilterModule
 
-def test_filter_module_exposes_the_four_filters():
+def test_filter_module_exposes_the_six_filters():
     assert FilterModule().filters() == {
+        'snapshot_versions_luns': snapshot_versions_luns,
+        'snapshot_versions_mounts': snapshot_versions_mounts,
         'snapshot_versions_select': snapshot_versions_select,
         'snapshot_versions_plan': snapshot_versions_plan,
         'snapshot_versions_leftovers': snapshot_versions_leftovers,
         'snapshot_versions_table': snapshot_versions_table,
     }
+
+
+# --- snapshot_versions_mounts ------------------------------------------------------------------------------
+
+BATCH = [dict(snapshot='s1', clone='lun_sv_aaaaaaaa', mount_point='/srv/v/s1'),
+         dict(snapshot='s2', clone='lun_sv_bbbbbbbb', mount_point='/srv/v/s2')]
+
+
+def test_mounts_without_the_session_are_the_mount_points_only():
+    assert snapshot_versions_mounts(BATCH) == [dict(path='/srv/v/s1'), dict(path='/srv/v/s2')]
+
+
+def test_mounts_take_each_clones_multipath_map_or_first_path_by_lun_id_and_wwid():
+    luns = [dict(lun=1, wwid='naa.6001405bbbb', devices=['/dev/sdd', '/dev/sdf'], multipath=None),
+            dict(lun=0, wwid='naa.6001405aaaa', devices=['/dev/sdc', '/dev/sde'], multipath='/dev/dm-3')]
+    entries = snapshot_versions_mounts(BATCH, luns, {'lun_sv_aaaaaaaa': '0', 'lun_sv_bbbbbbbb': 1},
+                                       {'lun_sv_aaaaaaaa': 'NAA.6001405AAAA', 'lun_sv_bbbbbbbb': 'naa.6001405bbbb'})
+    assert entries == [dict(path='/srv/v/s1', device='/dev/dm-3'), dict(path='/srv/v/s2', device='/dev/sdd')]
+
+
+def test_mounts_never_take_a_lun_id_whose_wwid_is_another_clones():
+    luns = [dict(lun=0, wwid='naa.6001405old', devices=['/dev/sdc'], multipath=None)]
+    with pytest.raises(AnsibleFilterError, match='no device of clone lun_sv_aaaaaaaa .LUN id 0, WWID naa.6001405aaaa.'):
+        snapshot_versions_mounts(BATCH[:1], luns, {'lun_sv_aaaaaaaa': 0}, {'lun_sv_aaaaaaaa': 'naa.6001405aaaa'})
+
+
+def test_luns_are_the_clones_of_the_batch_in_the_volume():
+    assert snapshot_versions_luns(BATCH, 'labvg/pool') == [dict(volume='labvg/pool', name='lun_sv_aaaaaaaa'),
+                                                           dict(volume='labvg/pool', name='lun_sv_bbbbbbbb')]
+
+
+def test_luns_with_the_lun_are_made_from_each_snapshot():
+    assert snapshot_versions_luns(BATCH, 'labvg/pool', 'lun') == [
+        dict(volume='labvg/pool', name='lun_sv_aaaaaaaa', clone_from=dict(volume='labvg/pool', snapshot='s1', lun='lun')),
+        dict(volume='labvg/pool', name='lun_sv_bbbbbbbb', clone_from=dict(volume='labvg/pool', snapshot='s2', lun='lun'))]

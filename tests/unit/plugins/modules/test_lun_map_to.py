@@ -12,7 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
-from ansible_collections.san.iscsi.plugins.modules import lun
+from ansible_collections.san.iscsi.plugins.modules import igroup, lun
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lio_check_mode_parity import lab  # noqa: F401 pylint: disable=unused-import
@@ -79,6 +79,7 @@ def test_lio_map_failing_after_the_clone_reports_the_clone(lab, run_module, monk
     result = failed.value.result
     assert (result['error_code'], result['changed']) == ('igroup_not_found', True)
     assert result['lun']['wwid'] == fresh(lab).get_lun('labvg/pool', 'lio_c')['wwid']
+    assert result['map'] == dict(igroup='plain', path='labvg/pool/lio_c', lun_id=None, vserver=None)
     assert fresh(lab).get_lun('labvg/pool', 'lio_c')['maps'] == []
 
 
@@ -163,3 +164,50 @@ def test_ontap_clone_mapped_then_deleted_with_its_igroup(ontap, run_module):  # 
     assert (gone['changed'], gone['igroups_deleted'], gone['igroups_kept']) == (True, ['browse'], [])
     assert ('svm1', 'browse') not in ontap.state.igroup_by_name
     assert len(ontap.state.luns) == 1
+
+
+# --- reuse_igroup ------------------------------------------------------------------------------------------
+
+def test_lio_reuse_igroup_maps_to_the_igroup_holding_the_initiator(lab, run_module):  # noqa: F811 pylint: disable=redefined-outer-name
+    holder = run_module(lun, dict(lab.connection, volume='labvg/pool', name='lio_b', map_to=dict(igroup='holder', initiators=[NEW])))
+    assert holder['igroup_created'] is True
+    args = dict(lab.connection, map_to=dict(igroup='role_made', initiators=[NEW.upper().replace('IQN', 'iqn')], reuse_igroup=True),
+                **LIO_CLONE)
+    before = lab.state()
+    checked = run_module(lun, args, check_mode=True)
+    assert (checked['igroup_created'], checked['map']['igroup']) == (False, 'holder')
+    assert lab.state() == before
+    result = run_module(lun, args)
+    assert (result['changed'], result['igroup_created'], result['map']['igroup'], result['lun_id']) == (True, False, 'holder', 1)
+    assert fresh(lab).get_igroup('role_made') is None
+    assert fresh(lab).get_igroup('holder')['maps'] == [dict(path='labvg/pool/lio_b', lun_id=0), dict(path='labvg/pool/lio_c', lun_id=1)]
+    again = run_module(lun, args)
+    assert (again['changed'], again['map']['igroup']) == (False, 'holder')
+
+
+def test_lio_reuse_igroup_creates_the_named_igroup_when_none_holds_the_initiator(lab, run_module):  # noqa: F811 pylint: disable=redefined-outer-name
+    result = run_module(lun, dict(lab.connection, map_to=dict(igroup='role_made', initiators=[NEW], reuse_igroup=True), **LIO_CLONE))
+    assert (result['igroup_created'], result['map']['igroup']) == (True, 'role_made')
+    assert fresh(lab).get_igroup('role_made')['initiators'] == [NEW]
+
+
+def test_reuse_igroup_without_initiators_fails_before_any_request(emulator, run_module):  # noqa: F811 pylint: disable=redefined-outer-name
+    ontap = Ontap(emulator, 'always')
+    ontap.state.log = []
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun, dict(ontap.connection, volume='vol1', name='data01', map_to=dict(igroup='x', reuse_igroup=True)))
+    assert (failed.value.result['error_code'], failed.value.result['msg']) == (
+        'invalid', 'reuse_igroup needs initiators (those the igroup to reuse must hold)')
+    assert ontap.state.log == []
+
+
+def test_ontap_reuse_igroup_prefers_the_named_igroup_then_the_first_by_name(ontap, run_module):  # pylint: disable=redefined-outer-name
+    for name in ('zeta', 'alpha'):
+        run_module(igroup, dict(ontap.connection, name=name, initiators=[NEW, HOST1]))
+    args = dict(ontap.connection, volume='vol1', name='data01_c', clone_from=dict(volume='vol1', snapshot='s1', lun='data01'),
+                map_to=dict(igroup='zeta', initiators=[NEW], reuse_igroup=True))
+    assert run_module(lun, args)['map']['igroup'] == 'zeta'
+    other = dict(args, name='data01_d', map_to=dict(igroup='role_made', initiators=[NEW], reuse_igroup=True))
+    result = run_module(lun, other)
+    assert (result['map']['igroup'], result['igroup_created']) == ('alpha', False)
+    assert ('svm1', 'role_made') not in ontap.state.igroup_by_name
