@@ -252,7 +252,7 @@ EXAMPLES = r'''
 RETURN = r'''
 lun:
   description: The LUN after the run (predicted in check mode; C(serial) and C(wwid) null for a LUN not yet created). Null when absent.
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: dict
   contains:
     name:
@@ -298,7 +298,7 @@ unmapped:
     - Maps removed before the LUN was deleted with O(force=true) (predicted in check mode); empty otherwise.
     - When the delete fails after the unmap, the maps that could not be restored are in the failure result
       under the same key.
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: list
   elements: dict
   contains:
@@ -316,7 +316,7 @@ clone_route:
     - ONTAP REST C(POST /api/storage/file/clone) (ONTAP 9.6 and later; the ONTAPI-to-REST map's equivalent of
       C(clone-create)), ONTAP ZAPI C(clone-create) with C(snapshot-name); LIO an C(lvcreate) thin snapshot of
       the snapshot LV, or a reflink copy of the snapshot file.
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: str
   sample: POST /api/storage/file/clone
 map:
@@ -324,7 +324,7 @@ map:
     - With O(map_to), the LUN's map to O(map_to.igroup) (or to the igroup O(map_to.reuse_igroup) chose) after
       the run (predicted in check mode, its C(lun_id) null when the array picks it); null without O(map_to).
     - When the map fails after the LUN was created, the failure result has the map that was planned.
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: dict
   contains:
     igroup:
@@ -342,12 +342,12 @@ map:
   sample: {igroup: browse_host2, path: /vol/vol1/data01_browse, lun_id: 0, vserver: svm1}
 lun_id:
   description: With O(map_to), the LUN id of that map (null in check mode when the array would pick it).
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: int
   sample: 0
 igroup_created:
   description: Whether the run created O(map_to.igroup) from O(map_to.initiators) (predicted in check mode).
-  returned: always
+  returned: without O(luns) (with it, in each entry of RV(luns))
   type: bool
   sample: true
 luns:
@@ -594,7 +594,7 @@ def present_many(module):
         results.append(dict(manager.result, path=manager.path))
     first_creations_only(results)
     module.exit_json(**report_retries(module, backend, dict(
-        luns=results, changed=any(entry['changed'] for entry in results))))
+        luns=results, changed=any(entry['changed'] for entry in results), igroups_deleted=[], igroups_kept=[])))
 
 
 def first_creations_only(results):

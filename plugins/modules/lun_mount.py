@@ -256,7 +256,8 @@ EXAMPLES = r'''
 RETURN = r'''
 mounts:
   description:
-    - With O(mounts), one result per entry handled, in order, each with the keys a call with O(path) returns.
+    - With O(mounts), one result per entry handled, in order, each with the keys a call with O(path) returns
+      (the other keys documented here are in these entries, not at the top).
     - An entry that failed has C(failed=true), C(msg) and C(error_code) (and C(cmd), C(rc), C(stdout) and
       C(stderr) when a command failed); after it, a call mounting stops.
   returned: when O(mounts) is given
@@ -267,21 +268,21 @@ mounts:
     - {changed: true, mountpoint: /srv/versions/s2, device: /dev/sdd, fstype: ext4, read_only: true}
 device:
   description: Block device that is (or would be) mounted (partition, LV or multipath map).
-  returned: when known
+  returned: with O(path), when known
   type: str
   sample: /dev/mapper/datavg_clone_a1b2c3-data
 lun_device:
   description: The LUN's block device (the multipath map when there is one).
-  returned: when a source was given
+  returned: with O(path), when a source was given
   type: str
   sample: /dev/sdc
 partition:
   description: Partition number used, or null for a whole-disk filesystem or PV.
-  returned: when a source was given
+  returned: with O(path), when a source was given
   type: int
 fstype:
   description: Filesystem type found by the probe (or of the existing mount).
-  returned: when known
+  returned: with O(path), when known
   type: str
   sample: xfs
 mountpoint:
@@ -290,58 +291,58 @@ mountpoint:
   type: str
 options:
   description: Mount options used (fstab-only options excluded).
-  returned: when known
+  returned: with O(path), when known
   type: list
   elements: str
   sample: [ro, nosuid, nodev, noexec, norecovery, nouuid]
 read_only:
   description: Whether the block device is read-only in the kernel and the mount is C(ro).
-  returned: when mounted
+  returned: with O(path), when mounted
   type: bool
 snapshot:
   description: Whether the snapshot protections applied.
-  returned: for states mounted and present
+  returned: with O(path), for states mounted and present
   type: bool
 uuid:
   description: Filesystem UUID found by the probe.
-  returned: when known
+  returned: with O(path), when known
   type: str
 label:
   description: Filesystem label found by the probe.
-  returned: when known
+  returned: with O(path), when known
   type: str
 vg:
   description: Name of the VG on the LUN as stored on it (the original name for a clone).
-  returned: for LVM content
+  returned: with O(path), for LVM content
   type: str
 lv:
   description: The LV mounted.
-  returned: for LVM content
+  returned: with O(path), for LVM content
   type: str
 clone_vg:
   description: Name under which a snapshot's VG is (or would be) imported; null when not a clone.
-  returned: for LVM content
+  returned: with O(path), for LVM content
   type: str
 deactivated_vg:
   description: The snapshot LUN's VG (original name) that LVM had autoactivated and that was (or would be)
     deactivated before the import.
-  returned: when an autoactivated VG was found on a snapshot LUN
+  returned: with O(path), when an autoactivated VG was found on a snapshot LUN
   type: str
   sample: datavg
 fstab_line:
   description: The fstab entry written or kept (null when none).
-  returned: for states mounted and present
+  returned: with O(path), for states mounted and present
   type: str
   sample: /dev/disk/by-id/wwn-0x6001405abcdef-part1 /srv/data ext4 noatime,_netdev,nofail 0 0
 reload_needed:
   description:
     - With O(daemon_reload=false), whether the fstab changed (or would change) on a host where systemd generates
       mount units from it, so a C(systemctl daemon-reload) is due.
-  returned: when O(daemon_reload=false) and the fstab changed
+  returned: with O(path), when O(daemon_reload=false) and the fstab changed
   type: bool
 processes:
   description: Processes that used the mount (killed when O(force=true)).
-  returned: when unmounting a busy mount
+  returned: with O(path), when unmounting a busy mount
   type: list
   elements: dict
   contains:
