@@ -23,8 +23,9 @@ class LunMapper(object):
     ``initiators`` (None: the igroup must exist) creates the igroup when missing and must be in it when it
     exists; ``reuse_igroup`` (with ``initiators``) maps to an igroup that already holds every initiator instead,
     when there is one (``igroup`` first, then the first by name); ``lun_id`` (None: the array picks); ``remap``
-    allows a change of LUN id; ``unmap_from`` igroups lose the LUN first. The constructor checks all of these with the backend's class ``rules`` only; the
-    caller sets ``backend`` afterwards, so that they come before the backend is made (and its first request).
+    allows a change of LUN id; ``unmap_from`` igroups lose the LUN first. The constructor checks all of these
+    with the backend's class ``rules`` only; the caller sets ``backend`` afterwards, so that they come before
+    the backend is made (and its first request).
     """
 
     def __init__(self, check_mode, rules, lun, igroup, initiators=None, lun_id=None, remap=False, unmap_from=(),

@@ -468,6 +468,13 @@ class LunManager(object):
             self.map(plan)
         return self.result
 
+    def made_before_failure(self):
+        """A LUN this run created before its map failed, with the map planned, so the caller can delete or map
+        it (nothing when it created none)."""
+        if not self.created:
+            return {}
+        return dict(lun=self.result['lun'], changed=True, map=self.mapper and self.mapper.result['map'])
+
     def map(self, plan):
         """map_to, once the LUN exists (or would, in check mode)."""
         if plan is None:
@@ -584,9 +591,8 @@ def present_many(module):
         try:
             manager.run()
         except SanError as exc:
-            failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=manager.created,
-                           lun=manager.result['lun'] if manager.created else None,
-                           map=manager.mapper and manager.mapper.result['map'])
+            failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=False, lun=None,
+                           map=manager.mapper and manager.mapper.result['map'], **manager.made_before_failure())
             results.append(failure)
             module.fail_json(msg='%s: %s' % (manager.path, failure['msg']), error_code=failure['error_code'],
                              **report_retries(module, backend, dict(
@@ -693,12 +699,7 @@ def main():
         manager = LunManager(module).connect()
         result = manager.run()
     except SanError as exc:
-        # a LUN created before its map failed is reported (with the map planned), so the caller can delete or
-        # map it
-        done = {}
-        if manager and manager.created:
-            done = dict(lun=manager.result['lun'], changed=True, map=manager.mapper and manager.mapper.result['map'])
-        fail_san(module, exc, manager and manager.backend, **done)
+        fail_san(module, exc, manager and manager.backend, **(manager.made_before_failure() if manager else {}))
     module.exit_json(**report_retries(module, manager.backend, result))
 
 
