@@ -7,10 +7,13 @@ community.general.open_iscsi, ansible.posix.mount and command tasks, and playboo
 snapshots against one restore.yml, in the same lab run.
 
   .venv/bin/python benchmarks/restore_playbook.py [--inventory .lab/inventory.yml] [--rounds 1]
-      [--strategy stock|mitogen] [--no-peer] [--no-versions] [--keep-output DIR]
+      [--strategy stock|mitogen] [--core project|peer] [--peer-core peer|project] [--no-peer] [--no-versions]
+      [--keep-output DIR]
 
 Needs the dev lab (`make lab-up`). The peer playbook runs with PyPI's `ansible` 11.x bundle (ansible-core
-2.18) installed into .build/bench-venv (created on first use, never into .venv). One source LUN with a file
+2.18) installed into .build/bench-venv (created on first use, never into .venv); --peer-core project runs it
+on the project's ansible-core instead, with the bundle's collections, so that --core and --peer-core compare
+both playbooks on one ansible-core (either one). One source LUN with a file
 tree and a snapshot is made once (by the snapshot_browse test tasks); each round restores one file
 (data/tree/a.txt) from the snapshot through host2 to host1 with both playbooks, measures wall time and counts
 module calls (task results on the lab hosts, one per loop item). The peer cleans up only when every step
@@ -208,6 +211,18 @@ def ensure_bench_venv():
     return str(playbook)
 
 
+def bundle_collections():
+    """The collections path of the bundle's venv (community.general, ansible.posix), for the project's core."""
+    return str(next((BENCH_VENV / "lib").glob("python*/site-packages")))
+
+
+def core_version(playbook_bin):
+    """'2.19.14' for an ansible-playbook executable."""
+    out = subprocess.run([playbook_bin, "--version"], capture_output=True, text=True, check=False).stdout
+    found = re.search(r"core ([0-9.]+)", out)
+    return found.group(1) if found else "?"
+
+
 def play(playbook_bin, inventory, path, env, extra=None):
     argv = [playbook_bin, "-i", str(inventory), str(path)] + (["-e", "@" + str(extra)] if extra else [])
     start = time.monotonic()
@@ -228,6 +243,9 @@ def main(argv=None):
     parser.add_argument("--core", choices=("project", "peer"), default="project",
                         help="the ansible-core of restore.yml and versions.yml: the project's (.venv) or the peer's "
                         "(.build/bench-venv), to compare both playbooks on one ansible-core")
+    parser.add_argument("--peer-core", choices=("peer", "project"), default="peer",
+                        help="the ansible-core of the hand-written playbook: its bundle's (.build/bench-venv) or the "
+                        "project's (.venv, with the bundle's collections)")
     parser.add_argument("--keep-output", metavar="DIR",
                         help="write each playbook run's output to DIR (with a timing callback enabled, the per-task times)")
     args = parser.parse_args(argv)
@@ -236,15 +254,17 @@ def main(argv=None):
     inventory = json.loads(Path(args.inventory).read_text())
     hosts = inventory["all"]["children"]["lab"]["children"]["initiators"]["hosts"]
     portal = inventory["all"]["vars"]["lab_portals"][0]
-    peer_bin = ensure_bench_venv() if args.peer or args.core == "peer" else None
+    bundle_bin = ensure_bench_venv() if args.peer or args.core == "peer" else None
     project_bin = str(REPO / ".venv" / "bin" / "ansible-playbook")
-    ours_bin = peer_bin if args.core == "peer" else project_bin
+    ours_bin = bundle_bin if args.core == "peer" else project_bin
+    peer_bin = project_bin if args.peer_core == "project" else bundle_bin
     with tempfile.TemporaryDirectory(prefix="restore-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "cp").mkdir()
         (workdir / "tmp").mkdir()
         env = ours_env(workdir)
         ours_strategy_env = labctl.ansible_env(workdir, args.strategy) if args.strategy != "stock" else env
+        peer_env = dict(env, ANSIBLE_COLLECTIONS_PATH=bundle_collections()) if args.peer_core == "project" else env
         fill = dict(iqn=IQN, prefix=PREFIX, lun=LUN, snap=SNAP, repo=REPO, portal=portal, tmp=workdir,
                     host2_iqn=hosts["host2"]["lab_initiator_name"])
         for name, text in (("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
@@ -267,7 +287,7 @@ def main(argv=None):
                 runs = [("restore.yml (san.iscsi)", ours_bin, REPO / "playbooks" / "restore.yml", workdir / "ours.json",
                          ours_strategy_env)]
                 if args.peer:
-                    runs.append(("open_iscsi + mount + command", peer_bin, workdir / "peer.yml", None, env))
+                    runs.append(("open_iscsi + mount + command", peer_bin, workdir / "peer.yml", None, peer_env))
                 for label, binary, path, extra, run_env in runs:
                     result = play(binary, args.inventory, path, run_env, extra)
                     rows.append((label, result))
@@ -287,8 +307,8 @@ def main(argv=None):
         for number, (label, result) in enumerate(rows, 1):
             name = "%02d-%s.log" % (number, re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-"))
             (Path(args.keep_output) / name).write_text(result["output"])
-    print("strategy of restore.yml and versions.yml: %s; their ansible-core: %s"
-          % (args.strategy, "the peer's" if args.core == "peer" else "the project's"))
+    print("strategy of restore.yml and versions.yml: %s; their ansible-core: %s; the hand-written playbook's: %s"
+          % (args.strategy, core_version(ours_bin), core_version(peer_bin) if args.peer else "-"))
     print("%-32s %10s %13s %4s" % ("playbook", "wall (s)", "module calls", "rc"))
     for label, result in rows:
         print("%-32s %10.1f %13d %4d" % (label, result["seconds"], result["calls"], result["rc"]))
@@ -296,7 +316,9 @@ def main(argv=None):
     peer = [result["seconds"] for label, result in rows if label.startswith("open_iscsi")]
     versions = [result["seconds"] for label, result in rows if label.startswith("versions.yml")]
     if ours and peer:
-        print("restore.yml / hand-written: %.2f (goal at most 0.75)" % (sum(ours) / sum(peer)))
+        print("restore.yml / hand-written: %.2f (goal at most 0.75)%s" % (
+            sum(ours) / sum(peer), "" if ours_bin == peer_bin else
+            "; on two ansible-cores: --core and --peer-core alike compare on one"))
     if ours and versions:
         print("versions.yml over 5 snapshots / one restore.yml: %.2f (goal at most 2)"
               % (versions[0] / (sum(ours) / len(ours))))

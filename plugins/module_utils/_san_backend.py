@@ -86,6 +86,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import re
 
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, normalize_name, validate_name
@@ -264,6 +265,13 @@ class SanBackend(object):
         """Requests sent again because the array was busy or unreachable, in order: dicts with ``method``,
         ``path``, ``attempt``, ``delay`` (seconds waited first) and ``reason``. Empty for LIO."""
         return []
+
+    @contextlib.contextmanager
+    def changes_saved_once(self):
+        """A batch of changes that the backend may persist once, at its end (also after a failure), rather
+        than after each. LIO saves its configuration file once; ONTAP persists every request itself, so
+        this does nothing there."""
+        yield
 
     def clone_route(self, volume):
         """How this array clones a LUN from a snapshot in ``volume`` (the API call or tool), for the module

@@ -406,6 +406,8 @@ class LioBackend(SanBackend):
         rtslib_root = getattr(rtslib_fb, 'root', None)
         self.save_file = self.params.get('save_file') or getattr(rtslib_root, 'default_save_file', FALLBACK_SAVE_FILE)
         self._root = None
+        self._batch_depth = 0
+        self._unsaved = False
 
     def _target_name(self):
         target = self.params.get('target')
@@ -525,16 +527,49 @@ class LioBackend(SanBackend):
     @contextlib.contextmanager
     def _changing_config(self):
         """Hold the lock over a change of the LIO configuration and save it afterwards, also after a
-        failure (the rollback may have changed it too), so the saved file always equals the running state."""
+        failure (the rollback may have changed it too), so the saved file always equals the running state.
+        Within changes_saved_once the save waits for the end of the batch."""
         with self._locked():
             try:
                 yield
             except BaseException:
+                if self._batch_depth:
+                    self._unsaved = True
+                    raise
                 try:
                     self._save()
                 except SanError:
                     pass  # the original error matters more
                 raise
+            if self._batch_depth:
+                self._unsaved = True
+            else:
+                self._save()
+
+    @contextlib.contextmanager
+    def changes_saved_once(self):
+        """Save the configuration once, after every change made inside (also after a failure), instead of
+        after each: a dump of the whole configuration costs more than most changes. The save writes the
+        running state, other hosts' runs' changes included, so deferring it loses nothing; a run killed
+        inside leaves the running state unsaved until the next save, as a run killed after a change did."""
+        self._batch_depth += 1
+        try:
+            yield
+        except BaseException:
+            self._batch_depth -= 1
+            try:
+                self._save_unsaved()
+            except SanError:
+                pass  # the original error matters more
+            raise
+        self._batch_depth -= 1
+        self._save_unsaved()
+
+    def _save_unsaved(self):
+        if self._batch_depth or not self._unsaved:
+            return
+        self._unsaved = False
+        with self._locked():
             self._save()
 
     def _save(self):

@@ -585,19 +585,22 @@ def present_many(module):
     and mapped in order, each entry's refusals before its LUN is made; the first failure stops the call."""
     managers = entry_managers(module)
     backend = get_backend(module)
-    results = []
-    for manager in managers:
-        manager.connect(backend)
-        try:
-            manager.run()
-        except SanError as exc:
-            failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=False, lun=None,
-                           map=manager.mapper and manager.mapper.result['map'], **manager.made_before_failure())
-            results.append(failure)
-            module.fail_json(msg='%s: %s' % (manager.path, failure['msg']), error_code=failure['error_code'],
-                             **report_retries(module, backend, dict(
-                                 luns=results, changed=any(entry['changed'] for entry in results))))
-        results.append(dict(manager.result, path=manager.path))
+    results, failure = [], None
+    with backend.changes_saved_once():
+        for manager in managers:
+            manager.connect(backend)
+            try:
+                manager.run()
+            except SanError as exc:
+                failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=False, lun=None,
+                               map=manager.mapper and manager.mapper.result['map'], **manager.made_before_failure())
+                results.append(failure)
+                break
+            results.append(dict(manager.result, path=manager.path))
+    if failure:
+        module.fail_json(msg='%s: %s' % (failure['path'], failure['msg']), error_code=failure['error_code'],
+                         **report_retries(module, backend, dict(
+                             luns=results, changed=any(entry['changed'] for entry in results))))
     first_creations_only(results)
     module.exit_json(**report_retries(module, backend, dict(
         luns=results, changed=any(entry['changed'] for entry in results), igroups_deleted=[], igroups_kept=[])))
@@ -619,23 +622,25 @@ def delete_many(module):
     managers = entry_managers(module)
     backend = get_backend(module)
     results, failed = [], []
-    for manager in managers:
-        manager.connect(backend)
-        try:
-            manager.run()
-            results.append(dict(path=manager.path, changed=manager.result['changed'],
-                                unmapped=manager.result['unmapped']))
-        except SanError as exc:
-            failure = dict(exc.to_fail_kwargs(), path=manager.path, changed=manager.result['changed'],
-                           unmapped=manager.result['unmapped'], failed=True)
-            results.append(failure)
-            failed.append(failure)
-    result = dict(luns=results, changed=any(entry['changed'] for entry in results), igroups_deleted=[],
-                  igroups_kept=[])
-    if module.params['prune_igroups']:
-        gone = [entry['path'] for entry in results if not entry.get('failed')]
-        deleted, kept = prune_igroups(module.check_mode, backend, module.params['prune_igroups'], gone_paths=gone)
-        result.update(igroups_deleted=deleted, igroups_kept=kept, changed=result['changed'] or bool(deleted))
+    with backend.changes_saved_once():
+        for manager in managers:
+            manager.connect(backend)
+            try:
+                manager.run()
+                results.append(dict(path=manager.path, changed=manager.result['changed'],
+                                    unmapped=manager.result['unmapped']))
+            except SanError as exc:
+                failure = dict(exc.to_fail_kwargs(), path=manager.path, changed=manager.result['changed'],
+                               unmapped=manager.result['unmapped'], failed=True)
+                results.append(failure)
+                failed.append(failure)
+        result = dict(luns=results, changed=any(entry['changed'] for entry in results), igroups_deleted=[],
+                      igroups_kept=[])
+        if module.params['prune_igroups']:
+            gone = [entry['path'] for entry in results if not entry.get('failed')]
+            deleted, kept = prune_igroups(module.check_mode, backend, module.params['prune_igroups'],
+                                          gone_paths=gone)
+            result.update(igroups_deleted=deleted, igroups_kept=kept, changed=result['changed'] or bool(deleted))
     if failed:
         module.fail_json(msg='; '.join('%s: %s' % (entry['path'], entry['msg']) for entry in failed),
                          error_code=failed[0]['error_code'], **report_retries(module, backend, result))
@@ -697,7 +702,8 @@ def main():
         if module.params['luns'] is not None:
             (delete_many if module.params['state'] == 'absent' else present_many)(module)
         manager = LunManager(module).connect()
-        result = manager.run()
+        with manager.backend.changes_saved_once():
+            result = manager.run()
     except SanError as exc:
         fail_san(module, exc, manager and manager.backend, **(manager.made_before_failure() if manager else {}))
     module.exit_json(**report_retries(module, manager.backend, result))

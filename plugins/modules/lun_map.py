@@ -239,7 +239,8 @@ def main():
     mapper = None
     try:
         mapper = build_mapper(module)
-        result = mapper.unmap_only() if module.params['state'] == 'absent' else mapper.map()
+        with mapper.backend.changes_saved_once():  # a move maps and unmaps: LIO saves once
+            result = mapper.unmap_only() if module.params['state'] == 'absent' else mapper.map()
     except SanError as exc:
         done = dict(unmapped=mapper.unmapped, changed=True) if mapper and mapper.unmapped else {}
         fail_san(module, exc, mapper and mapper.backend, **done)

@@ -7,7 +7,8 @@
   copy_paths.py space  --timeout S -- PATH=BYTES...
   copy_paths.py offer  ROOT KEYDIR --label L --timeout S -- PATH...
   copy_paths.py accept STAGING --label L --public-key KEY --user U --valid-for S --timeout S -- PATH=BYTES...
-  copy_paths.py send   ROOT KEYDIR ADDRESS --user U --port P --host-key KEY... --timeout S [--detach] -- PATH...
+  copy_paths.py send   ROOT KEYDIR ADDRESS --user U --port P --host-key KEY... --timeout S [--detach [--wait W]]
+                       -- PATH...
   copy_paths.py progress KEYDIR --wait S --timeout S
   copy_paths.py place  STAGING DEST --label L --user U --timeout S [--backup-suffix SUF] [--dry-run] -- PATH...
   copy_paths.py revoke STAGING --label L --user U --timeout S
@@ -33,7 +34,8 @@ forced command `rrsync -wo -no-del -no-lock STAGING`: the key can only write int
 shell, no forwarding, no other path). It answers the destination's SSH host keys, which send pins (its own
 known_hosts in KEYDIR, StrictHostKeyChecking=yes). send rsyncs the paths from ROOT into STAGING over SSH with
 that key; with --detach it runs in the background (its own session) and writes KEYDIR/result.json when it
-ends, rsync's --info=progress2 lines going to KEYDIR/progress. progress waits up to S seconds for that end
+ends, rsync's --info=progress2 lines going to KEYDIR/progress, and with --wait W it then reports as progress
+--wait W does (a copy that ends within W needs no second call). progress waits up to S seconds for that end
 and reports the last progress line (bytes done, percent, rate, ETA) and, once ended, send's result. place
 rsyncs STAGING into DEST (as unpack does), then removes STAGING and the run's key whatever happened. revoke
 (the teardown on the destination) removes the run's key and STAGING; on the browse host, host_steps.py's
@@ -80,6 +82,7 @@ HOST_KEY_ALIAS = 'san-iscsi-restore-destination'
 KEYS_LOCK = '/run/lock/san-iscsi-authorized-keys.lock'
 SSH_DIR = '/etc/ssh'
 SAFE_PATH = re.compile(r'/[A-Za-z0-9._/@+-]+')
+PROGRESS_POLL = 0.1  # seconds between looks for a detached send's result (a look is one stat)
 SAFE_LABEL = re.compile(r'[A-Za-z0-9._-]+')
 PUBLIC_KEY = re.compile(r'(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}')
 PROGRESS = re.compile(r'^\s*([\d,]+)\s+(\d+)%\s+(\S+/s)\s+(\d+:\d\d:\d\d)')
@@ -461,6 +464,8 @@ def send(args):
     if not args.detach:
         return raise_if_failed(work())
     detach(work, os.path.join(args.keydir, 'pid'))
+    if args.wait:  # the first round of progress in the same call: a small copy has ended by then
+        return dict(progress(args), detached=True)
     return dict(paths=[], refused=[], changes=[], detached=True)
 
 
@@ -487,7 +492,7 @@ def progress(args):
     result_path = os.path.join(args.keydir, 'result.json')
     deadline = time.monotonic() + args.wait
     while not os.path.exists(result_path) and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(PROGRESS_POLL)
     report = dict(paths=[], refused=[], changes=[], done=os.path.exists(result_path),
                   progress=last_progress(os.path.join(args.keydir, 'progress')))
     if report['done']:
@@ -615,6 +620,8 @@ def parse(argv):
             action.add_argument('--detach', action='store_true')
         if name == 'progress':
             action.add_argument('--wait', type=float, required=True)
+        if name == 'send':
+            action.add_argument('--wait', type=float, default=0)
         if name == 'digest':
             action.add_argument('--version', nargs=2, action='append', required=True, metavar=('NAME', 'ROOT'))
         action.add_argument('paths', nargs='*' if name in ('progress', 'revoke') else '+')

@@ -946,3 +946,54 @@ def test_a_new_map_is_read_back_while_the_lio_lock_is_still_held(backend, lio, t
     monkeypatch.setattr(backend, 'get_lun_map', lambda path, igroup: held.append(lock._depth) or read_back(path, igroup))
     assert backend.create_lun_map('labvg/pool/lio_a', 'hosts')['lun_id'] == 0
     assert held[-1] > 0  # another run's teardown cannot change the ACL between the map and its read-back
+
+
+# --- one save per batch -------------------------------------------------------------------------
+
+def count_saves(monkeypatch):
+    """Counts the configuration saves (each dumps the whole configuration and writes the file)."""
+    saves = []
+    real = _san_lio.save_config
+
+    def counting(config, path):
+        saves.append(sorted(so['name'] for so in config['storage_objects']))
+        return real(config, path)
+    monkeypatch.setattr(_san_lio, 'save_config', counting)
+    return saves
+
+
+def test_every_change_saves_outside_a_batch(backend, monkeypatch):
+    saves = count_saves(monkeypatch)
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.create_lun_map('labvg/pool/lio_a', 'host1', 0)
+    assert len(saves) == 3
+
+
+def test_a_batch_saves_once_at_its_end(backend, monkeypatch, tmp_path):
+    saves = count_saves(monkeypatch)
+    with backend.changes_saved_once():
+        backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+        backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+        with backend.changes_saved_once():  # nested: still the outer batch's one save
+            backend.create_lun_map('labvg/pool/lio_a', 'host1', 0)
+        assert saves == []
+    assert saves == [['lio_a']]
+    assert saved(tmp_path)['targets'][0]['tpgs'][0]['node_acls'][0]['mapped_luns'] == [[0, 0]]
+
+
+def test_a_batch_without_changes_saves_nothing(backend, monkeypatch):
+    saves = count_saves(monkeypatch)
+    with backend.changes_saved_once():
+        assert backend.get_lun('labvg/pool', 'lio_a') is None
+    assert saves == []
+
+
+def test_a_failed_batch_saves_what_it_changed_and_raises_its_own_error(backend, monkeypatch, tmp_path):
+    saves = count_saves(monkeypatch)
+    with pytest.raises(SanConflict):
+        with backend.changes_saved_once():
+            backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+            backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')  # refused: the name is taken
+    assert saves == [['lio_a']]
+    assert [so['name'] for so in saved(tmp_path)['storage_objects']] == ['lio_a']

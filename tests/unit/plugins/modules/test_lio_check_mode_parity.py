@@ -159,13 +159,18 @@ def test_remap_to_a_used_id_keeps_the_map(lab, run_module):
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
 
 
-def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module):
-    """The move lvm_migrate makes: unmapped from the old host's igroup, then mapped to the new one, same id."""
+def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module, monkeypatch):
+    """The move lvm_migrate makes: unmapped from the old host's igroup, then mapped to the new one, same id
+    (the configuration saved once, with both changes)."""
     args = dict(lab.connection, path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped', 'nosuch'])
     before = lab.state()
     predicted = run_module(lun_map, args, check_mode=True)
     assert lab.state() == before
+    saves = []
+    real = _san_lio.save_config
+    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(config) or real(config, path))
     moved = run_module(lun_map, args)
+    assert len(saves) == 1
     for result in (predicted, moved):
         assert result['changed'] is True and result['unmapped'] == ['mapped'] and result['lun_id'] == 1
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped') is None

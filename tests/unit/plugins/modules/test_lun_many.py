@@ -8,8 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
 from ansible_collections.san.iscsi.plugins.modules import lun
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
@@ -126,6 +129,18 @@ def test_lio_two_clones_made_and_mapped_in_one_call(lab, run_module):  # noqa: F
     assert again['changed'] is False and [entry['lun_id'] for entry in again['luns']] == [0, 1]
 
 
+def test_lio_a_batch_saves_the_configuration_once(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
+    saves = []
+    real = _san_lio.save_config
+    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(path) or real(config, path))
+    names = ('lio_c1', 'lio_c2', 'lio_c3')
+    made = run_module(lun, dict(lab.connection, luns=clone_entries(*names), map_to=dict(igroup='new', initiators=[NEW])))
+    assert ([entry['lun_id'] for entry in made['luns']], len(saves)) == ([0, 1, 2], 1)
+    gone = run_module(lun, dict(lab.connection, luns=[dict(volume='labvg/pool', name=name) for name in names],
+                                state='absent', force=True, prune_igroups=['new']))
+    assert (gone['igroups_deleted'], len(saves)) == (['new'], 2)
+
+
 def test_lio_a_failing_entry_stops_the_call_and_the_entries_before_it_are_reported(lab, run_module):  # noqa: F811 pylint: disable=redefined-outer-name
     entries = clone_entries('lio_c1') + clone_entries('lio_c2', snapshot='nosuch') + clone_entries('lio_c3')
     with pytest.raises(ModuleFailed) as failed:
@@ -137,6 +152,8 @@ def test_lio_a_failing_entry_stops_the_call_and_the_entries_before_it_are_report
         ('labvg/pool/lio_c1', False, True), ('labvg/pool/lio_c2', True, False)]
     assert result['luns'][1]['lun'] is None
     assert fresh(lab).get_lun('labvg/pool', 'lio_c1')['maps'] == [dict(igroup='new', lun_id=0)]
+    with open(lab.connection['save_file']) as handle:  # the batch's one save ran after the failure too
+        assert 'lio_c1' in [so['name'] for so in json.load(handle)['storage_objects']]
     assert fresh(lab).get_lun('labvg/pool', 'lio_c2') is None and fresh(lab).get_lun('labvg/pool', 'lio_c3') is None
 
 

@@ -211,3 +211,15 @@ def test_ontap_reuse_igroup_prefers_the_named_igroup_then_the_first_by_name(onta
     result = run_module(lun, other)
     assert (result['map']['igroup'], result['igroup_created']) == ('alpha', False)
     assert ('svm1', 'role_made') not in ontap.state.igroup_by_name
+
+
+def test_lio_clone_map_and_delete_with_prune_save_the_configuration_once_each(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
+    saves = []
+    real = _san_lio.save_config
+    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(path) or real(config, path))
+    made = run_module(lun, dict(lab.connection, map_to=dict(igroup='new', initiators=[NEW]), **LIO_CLONE))
+    assert (made['igroup_created'], made['map']['igroup'], len(saves)) == (True, 'new', 1)
+    gone = run_module(lun, dict(lab.connection, volume='labvg/pool', name='lio_c', state='absent', force=True,
+                                prune_igroups=['new']))
+    assert (gone['unmapped'], gone['igroups_deleted'], len(saves)) == ([dict(igroup='new', lun_id=0)], ['new'], 2)
+    assert fresh(lab).get_lun('labvg/pool', 'lio_c') is None and fresh(lab).get_igroup('new') is None

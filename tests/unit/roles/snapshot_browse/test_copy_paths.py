@@ -1130,3 +1130,23 @@ def test_a_tree_digest_tells_names_with_spaces_from_link_targets(versions_dir, c
     rc, result, err = run_digest(capsys, 'tree', ('one', one), ('two', two))
     assert (rc, err) == (0, '')
     assert result['versions'][0]['sha256'] != result['versions'][1]['sha256']
+
+
+def test_a_detached_send_with_wait_reports_its_end_in_the_same_call(snapshot, offered, closed_port):
+    keydir = offered
+    rc, result = run_script('send', str(snapshot), str(keydir), '127.0.0.1', '--user=restorer',
+                            '--port=%d' % closed_port, '--host-key=' + KEY_A, '--timeout=30', '--detach',
+                            '--wait=30', '--', 'data/tree')
+    assert (rc, result['changed']) == (1, False)  # the copy failed within the wait: the send call fails
+    assert result['msg'].startswith('rsync to 127.0.0.1 failed (rc ')
+    assert json.loads((keydir / 'result.json').read_text())['failed'] is True
+
+
+def test_a_detached_send_with_wait_returns_after_the_wait_while_the_copy_runs(snapshot, offered, closed_port,
+                                                                              monkeypatch):
+    keydir = offered
+    monkeypatch.setattr(copy_paths, 'detach', lambda work, pid_file: None)  # a copy that does not end
+    result = copy_paths.send(copy_paths.parse(['send', str(snapshot), str(keydir), '127.0.0.1', '--user=restorer',
+                                               '--port=%d' % closed_port, '--host-key=' + KEY_A, '--timeout=30',
+                                               '--detach', '--wait=0.3', '--', 'data/tree']))
+    assert result == dict(paths=[], refused=[], changes=[], detached=True, done=False, progress=None)
