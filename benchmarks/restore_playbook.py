@@ -10,11 +10,11 @@ snapshots against one restore.yml, in the same lab run.
       [--strategy stock|mitogen] [--core project|peer] [--peer-core peer|project] [--no-peer] [--no-versions]
       [--keep-output DIR]
 
-Needs the dev lab (`make lab-up`). The peer playbook runs with PyPI's `ansible` 11.x bundle (ansible-core
-2.18) installed into .build/bench-venv (created on first use, never into .venv); --peer-core project runs it
-on the project's ansible-core instead, with the bundle's collections, so that --core and --peer-core compare
-both playbooks on one ansible-core (either one). One source LUN with a file
-tree and a snapshot is made once (by the snapshot_browse test tasks); each round restores one file
+Needs the dev lab (`make lab-up`). The peer playbook uses the collections of PyPI's `ansible` 11.x bundle
+(ansible-core 2.18), installed into .build/bench-venv (created on first use, never into .venv), and runs on the
+same ansible-core as restore.yml: the project's by default, the bundle's with --core peer. --peer-core peer runs
+it on the bundle's ansible-core whatever --core says, which measures the two ansible-cores as much as the two
+playbooks. One source LUN with a file tree and a snapshot is made once (by the snapshot_browse test tasks); each round restores one file
 (data/tree/a.txt) from the snapshot through host2 to host1 with both playbooks, measures wall time and counts
 module calls (task results on the lab hosts, one per loop item). The peer cleans up only when every step
 works, as such playbooks usually do; restore.yml cleans up in any case. Then (unless --no-versions) four more
@@ -243,12 +243,13 @@ def main(argv=None):
     parser.add_argument("--core", choices=("project", "peer"), default="project",
                         help="the ansible-core of restore.yml and versions.yml: the project's (.venv) or the peer's "
                         "(.build/bench-venv), to compare both playbooks on one ansible-core")
-    parser.add_argument("--peer-core", choices=("peer", "project"), default="peer",
+    parser.add_argument("--peer-core", choices=("peer", "project"),
                         help="the ansible-core of the hand-written playbook: its bundle's (.build/bench-venv) or the "
-                        "project's (.venv, with the bundle's collections)")
+                        "project's (.venv, with the bundle's collections); default: that of restore.yml (--core)")
     parser.add_argument("--keep-output", metavar="DIR",
                         help="write each playbook run's output to DIR (with a timing callback enabled, the per-task times)")
     args = parser.parse_args(argv)
+    args.peer_core = args.peer_core or args.core
     if args.keep_output:
         Path(args.keep_output).mkdir(parents=True, exist_ok=True)
     inventory = json.loads(Path(args.inventory).read_text())
@@ -264,7 +265,8 @@ def main(argv=None):
         (workdir / "tmp").mkdir()
         env = ours_env(workdir)
         ours_strategy_env = labctl.ansible_env(workdir, args.strategy) if args.strategy != "stock" else env
-        peer_env = dict(env, ANSIBLE_COLLECTIONS_PATH=bundle_collections()) if args.peer_core == "project" else env
+        peer_env = (dict(env, ANSIBLE_COLLECTIONS_PATH=bundle_collections()) if args.peer and args.peer_core == "project"
+                    else env)
         fill = dict(iqn=IQN, prefix=PREFIX, lun=LUN, snap=SNAP, repo=REPO, portal=portal, tmp=workdir,
                     host2_iqn=hosts["host2"]["lab_initiator_name"])
         for name, text in (("setup.yml", SETUP), ("cleanup.yml", CLEANUP), ("peer.yml", PEER)):
