@@ -593,7 +593,8 @@ def present_many(module):
                 manager.run()
             except SanError as exc:
                 failure = dict(exc.to_fail_kwargs(), path=manager.path, failed=True, changed=False, lun=None,
-                               map=manager.mapper and manager.mapper.result['map'], **manager.made_before_failure())
+                               map=manager.mapper and manager.mapper.result['map'])
+                failure.update(manager.made_before_failure())  # the LUN made before its map failed, if any
                 results.append(failure)
                 break
             results.append(dict(manager.result, path=manager.path))

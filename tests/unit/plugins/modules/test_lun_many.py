@@ -12,12 +12,13 @@ import json
 
 import pytest
 
-from ansible_collections.san.iscsi.plugins.module_utils import _san_lio
 from ansible_collections.san.iscsi.plugins.modules import lun
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lio_check_mode_parity import lab  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lun_map_initiators import delete_igroup_before_the_map
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lun_map_to import NEW, fresh
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import count_saves
 
 SNAPSHOT = dict(volume='labvg/pool', snapshot='lio_s', lun='lio_a')
 
@@ -130,9 +131,7 @@ def test_lio_two_clones_made_and_mapped_in_one_call(lab, run_module):  # noqa: F
 
 
 def test_lio_a_batch_saves_the_configuration_once(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
-    saves = []
-    real = _san_lio.save_config
-    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(path) or real(config, path))
+    saves = count_saves(monkeypatch)
     names = ('lio_c1', 'lio_c2', 'lio_c3')
     made = run_module(lun, dict(lab.connection, luns=clone_entries(*names), map_to=dict(igroup='new', initiators=[NEW])))
     assert ([entry['lun_id'] for entry in made['luns']], len(saves)) == ([0, 1, 2], 1)
@@ -155,6 +154,23 @@ def test_lio_a_failing_entry_stops_the_call_and_the_entries_before_it_are_report
     with open(lab.connection['save_file']) as handle:  # the batch's one save ran after the failure too
         assert 'lio_c1' in [so['name'] for so in json.load(handle)['storage_objects']]
     assert fresh(lab).get_lun('labvg/pool', 'lio_c2') is None and fresh(lab).get_lun('labvg/pool', 'lio_c3') is None
+
+
+def test_lio_a_map_failing_after_its_clone_reports_the_clone_in_the_entry(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
+    """The igroup vanishing under a batch's map (the race the role's retry answers): the entry reports its clone
+    and the map planned, with the error_code the role tests."""
+    delete_igroup_before_the_map(lab, monkeypatch, 'plain')
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun, dict(lab.connection, luns=clone_entries('lio_c1', 'lio_c2'), map_to=dict(igroup='plain')))
+    result = failed.value.result
+    assert (result['error_code'], result['changed']) == ('igroup_not_found', True)
+    assert len(result['luns']) == 1
+    entry = result['luns'][0]
+    assert (entry['path'], entry['failed'], entry['changed'], entry['error_code']) == (
+        'labvg/pool/lio_c1', True, True, 'igroup_not_found')
+    assert entry['lun']['wwid'] == fresh(lab).get_lun('labvg/pool', 'lio_c1')['wwid']
+    assert entry['map'] == dict(igroup='plain', path='labvg/pool/lio_c1', lun_id=None, vserver=None)
+    assert fresh(lab).get_lun('labvg/pool', 'lio_c2') is None
 
 
 @pytest.mark.parametrize('use_rest', ['always', 'never'], ids=['rest', 'zapi'])
