@@ -21,7 +21,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanE
 from ansible_collections.san.iscsi.plugins.modules import igroup, lun, lun_map, snapshot
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import (
-    HOST1, HOST2, IQN, MIB, FakeCommands, FakeLio, FakeModule, Namespace)
+    HOST1, HOST2, IQN, MIB, FakeCommands, FakeLio, FakeModule, Namespace, count_saves)
 
 BINARIES = {'timeout': '/usr/bin/timeout', 'lvm': '/sbin/lvm', 'cp': '/bin/cp'}
 
@@ -166,9 +166,7 @@ def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module, m
     before = lab.state()
     predicted = run_module(lun_map, args, check_mode=True)
     assert lab.state() == before
-    saves = []
-    real = _san_lio.save_config
-    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(config) or real(config, path))
+    saves = count_saves(monkeypatch)
     moved = run_module(lun_map, args)
     assert len(saves) == 1
     for result in (predicted, moved):

@@ -17,7 +17,7 @@ from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lio_check_mode_parity import lab  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_lun_map_initiators import delete_igroup_before_the_map
-from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import HOST1, FakeModule
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_lio import HOST1, FakeModule, count_saves
 
 NEW = 'iqn.2026-11.lab.san-iscsi:new'
 
@@ -214,9 +214,7 @@ def test_ontap_reuse_igroup_prefers_the_named_igroup_then_the_first_by_name(onta
 
 
 def test_lio_clone_map_and_delete_with_prune_save_the_configuration_once_each(lab, run_module, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name
-    saves = []
-    real = _san_lio.save_config
-    monkeypatch.setattr(_san_lio, 'save_config', lambda config, path: saves.append(path) or real(config, path))
+    saves = count_saves(monkeypatch)
     made = run_module(lun, dict(lab.connection, map_to=dict(igroup='new', initiators=[NEW]), **LIO_CLONE))
     assert (made['igroup_created'], made['map']['igroup'], len(saves)) == (True, 'new', 1)
     gone = run_module(lun, dict(lab.connection, volume='labvg/pool', name='lio_c', state='absent', force=True,
