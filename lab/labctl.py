@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -311,6 +312,52 @@ class Lab:
         self.state["pids"][guest.name] = self._read_pid(pidfile)
         self.save()
 
+    # -- diskless guests (started by a test, not at lab-up)
+
+    def diskless_start(self, name, index, memory=768):
+        """A guest with no disk that boots from the network. Its NICs are in the order of the other guests':
+        the management NIC (eth0, SSH forwarded from the controller, no option ROM), then fabric A (eth1) with
+        QEMU's iPXE ROM as boot device 1; an iPXE ROM boots from its own NIC only.
+        The firmware's console (SeaBIOS, iPXE) and then the kernel's go to the serial file. Returns its port."""
+        if not re.match(r"^[a-z][a-z0-9-]{0,30}$", name) or not 2 <= index <= 250:
+            raise LabError("diskless guest: a short lower-case name and an index from 2 to 250")
+        pidfile = self.dir / ("diskless-%s.pid" % name)
+        if pidfile.exists() and pid_alive(int(pidfile.read_text().strip() or 0)):
+            raise LabError("diskless guest %s is already running" % name)
+        port = free_port()
+        cmd = [
+            "qemu-system-x86_64", "-name", "sil-diskless-" + name, "-accel", "tcg", "-smp", "2", "-m", str(memory),
+            "-machine", "graphics=off", "-display", "none", "-monitor", "none",
+            "-serial", "file:%s" % self.console(name), "-daemonize", "-pidfile", str(pidfile),
+            "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-pci,rng=rng0",
+            "-netdev", "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+            "-device", "virtio-net-pci,netdev=mgmt,mac=52:54:00:00:00:%02x,romfile=" % index,
+            "-netdev", "vde,id=faba,sock=%s" % (self.dir / "fab-a"),
+            "-device", "virtio-net-pci,netdev=faba,mac=52:54:00:0a:01:%02x,bootindex=1" % index,
+        ]
+        self.console(name).unlink(missing_ok=True)
+        proc = run(cmd, check=False)
+        if proc.returncode != 0:
+            raise LabError("qemu failed to start diskless guest %s: %s" % (name, proc.stderr.strip()))
+        self._read_pid(pidfile)
+        return port
+
+    def diskless_stop(self, name):
+        """Power the guest off (no shutdown inside it: as a pulled plug)."""
+        pidfile = self.dir / ("diskless-%s.pid" % name)
+        if not pidfile.exists():
+            return False
+        pid = int(pidfile.read_text().strip() or 0)
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+        return True
+
     @staticmethod
     def _read_pid(pidfile):
         for _attempt in range(50):
@@ -388,7 +435,8 @@ class Lab:
             return hv
 
         inventory = {"all": {
-            "vars": {"repo_root": str(REPO), "lab_portals": PORTALS, "lab_portal_ipv6": PORTAL_IPV6},
+            "vars": {"repo_root": str(REPO), "lab_portals": PORTALS, "lab_portal_ipv6": PORTAL_IPV6,
+                     "lab_dir": str(self.dir), "lab_iqn_prefix": IQN_PREFIX},
             "children": {
                 "controller": {"hosts": {"localhost": {"ansible_connection": "local",
                                                        "ansible_python_interpreter": sys.executable}}},
@@ -403,7 +451,12 @@ class Lab:
 
     def stop(self):
         """Stop every process of this lab and remove its directory. Safe to call twice."""
-        pids = self.state.get("pids", {})
+        pids = dict(self.state.get("pids", {}))
+        for pidfile in self.dir.glob("diskless-*.pid"):
+            try:
+                pids[pidfile.stem] = int(pidfile.read_text().strip())
+            except (ValueError, OSError):
+                continue
         for name, pid in pids.items():
             if pid_alive(pid):
                 os.kill(pid, signal.SIGTERM)
@@ -803,6 +856,17 @@ def cmd_demo(args):
     return 0 if with_fresh_lab(demo) else 1
 
 
+def cmd_diskless(args):
+    """Start or stop a diskless guest in a running lab (LAB: its directory, the inventory's lab_dir)."""
+    lab = Lab.load(args.lab)
+    if args.action == "start":
+        port = lab.diskless_start(args.name, args.index)
+        print(json.dumps({"name": args.name, "ssh_port": port, "console": str(lab.console(args.name)),
+                          "fabric_a_mac": "52:54:00:0a:01:%02x" % args.index}))
+    else:
+        print(json.dumps({"name": args.name, "stopped": lab.diskless_stop(args.name)}))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -820,6 +884,12 @@ def main(argv=None):
         p.add_argument("--ansible-args", nargs=argparse.REMAINDER, default=[],
                        help="passed to ansible-playbook (e.g. -vvv)")
         p.set_defaults(func=func)
+    p = sub.add_parser("diskless", help="start or stop a diskless guest that boots from fabric A (iSCSI-root tests)")
+    p.add_argument("action", choices=("start", "stop"))
+    p.add_argument("name")
+    p.add_argument("--lab", required=True, help="the lab's directory (inventory variable lab_dir)")
+    p.add_argument("--index", type=int, default=0, help="start: its number, which gives its MACs (2-250)")
+    p.set_defaults(func=cmd_diskless)
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

@@ -27,6 +27,7 @@ packages=(
     systemd-sysv udev dbus python3 python3-apt openssh-server iproute2 iputils-ping kmod procps psmisc less
     open-iscsi multipath-tools kpartx lvm2 thin-provisioning-tools autofs nfs-kernel-server python3-rtslib-fb
     sg3-utils lsscsi e2fsprogs xfsprogs btrfs-progs dosfstools parted fdisk rsync acl attr
+    dnsmasq-base grub-pc-bin grub2-common
 )
 
 work=$(mktemp -d "$(dirname "$out")/.build.XXXXXX")

@@ -19,14 +19,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import io
 import os
 import posixpath
 import re
 import stat
-import tempfile
 import time
 
+from ansible_collections.san.iscsi.plugins.module_utils import _files as files
 from ansible_collections.san.iscsi.plugins.module_utils._mounts import read_mountinfo
 
 UNIT = 'autofs.service'
@@ -592,47 +591,16 @@ def displayable(value):
 
 def read_text(path):
     """The text of PATH (bytes kept: undecodable ones round-trip), or None when it does not exist."""
-    try:
-        with io.open(path, encoding='utf-8', errors='surrogateescape', newline='') as handle:
-            return handle.read()
-    except (IOError, OSError) as error:
-        if not os.path.lexists(path):
-            return None
-        raise AutofsError('cannot read %s: %s' % (path, error), error_code='io_error')
+    return files.read_text(path, AutofsError)
 
 
 def write_text(module, path, text, mode=0o644):
-    """Replace PATH with TEXT atomically: a temp file in the same directory (a dot file, which autofs'
-    +dir: include ignores), then rename; an existing file keeps its mode and owner, a new one gets MODE.
-    Missing directories are created (0755)."""
-    directory = os.path.dirname(path) or '.'
-    try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        handle, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    except (IOError, OSError) as error:
-        raise AutofsError('cannot write %s: %s' % (path, error), error_code='io_error')
-    try:
-        with io.open(handle, 'w', encoding='utf-8', errors='surrogateescape', newline='') as stream:
-            stream.write(text)
-        if os.path.exists(path):
-            module.atomic_move(temp, path)
-        else:
-            os.chmod(temp, mode)
-            os.rename(temp, path)
-    except (IOError, OSError) as error:
-        raise AutofsError('cannot write %s: %s' % (path, error), error_code='io_error')
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    """Replace PATH with TEXT atomically (see _files.write_text)."""
+    files.write_text(module, path, text, mode, AutofsError)
 
 
 def remove_file(path):
-    try:
-        os.unlink(path)
-    except (IOError, OSError) as error:
-        if os.path.lexists(path):
-            raise AutofsError('cannot remove %s: %s' % (path, error), error_code='io_error')
+    files.remove_file(path, AutofsError)
 
 
 def dropin_files(directory):

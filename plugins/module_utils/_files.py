@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Configuration files the modules own: read as text, replaced atomically, removed.
+
+Each function takes the exception class its caller reports (called as ERROR(msg, error_code='io_error')),
+so a module keeps one error type. Private to the collection: no compatibility promise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import os
+import tempfile
+
+
+class FileError(Exception):
+    def __init__(self, msg, error_code='io_error'):
+        super(FileError, self).__init__(msg)
+        self.msg = msg
+        self.error_code = error_code
+
+
+def read_text(path, error=FileError):
+    """The text of PATH (bytes kept: undecodable ones round-trip), or None when it does not exist."""
+    try:
+        with io.open(path, encoding='utf-8', errors='surrogateescape', newline='') as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        if not os.path.lexists(path):
+            return None
+        raise error('cannot read %s: %s' % (path, exc), error_code='io_error')
+
+
+def write_text(module, path, text, mode=0o644, error=FileError):
+    """Replace PATH with TEXT atomically: a temp file in the same directory (a dot file, which autofs'
+    +dir: include and dnsmasq's hosts directory ignore), then rename; an existing file keeps its mode and
+    owner, a new one gets MODE. Missing directories are created (0755)."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        handle, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    except (IOError, OSError) as exc:
+        raise error('cannot write %s: %s' % (path, exc), error_code='io_error')
+    try:
+        with io.open(handle, 'w', encoding='utf-8', errors='surrogateescape', newline='') as stream:
+            stream.write(text)
+        if os.path.exists(path):
+            module.atomic_move(temp, path)
+        else:
+            os.chmod(temp, mode)
+            os.rename(temp, path)
+    except (IOError, OSError) as exc:
+        raise error('cannot write %s: %s' % (path, exc), error_code='io_error')
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def remove_file(path, error=FileError):
+    try:
+        os.unlink(path)
+    except (IOError, OSError) as exc:
+        if os.path.lexists(path):
+            raise error('cannot remove %s: %s' % (path, exc), error_code='io_error')
