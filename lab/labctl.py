@@ -321,6 +321,8 @@ class Lab:
         The firmware's console (SeaBIOS, iPXE) and then the kernel's go to the serial file. Returns its port."""
         if not re.match(r"^[a-z][a-z0-9-]{0,30}$", name) or not 2 <= index <= 250:
             raise LabError("diskless guest: a short lower-case name and an index from 2 to 250")
+        if index in {guest.index for guest in GUESTS}:
+            raise LabError("diskless guest: index %d is a lab guest's (its MACs and addresses)" % index)
         pidfile = self.dir / ("diskless-%s.pid" % name)
         if pidfile.exists() and pid_alive(int(pidfile.read_text().strip() or 0)):
             raise LabError("diskless guest %s is already running" % name)
@@ -858,6 +860,8 @@ def cmd_demo(args):
 
 def cmd_diskless(args):
     """Start or stop a diskless guest in a running lab (LAB: its directory, the inventory's lab_dir)."""
+    if not (Path(args.lab) / "state.json").is_file():
+        raise LabError("no lab in %s (the inventory's lab_dir)" % args.lab)
     lab = Lab.load(args.lab)
     if args.action == "start":
         port = lab.diskless_start(args.name, args.index)
