@@ -599,10 +599,6 @@ def write_text(module, path, text, mode=0o644):
     files.write_text(module, path, text, mode, AutofsError)
 
 
-def remove_file(path):
-    files.remove_file(path, AutofsError)
-
-
 def dropin_files(directory):
     """The drop-ins autofs reads from DIRECTORY: *.autofs, not dot files, sorted."""
     try:

@@ -15,6 +15,8 @@ import io
 import os
 import tempfile
 
+from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
+
 
 class FileError(Exception):
     def __init__(self, msg, error_code='io_error'):
@@ -66,3 +68,38 @@ def remove_file(path, error=FileError):
     except (IOError, OSError) as exc:
         if os.path.lexists(path):
             raise error('cannot remove %s: %s' % (path, exc), error_code='io_error')
+
+
+def action(before, after):
+    """What replacing BEFORE with AFTER (None: no file) does: created, changed, unchanged, removed or absent."""
+    if after is None:
+        return 'absent' if before is None else 'removed'
+    if before is None:
+        return 'created'
+    return 'unchanged' if before == after else 'changed'
+
+
+def apply_changes(module, changes, error=FileError, done=None):
+    """Write or remove each file of CHANGES, [(path, new text or None to remove)], in order; DONE(path) runs
+    after each one (a module marks itself changed there, so that a failure half-way still says so)."""
+    for path, after in changes:
+        if after is None:
+            remove_file(path, error)
+        else:
+            write_text(module, path, after, error=error)
+        if done:
+            done(path)
+
+
+def planned_and_applied(module, plan, what, error=FileError, done=None):
+    """The changes PLAN() returns ([(path, text or None)]), planned and applied under the host lock (WHAT
+    names the holder); in check mode only planned. A lock not had in time raises ERROR."""
+    if module.check_mode:
+        return plan()
+    try:
+        with host_lock().held(what):
+            changes = plan()
+            apply_changes(module, changes, error, done)
+    except HostLockTimeout as exc:
+        raise error(exc.msg, error_code=exc.error_code)
+    return changes

@@ -43,12 +43,23 @@ _KERNEL_ARG_RE = re.compile(r'^[^\s"\'\\\x00-\x1f\x7f]+\Z')
 
 
 class NetbootError(ValueError):
-    """Bad input; error_code is stable (invalid)."""
+    """A refusal or failure of the boot modules; error_code is stable (invalid, foreign_file, conflict,
+    in_use, io_error, ...); EXTRA goes into the failure's result."""
 
-    def __init__(self, msg, error_code='invalid'):
+    def __init__(self, msg, error_code='invalid', **extra):
         super(NetbootError, self).__init__(msg)
         self.msg = msg
         self.error_code = error_code
+        self.extra = extra
+
+
+def fail_with_error(module, exc, partial_result):
+    """fail_json for a NetbootError EXC: what the run had found and done (PARTIAL_RESULT, its 'changed' kept
+    as changed), the error's extra fields, msg and error_code."""
+    result = dict(partial_result or {})
+    changed = bool(result.pop('changed', False))
+    result.update(exc.extra)
+    module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
 
 
 def check_host_name(name):

@@ -386,8 +386,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _autofs as autofs
+from ansible_collections.san.iscsi.plugins.module_utils import _files as files
 from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, fail_with
-from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 
 BUILTIN = ('null', 'hosts')
@@ -462,26 +462,17 @@ class AutofsMap(object):
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self):
-        if self.check:
-            changes = self.plan()
-        else:
-            try:
-                with host_lock().held('edit the autofs map %s' % self.name):
-                    changes = self.plan()
-                    for path, after in changes:
-                        if after is None:
-                            autofs.remove_file(path)
-                        else:
-                            autofs.write_text(self.module, path, after)
-                        self.result['changed'] = True
-            except HostLockTimeout as error:
-                raise autofs.AutofsError(error.msg, error_code=error.error_code)
+        changes = files.planned_and_applied(self.module, self.plan, 'edit the autofs map %s' % self.name,
+                                            autofs.AutofsError, self.mark_changed)
         self.result['changed'] = bool(changes)
         if self.module._diff:
             self.result['diff'] = self.diff
         if changes:
             self.service()
         return autofs.displayable(self.result)
+
+    def mark_changed(self, _path):
+        self.result['changed'] = True
 
     def read(self, path):
         if path not in self.texts:

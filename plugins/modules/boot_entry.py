@@ -229,16 +229,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _files as files
 from ansible_collections.san.iscsi.plugins.module_utils import _netboot as netboot
-from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, parse_portal
-
-
-class BootEntryError(netboot.NetbootError):
-    """A refusal (foreign_file, conflict), an I/O failure (io_error) or bad input (invalid)."""
-
-    def __init__(self, msg, error_code='invalid', **extra):
-        super(BootEntryError, self).__init__(msg, error_code)
-        self.extra = extra
 
 
 class BootEntry(object):
@@ -269,15 +260,15 @@ class BootEntry(object):
             return
         missing = [key for key in ('mac', 'address', 'target', 'portals') if not params[key]]
         if missing:
-            raise BootEntryError('state=present needs %s' % ', '.join(missing))
+            raise netboot.NetbootError('state=present needs %s' % ', '.join(missing))
         if bool(params['initiator']) == bool(params['initiator_prefix']):
-            raise BootEntryError('give initiator or initiator_prefix (one of them)')
+            raise netboot.NetbootError('give initiator or initiator_prefix (one of them)')
         initiator = (netboot.check_initiator(params['initiator']) if params['initiator']
                      else netboot.derive_initiator(params['initiator_prefix'], self.name))
         try:
             portals = [parse_portal(portal) for portal in params['portals']]
         except InvalidName as exc:
-            raise BootEntryError(str(exc))
+            raise netboot.NetbootError(str(exc))
         self.host = netboot.BootHost(self.name, params['mac'], params['address'], initiator, params['target'],
                                      portals, params['lun'], params['gateway'])
         self.mac, self.interface = self.host.mac, self.host.interface
@@ -304,30 +295,21 @@ class BootEntry(object):
 
     def read(self, path):
         if path not in self.texts:
-            self.texts[path] = files.read_text(path, BootEntryError)
+            self.texts[path] = files.read_text(path, netboot.NetbootError)
         return self.texts[path]
 
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self):
-        if self.check:
-            changes = self.plan()
-        else:
-            try:
-                with host_lock().held('write the boot files of %s' % self.name):
-                    changes = self.plan()
-                    for path, after in changes:
-                        if after is None:
-                            files.remove_file(path, BootEntryError)
-                        else:
-                            files.write_text(self.module, path, after, error=BootEntryError)
-                        self.result['changed'] = True
-            except HostLockTimeout as error:
-                raise BootEntryError(error.msg, error_code=error.error_code)
+        changes = files.planned_and_applied(self.module, self.plan, 'write the boot files of %s' % self.name,
+                                            netboot.NetbootError, self.mark_changed)
         self.result['changed'] = bool(changes)
         if self.module._diff:
             self.result['diff'] = self.diff
         return self.result
+
+    def mark_changed(self, _path):
+        self.result['changed'] = True
 
     def plan(self):
         """[(path, new text or None to delete)], after every refusal has been checked."""
@@ -342,9 +324,9 @@ class BootEntry(object):
                     if self.state == 'absent':
                         self.module.warn('%s is kept: it was not written for host %s' % (path, self.name))
                     continue
-                raise BootEntryError('%s exists and was not written by san.iscsi for host %s; move it away first'
-                                     % (path, self.name), error_code='foreign_file', path=path)
-            action = self.action(before, after)
+                raise netboot.NetbootError('%s exists and was not written by san.iscsi for host %s; move it away first'
+                                           % (path, self.name), error_code='foreign_file', path=path)
+            action = files.action(before, after)
             self.result['files'].append({'path': path, 'kind': kind, 'action': action})
             if action in ('unchanged', 'absent'):
                 continue
@@ -352,14 +334,6 @@ class BootEntry(object):
             self.diff.append({'before_header': path, 'after_header': path, 'before': before or '',
                               'after': after or ''})
         return changes
-
-    @staticmethod
-    def action(before, after):
-        if after is None:
-            return 'absent' if before is None else 'removed'
-        if before is None:
-            return 'created'
-        return 'unchanged' if before == after else 'changed'
 
     def ours(self, kind, text):
         if text is None:
@@ -413,8 +387,8 @@ class BootEntry(object):
                                                  ('address %s' % ip, address == ip),
                                                  ('name %s' % self.name, host_name == self.name)) if same]
                 if clash:
-                    raise BootEntryError('%s already gives %s to another host; retire that host first'
-                                         % (path, ' and '.join(clash)), error_code='conflict', path=path)
+                    raise netboot.NetbootError('%s already gives %s to another host; retire that host first'
+                                               % (path, ' and '.join(clash)), error_code='conflict', path=path)
 
 
 def main():
@@ -449,10 +423,7 @@ def main():
         manager = BootEntry(module)
         module.exit_json(**manager.run())
     except netboot.NetbootError as exc:
-        result = dict(manager.result) if manager else {}
-        result.update(getattr(exc, 'extra', {}))
-        changed = bool(result.pop('changed', False))
-        module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
+        netboot.fail_with_error(module, exc, manager.result if manager else None)
 
 
 if __name__ == '__main__':

@@ -131,12 +131,6 @@ UNIT_DIR = '/etc/systemd/system'
 INTERFACE_RE = re.compile(r'^[A-Za-z0-9_.:@-]{1,15}\Z')
 
 
-class BootServerError(netboot.NetbootError):
-    def __init__(self, msg, error_code='invalid', **extra):
-        super(BootServerError, self).__init__(msg, error_code)
-        self.extra = extra
-
-
 class BootServer(object):
     def __init__(self, module, unit_dir=UNIT_DIR):
         self.module = module
@@ -153,15 +147,15 @@ class BootServer(object):
         self.state = params['state']
         for key in ('tftp_root', 'hosts_dir', 'config_path'):
             if not params[key].startswith('/') or not re.match(r'^[A-Za-z0-9_./+-]+\Z', params[key]):
-                raise BootServerError('%s %r: an absolute path of letters, digits and "_./+-"' % (key, params[key]))
+                raise netboot.NetbootError('%s %r: an absolute path of letters, digits and "_./+-"' % (key, params[key]))
         if self.state == 'absent':
             return
         if not params['interface'] or not INTERFACE_RE.match(params['interface']):
-            raise BootServerError('interface %r: a network interface name' % (params['interface'],))
+            raise netboot.NetbootError('interface %r: a network interface name' % (params['interface'],))
         try:
             network = ipaddress.IPv4Network(u'%s' % params['network'])
         except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError):
-            raise BootServerError('network %r: an IPv4 network such as 10.10.1.0/24' % (params['network'],))
+            raise netboot.NetbootError('network %r: an IPv4 network such as 10.10.1.0/24' % (params['network'],))
         self.config = netboot.server_config(params['interface'], network, params['tftp_root'], params['hosts_dir'],
                                             params['log_dhcp'])
 
@@ -177,16 +171,14 @@ class BootServer(object):
     def plan(self):
         changes = []
         for kind, path, after in self.wanted():
-            before = files.read_text(path, BootServerError)
+            before = files.read_text(path, netboot.NetbootError)
             if before is not None and not self.ours(kind, before):
                 if after is not None:
-                    raise BootServerError('%s exists and was not written by san.iscsi; move it away first' % path,
-                                          error_code='foreign_file', path=path)
+                    raise netboot.NetbootError('%s exists and was not written by san.iscsi; move it away first' % path,
+                                               error_code='foreign_file', path=path)
                 self.module.warn('%s is kept: san.iscsi did not write it' % path)
                 continue
-            action = 'absent' if before is None and after is None else (
-                'removed' if after is None else 'created' if before is None else
-                'unchanged' if before == after else 'changed')
+            action = files.action(before, after)
             self.result['files'].append({'path': path, 'kind': kind, 'action': action})
             if action not in ('unchanged', 'absent'):
                 changes.append((kind, path, after))
@@ -215,7 +207,7 @@ class BootServer(object):
                     else:
                         self.apply_absent(changes, active, enabled)
             except HostLockTimeout as error:
-                raise BootServerError(error.msg, error_code=error.error_code)
+                raise netboot.NetbootError(error.msg, error_code=error.error_code)
         self.result['changed'] = bool(changes) or self.result['service'] != 'unchanged' or (
             self.state == 'present' and enabled != 'enabled')
         if self.module._diff:
@@ -237,22 +229,21 @@ class BootServer(object):
             return
         path = self.params['config_path']
         check = os.path.join(os.path.dirname(path), '.%s.check' % os.path.basename(path))
-        files.write_text(self.module, check, new[0], mode=0o600, error=BootServerError)
+        files.write_text(self.module, check, new[0], mode=0o600, error=netboot.NetbootError)
         try:
             netboot.check_config(self.runner, check)
         except CommandError as exc:
             exc.error_code = 'bad_config'
             raise
         finally:
-            files.remove_file(check, BootServerError)
+            files.remove_file(check, netboot.NetbootError)
 
     def write(self, changes):
-        for _kind, path, after in changes:
-            if after is None:
-                files.remove_file(path, BootServerError)
-            else:
-                files.write_text(self.module, path, after, error=BootServerError)
-            self.result['changed'] = True
+        files.apply_changes(self.module, [(path, after) for _kind, path, after in changes], netboot.NetbootError,
+                            self.mark_changed)
+
+    def mark_changed(self, _path):
+        self.result['changed'] = True
 
     def apply_present(self, changes, active, enabled):
         for directory in (self.params['tftp_root'], self.params['hosts_dir']):
@@ -299,8 +290,8 @@ class BootServer(object):
         except OSError:
             return
         if hosts:
-            raise BootServerError('%s still has boot entries (%s): retire those hosts first'
-                                  % (self.params['hosts_dir'], ', '.join(hosts)), error_code='in_use', hosts=hosts)
+            raise netboot.NetbootError('%s still has boot entries (%s): retire those hosts first'
+                                       % (self.params['hosts_dir'], ', '.join(hosts)), error_code='in_use', hosts=hosts)
 
 
 def main(unit_dir=UNIT_DIR):
@@ -323,10 +314,7 @@ def main(unit_dir=UNIT_DIR):
         manager = BootServer(module, unit_dir)
         module.exit_json(**manager.run())
     except netboot.NetbootError as exc:
-        result = dict(manager.result) if manager else {}
-        result.update(getattr(exc, 'extra', {}))
-        changed = bool(result.pop('changed', False))
-        module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
+        netboot.fail_with_error(module, exc, manager.result if manager else None)
     except CommandError as exc:
         fail_with(module, exc, manager.result if manager else None)
 

@@ -32,13 +32,18 @@ class Server(object):
         return args
 
     def tree(self):
-        found = {}
-        for root, _dirs, names in os.walk(str(self.root)):
-            for name in names:
-                path = os.path.join(root, name)
-                with open(path) as handle:
-                    found[os.path.relpath(path, str(self.root))] = handle.read()
-        return found
+        return file_tree(self.root)
+
+
+def file_tree(top):
+    """{path relative to TOP: content} of every file under TOP: to show what a run wrote, or that it wrote nothing."""
+    found = {}
+    for root, _dirs, names in os.walk(str(top)):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path) as handle:
+                found[os.path.relpath(path, str(top))] = handle.read()
+    return found
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from ansible_collections.san.iscsi.plugins.modules import boot_entry, boot_server
+from ansible_collections.san.iscsi.tests.unit.plugins.modules.test_boot_entry import file_tree
 from ansible_collections.san.iscsi.tests.unit.module_runner import ModuleFailed
 from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_iscsiadm import FakeCommands
 
@@ -49,14 +50,16 @@ class Server(object):
     def expect(self, *args):
         self.commands.expect(SYSTEMCTL + list(args))
 
+    def expect_first_start(self):
+        """The commands of a first run: the unit's state, the check, then reload, enable, start."""
+        self.expect_state('inactive', 'disabled')
+        self.expect_check()
+        self.expect('daemon-reload')
+        self.expect('enable', UNIT)
+        self.expect('start', UNIT)
+
     def tree(self):
-        found = {}
-        for root, _dirs, names in os.walk(str(self.root)):
-            for name in names:
-                path = os.path.join(root, name)
-                with open(path) as handle:
-                    found[os.path.relpath(path, str(self.root))] = handle.read()
-        return found
+        return file_tree(self.root)
 
 
 @pytest.fixture
@@ -71,11 +74,7 @@ def run(run_module, server, args, **kwargs):
 
 
 def test_present_checks_the_config_writes_it_and_starts_the_unit(run_module, server):
-    server.expect_state('inactive', 'disabled')
-    server.expect_check()
-    server.expect('daemon-reload')
-    server.expect('enable', UNIT)
-    server.expect('start', UNIT)
+    server.expect_first_start()
     result = run(run_module, server, server.args())
     tree = server.tree()
     assert sorted(tree) == ['etc/dnsmasq.conf', 'tftp/san-iscsi.ipxe', 'units/' + UNIT]
@@ -89,11 +88,7 @@ def test_present_checks_the_config_writes_it_and_starts_the_unit(run_module, ser
 
 
 def test_a_second_run_changes_nothing_and_restarts_nothing(run_module, server):
-    server.expect_state('inactive', 'disabled')
-    server.expect_check()
-    server.expect('daemon-reload')
-    server.expect('enable', UNIT)
-    server.expect('start', UNIT)
+    server.expect_first_start()
     run(run_module, server, server.args())
     server.expect_state('active', 'enabled')
     result = run(run_module, server, server.args())
@@ -101,11 +96,7 @@ def test_a_second_run_changes_nothing_and_restarts_nothing(run_module, server):
 
 
 def test_a_changed_network_is_checked_then_restarts_dnsmasq(run_module, server):
-    server.expect_state('inactive', 'disabled')
-    server.expect_check()
-    server.expect('daemon-reload')
-    server.expect('enable', UNIT)
-    server.expect('start', UNIT)
+    server.expect_first_start()
     run(run_module, server, server.args())
     server.expect_state('active', 'enabled')
     server.expect_check()
@@ -145,11 +136,7 @@ def test_a_config_file_it_did_not_write_is_refused(run_module, server):
 
 
 def test_absent_is_refused_while_hosts_remain_then_removes_everything(run_module, server):
-    server.expect_state('inactive', 'disabled')
-    server.expect_check()
-    server.expect('daemon-reload')
-    server.expect('enable', UNIT)
-    server.expect('start', UNIT)
+    server.expect_first_start()
     run(run_module, server, server.args())
     run_module(boot_entry, {'name': 'host1', 'mac': '52:54:00:0a:01:15', 'address': '10.10.1.21/24',
                             'initiator_prefix': 'iqn.2026-11.lab.san-iscsi', 'target': 'iqn.2026-11.lab.san-iscsi:r',
