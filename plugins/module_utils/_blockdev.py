@@ -335,6 +335,17 @@ def probe(runner, device):
     return parse_blkid_export(out)
 
 
+def reads_as_zeros(path, span=1024 * 1024):
+    """Whether the first and the last SPAN bytes of PATH (a disk) are all zero, as on a LUN never written. blkid
+    finds nothing on a disk that holds data it does not know (a raw database, say); this finds the data."""
+    with open(path, 'rb') as handle:
+        head = handle.read(span)
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - span))
+        tail = handle.read(span)
+    return not head.strip(b'\0') and not tail.strip(b'\0')
+
+
 _PAIR_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 PARTX_COLUMNS = 'NR,START,SECTORS,TYPE,UUID,NAME,SCHEME'
 

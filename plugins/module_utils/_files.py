@@ -79,6 +79,18 @@ def action(before, after):
     return 'unchanged' if before == after else 'changed'
 
 
+def record_change(files, diff, path, before, after, **fields):
+    """What replacing BEFORE with AFTER (None: no file) at PATH does, appended to FILES (a module's result list:
+    FIELDS, path and action) and, when it changes the file, to DIFF (Ansible's before/after entries). True when
+    the file changes."""
+    done = action(before, after)
+    files.append(dict(fields, path=path, action=done))
+    if done in ('unchanged', 'absent'):
+        return False
+    diff.append({'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''})
+    return True
+
+
 def apply_changes(module, changes, error=FileError, done=None):
     """Write or remove each file of CHANGES, [(path, new text or None to remove)], in order; DONE(path) runs
     after each one (a module marks itself changed there, so that a failure half-way still says so)."""

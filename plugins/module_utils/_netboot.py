@@ -26,6 +26,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, fail_with
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     DEFAULT_PORT, InvalidName, format_portal, validate_name)
 
@@ -60,6 +61,19 @@ def fail_with_error(module, exc, partial_result):
     changed = bool(result.pop('changed', False))
     result.update(exc.extra)
     module.fail_json(msg=exc.msg, error_code=exc.error_code, changed=changed, **result)
+
+
+def run_manager(module, make_manager):
+    """exit_json with the result of MAKE_MANAGER(module).run(); a NetbootError (or subclass) or a CommandError
+    fails the module with what the manager had found and done so far."""
+    manager = None
+    try:
+        manager = make_manager(module)
+        module.exit_json(**manager.run())
+    except NetbootError as exc:
+        fail_with_error(module, exc, manager.result if manager else None)
+    except CommandError as exc:
+        fail_with(module, exc, manager.result if manager else None)
 
 
 def check_host_name(name):

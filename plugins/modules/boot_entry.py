@@ -326,13 +326,8 @@ class BootEntry(object):
                     continue
                 raise netboot.NetbootError('%s exists and was not written by san.iscsi for host %s; move it away first'
                                            % (path, self.name), error_code='foreign_file', path=path)
-            action = files.action(before, after)
-            self.result['files'].append({'path': path, 'kind': kind, 'action': action})
-            if action in ('unchanged', 'absent'):
-                continue
-            changes.append((path, after))
-            self.diff.append({'before_header': path, 'after_header': path, 'before': before or '',
-                              'after': after or ''})
+            if files.record_change(self.result['files'], self.diff, path, before, after, kind=kind):
+                changes.append((path, after))
         return changes
 
     def ours(self, kind, text):
@@ -418,12 +413,7 @@ def main():
         mutually_exclusive=[('initiator', 'initiator_prefix')],
         supports_check_mode=True,
     )
-    manager = None
-    try:
-        manager = BootEntry(module)
-        module.exit_json(**manager.run())
-    except netboot.NetbootError as exc:
-        netboot.fail_with_error(module, exc, manager.result if manager else None)
+    netboot.run_manager(module, BootEntry)
 
 
 if __name__ == '__main__':

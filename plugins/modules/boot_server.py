@@ -124,7 +124,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _files as files
 from ansible_collections.san.iscsi.plugins.module_utils import _netboot as netboot
-from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, fail_with
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 
 UNIT_DIR = '/etc/systemd/system'
@@ -178,12 +178,8 @@ class BootServer(object):
                                                error_code='foreign_file', path=path)
                 self.module.warn('%s is kept: san.iscsi did not write it' % path)
                 continue
-            action = files.action(before, after)
-            self.result['files'].append({'path': path, 'kind': kind, 'action': action})
-            if action not in ('unchanged', 'absent'):
+            if files.record_change(self.result['files'], self.diff, path, before, after, kind=kind):
                 changes.append((kind, path, after))
-                self.diff.append({'before_header': path, 'after_header': path, 'before': before or '',
-                                  'after': after or ''})
         return changes
 
     @staticmethod
@@ -309,14 +305,7 @@ def main(unit_dir=UNIT_DIR):
         required_if=[('state', 'present', ('interface', 'network'))],
         supports_check_mode=True,
     )
-    manager = None
-    try:
-        manager = BootServer(module, unit_dir)
-        module.exit_json(**manager.run())
-    except netboot.NetbootError as exc:
-        netboot.fail_with_error(module, exc, manager.result if manager else None)
-    except CommandError as exc:
-        fail_with(module, exc, manager.result if manager else None)
+    netboot.run_manager(module, lambda ansible_module: BootServer(ansible_module, unit_dir))
 
 
 if __name__ == '__main__':

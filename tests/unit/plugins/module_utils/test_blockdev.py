@@ -290,3 +290,16 @@ def test_remove_overlay_removes_map_loop_and_file(fakesys, tmpdir):
     blockdev.remove_overlay(command.Runner(module), 'ovl', overlay_dir=overlay_dir, sysfs_root=fakesys.sys)
     assert module.commands == [tool('dmsetup', 'remove', '--retry', 'ovl'), tool('losetup', '--detach', '/dev/loop3')]
     assert not os.path.exists(cow)
+
+
+def test_reads_as_zeros_looks_at_the_first_and_last_span(tmp_path):
+    disk = tmp_path / 'disk'
+    disk.write_bytes(b'\0' * 10)
+    assert blockdev.reads_as_zeros(str(disk), span=4)
+    for data in (b'x' + b'\0' * 9, b'\0' * 9 + b'x'):
+        disk.write_bytes(data)
+        assert not blockdev.reads_as_zeros(str(disk), span=4)
+    disk.write_bytes(b'\0' * 4 + b'xx' + b'\0' * 4)      # the middle is not read
+    assert blockdev.reads_as_zeros(str(disk), span=4)
+    disk.write_bytes(b'\0\0x')                           # shorter than a span
+    assert not blockdev.reads_as_zeros(str(disk), span=4)

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the role san.iscsi.iscsi_root: the hosts it provisions, checked against each other and against
+the SAN's igroups (no I/O here)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: iscsi_root_hosts
+short_description: The diskless hosts of the role iscsi_root, each with its initiator name, and what forbids them
+version_added: 0.1.0
+description:
+  - Each host with its initiator name (given, or derived by the documented rule C(<prefix>:<name>)) and its
+    igroup (named after the host).
+  - C(problems) lists why the hosts cannot be provisioned, before anything changes - an invalid name, MAC,
+    address or initiator name; two hosts with the same name, MAC, address or initiator name; an initiator name
+    that an igroup of another host holds; an igroup named after a host that holds another initiator name (the
+    name belongs to another host).
+  - Used by the role C(san.iscsi.iscsi_root).
+author: san.iscsi contributors (@san-iscsi)
+options:
+  _input:
+    description: The hosts (C(name), C(mac), C(address), optional C(initiator)).
+    type: list
+    elements: dict
+    required: true
+  initiator_prefix:
+    description: The prefix of derived initiator names; null when every host gives its own.
+    type: str
+  igroups:
+    description: The SAN's igroups (C(name), C(initiators)), as M(san.iscsi.san_info) returns them.
+    type: list
+    elements: dict
+    default: []
+'''
+
+EXAMPLES = r'''
+- name: The hosts, checked
+  ansible.builtin.set_fact:
+    checked: "{{ iscsi_root_hosts | san.iscsi.iscsi_root_hosts(iscsi_root_initiator_prefix, san_state.igroups) }}"
+'''
+
+RETURN = r'''
+_value:
+  description:
+    - C(hosts) (C(name), C(mac) as C(aa:bb:..), C(address), C(initiator), C(igroup)) and C(problems) (text,
+      empty when the hosts can be provisioned).
+  type: dict
+'''
+
+from ansible_collections.san.iscsi.plugins.module_utils import _netboot as netboot
+
+
+def _checked_host(host, prefix):
+    """One host with its initiator name; NetbootError when something is not valid."""
+    name = netboot.check_host_name(host.get('name'))
+    mac = netboot.normalize_mac(host.get('mac') or '')
+    netboot.parse_address(host.get('address') or '')
+    if host.get('initiator'):
+        initiator = netboot.check_initiator(host['initiator'])
+    elif prefix:
+        initiator = netboot.derive_initiator(prefix, name)
+    else:
+        raise netboot.NetbootError('give its initiator, or iscsi_root_initiator_prefix')
+    return {'name': name, 'mac': mac, 'address': host['address'], 'initiator': initiator, 'igroup': name}
+
+
+def _duplicates(hosts, key):
+    seen, twice = set(), []
+    for host in hosts:
+        value = host[key].lower()
+        if value in seen and value not in twice:
+            twice.append(value)
+        seen.add(value)
+    return twice
+
+
+def iscsi_root_hosts(hosts, initiator_prefix=None, igroups=None):
+    """See DOCUMENTATION."""
+    checked, problems = [], []
+    for host in hosts or []:
+        try:
+            checked.append(_checked_host(host, initiator_prefix))
+        except netboot.NetbootError as exc:
+            problems.append('host %s: %s' % (host.get('name'), exc.msg))
+    for key in ('name', 'mac', 'address', 'initiator'):
+        problems += ['two hosts have the %s %s' % (key, value) for value in _duplicates(checked, key)]
+    members = dict((group['name'], [name.lower() for name in group.get('initiators') or []])
+                   for group in igroups or [])
+    for host in checked:
+        initiator = host['initiator'].lower()
+        holders = sorted(name for name, names in members.items() if initiator in names and name != host['igroup'])
+        if holders:
+            problems.append('host %s: igroup %s already holds its initiator name %s'
+                            % (host['name'], ', '.join(holders), host['initiator']))
+        others = [name for name in members.get(host['igroup'], []) if name != initiator]
+        if others:
+            problems.append('host %s: igroup %s holds another initiator name (%s); that host name is taken'
+                            % (host['name'], host['igroup'], ', '.join(others)))
+    return {'hosts': checked, 'problems': problems}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'iscsi_root_hosts': iscsi_root_hosts}

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, san.iscsi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.san.iscsi.plugins.filter.iscsi_root import FilterModule, iscsi_root_hosts
+
+PREFIX = 'iqn.2026-12.com.example'
+HOST1 = {'name': 'host1', 'mac': '52-54-00-0A-01-15', 'address': '10.10.1.21/24'}
+HOST2 = {'name': 'host2', 'mac': '52:54:00:0a:01:16', 'address': '10.10.1.22/24',
+         'initiator': 'iqn.2026-12.com.example:ws-2'}
+
+
+def test_hosts_get_their_derived_or_given_initiator_and_igroup():
+    checked = iscsi_root_hosts([HOST1, HOST2], PREFIX)
+    assert checked == {'problems': [], 'hosts': [
+        {'name': 'host1', 'mac': '52:54:00:0a:01:15', 'address': '10.10.1.21/24',
+         'initiator': PREFIX + ':host1', 'igroup': 'host1'},
+        {'name': 'host2', 'mac': '52:54:00:0a:01:16', 'address': '10.10.1.22/24',
+         'initiator': 'iqn.2026-12.com.example:ws-2', 'igroup': 'host2'}]}
+
+
+def test_invalid_hosts_are_problems_not_exceptions():
+    checked = iscsi_root_hosts([{'name': 'Host_1', 'mac': HOST1['mac'], 'address': HOST1['address']},
+                                {'name': 'h2', 'mac': '01:00:5e:00:00:01', 'address': '10.10.1.3/24'},
+                                {'name': 'h3', 'mac': '52:54:00:0a:01:17', 'address': '10.10.1.3'},
+                                {'name': 'h4', 'mac': '52:54:00:0a:01:18', 'address': '10.10.1.4/24'}], None)
+    assert checked['hosts'] == []
+    assert len(checked['problems']) == 4
+    assert 'host name' in checked['problems'][0]
+    assert 'multicast' in checked['problems'][1]
+    assert 'prefix length' in checked['problems'][2]
+    assert 'give its initiator' in checked['problems'][3]
+
+
+def test_two_hosts_sharing_a_mac_address_or_initiator_are_refused():
+    twin = dict(HOST2, mac=HOST1['mac'].lower(), address=HOST1['address'], initiator=(PREFIX + ':HOST1'))
+    problems = iscsi_root_hosts([HOST1, twin], PREFIX)['problems']
+    assert problems == ['two hosts have the mac 52:54:00:0a:01:15', 'two hosts have the address 10.10.1.21/24',
+                        'two hosts have the initiator %s:host1' % PREFIX]
+
+
+def test_an_initiator_held_by_another_igroup_is_refused_case_insensitively():
+    igroups = [{'name': 'desk7', 'initiators': [(PREFIX + ':host1').upper()]},
+               {'name': 'builder', 'initiators': [PREFIX + ':host2']},
+               {'name': 'host1', 'initiators': [PREFIX + ':host1']}]
+    checked = iscsi_root_hosts([HOST1], PREFIX, igroups)
+    assert checked['problems'] == ['host host1: igroup desk7 already holds its initiator name %s:host1' % PREFIX]
+    assert iscsi_root_hosts([HOST1], PREFIX, igroups[1:])['problems'] == []
+    # the builder's initiator name is another host's too
+    builder = iscsi_root_hosts([dict(HOST2, initiator=PREFIX + ':host2')], PREFIX, igroups)['problems']
+    assert builder == ['host host2: igroup builder already holds its initiator name %s:host2' % PREFIX]
+
+
+def test_a_host_name_whose_igroup_holds_another_initiator_is_taken():
+    igroups = [{'name': 'host1', 'initiators': ['iqn.1994-05.com.redhat:other']}]
+    problems = iscsi_root_hosts([HOST1], PREFIX, igroups)['problems']
+    assert problems == ['host host1: igroup host1 holds another initiator name (iqn.1994-05.com.redhat:other); '
+                        'that host name is taken']
+
+
+def test_the_filter_is_registered():
+    assert FilterModule().filters()['iscsi_root_hosts'] is iscsi_root_hosts
