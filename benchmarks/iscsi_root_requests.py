@@ -66,7 +66,8 @@ def host_tasks():
          'ansible.builtin.set_fact': {
              'bench_provisioned': "{{ bench_guard | bool and bench_san_state.maps"
                                   " | selectattr('igroup', 'equalto', bench_host.igroup)"
-                                  " | selectattr('path', 'search', '(^|/)' ~ '%s' ~ bench_host.name ~ '$')"
+                                  " | selectattr('path', 'in', bench_san_state.luns"
+                                  " | selectattr('name', 'equalto', '%s' ~ bench_host.name) | map(attribute='path') | list)"
                                   " | list | length > 0 }}" % LUN_PREFIX}},
         {'name': 'SAN, host {{ bench_host.name }}', 'when': 'not bench_provisioned', 'block': [
             {'name': 'the clone, mapped to the builder, host {{ bench_host.name }}',
