@@ -67,7 +67,7 @@ _FSTAB_DEVICE_SOURCES = ('/dev/', 'UUID=', 'LABEL=', 'PARTUUID=', 'PARTLABEL=')
 
 class RootImageError(NetbootError):
     """A refusal or failure of root_image; error_code is stable (invalid, not_found, busy, not_blank,
-    not_ours, no_kernel, io_error); EXTRA goes into the failure's result (netboot.fail_with_error)."""
+    not_ours, no_kernel, unsafe_path, io_error); EXTRA goes into the failure's result (netboot.fail_with_error)."""
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -119,6 +119,19 @@ def expand(root, pattern):
                 next_found.append(os.path.join(base, part))
         found = next_found
     return sorted(path for path in found if path != root)
+
+
+def contained(root, rel):
+    """ROOT/REL, when neither it nor a directory on the way is a symlink that leads out of ROOT, and it is not a
+    symlink itself. A clone's files were in a host's hands: a link to an absolute path would make the builder
+    read or write its own files."""
+    path = os.path.join(root, rel)
+    real_root = os.path.realpath(root)
+    parent = os.path.realpath(os.path.dirname(path))
+    if os.path.islink(path) or (parent != real_root and not parent.startswith(real_root + os.sep)):
+        raise RootImageError('%s in the image is a symlink or lies behind one that leads out of the image; it is '
+                             'neither read nor written' % rel, error_code='unsafe_path', path=rel)
+    return path
 
 
 def generalize_paths(root, extra_remove=()):
@@ -273,14 +286,25 @@ def make_filesystem(runner, partition):
                what='making the root filesystem on %s' % partition)
 
 
-def copy_root(runner, source, target, exclude=()):
+# Trees the image needs even where the builder mounts them on a filesystem of their own.
+SEPARATE_TREES = ('boot',)
+
+
+def copy_root(runner, source, target, exclude=(), is_mount=os.path.ismount):
     """rsync -aHAXx: hard links, ACLs, xattrs (file capabilities), one filesystem (/proc, /sys, /run, other
-    mounts and the image's own mount point are skipped), numeric ids (the image has the builder's users)."""
+    mounts and the image's own mount point are skipped), numeric ids (the image has the builder's users).
+    A SEPARATE_TREES directory that is a mount point on the builder (a /boot partition) is copied too."""
     args = ['-aHAXx', '--numeric-ids', '--delete']
     for pattern in tuple(COPY_EXCLUDE) + tuple(exclude):
         args += ['--exclude', pattern]
     runner.run('rsync', args + [source.rstrip('/') + '/', target.rstrip('/') + '/'], timeout=COPY_TIMEOUT,
                what='copying %s into the image' % source)
+    for tree in SEPARATE_TREES:
+        tree_source = os.path.join(source, tree)
+        if is_mount(tree_source):
+            runner.run('rsync', ['-aHAXx', '--numeric-ids', '--delete', tree_source + '/',
+                                 os.path.join(target, tree) + '/'], timeout=COPY_TIMEOUT,
+                       what='copying %s (a filesystem of its own) into the image' % tree_source)
 
 
 def install_grub(runner, root, disk):

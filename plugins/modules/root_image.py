@@ -29,6 +29,9 @@ description:
     golden image (C(not_blank)) - a signature blkid knows, or data in its first or last MiB. O(state=personalized)
     refuses a LUN without its marker (C(not_ours)). Both only read a LUN, mounted read-only without journal
     replay, to tell. A LUN that is mounted or held (LVM, multipath, a partition in use) is refused (C(busy)).
+  - A file it reads or writes in the image that is a symlink, or lies behind a directory link leading out of the
+    image, is refused (C(unsafe_path)); so the builder never reads or writes its own files through a clone. The
+    image is mounted C(nosuid,nodev,noexec) whenever it is mounted read-write.
 author: san.iscsi contributors (@san-iscsi)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -213,6 +216,8 @@ from ansible_collections.san.iscsi.plugins.module_utils._command import Runner
 from ansible_collections.san.iscsi.plugins.module_utils._devices import find_devices
 
 READ_ONLY = ['ro', 'noload', 'nosuid', 'nodev', 'noexec']
+# A filesystem is only written, never run from or used for device nodes, on the builder.
+READ_WRITE = ['nosuid', 'nodev', 'noexec']
 PARTITION_WAIT = 30
 
 
@@ -300,7 +305,7 @@ class RootImage(object):
         if not part or blockdev.probe(self.runner, part).get('TYPE') != image.FSTYPE:
             return None
         with self.mounted(part, READ_ONLY) as root:
-            return image.read_marker(files.read_text(os.path.join(root, image.MARKER), image.RootImageError))
+            return image.read_marker(self.read(root, image.MARKER))
 
     # --- golden --------------------------------------------------------------------------------------
 
@@ -330,7 +335,7 @@ class RootImage(object):
         part = self.partition(disk, wait=PARTITION_WAIT)
         image.make_filesystem(self.runner, part)
         uuid = blockdev.probe(self.runner, part).get('UUID')
-        with self.mounted(part, []) as root:
+        with self.mounted(part, READ_WRITE) as root:
             self.write(root, image.MARKER, image.marker_text('golden', complete=False, uuid=uuid))
             image.copy_root(self.runner, self.params['source'], root, self.params['exclude'])
             self.result['generalized'] = self.generalize(root)
@@ -380,13 +385,13 @@ class RootImage(object):
                                        % (disk.path, self.wwid), error_code='not_ours')
         # Read-only first, without journal replay, until the marker says the image is ours.
         with self.mounted(part, READ_ONLY) as root:
-            marker = image.read_marker(files.read_text(os.path.join(root, image.MARKER), image.RootImageError))
+            marker = image.read_marker(self.read(root, image.MARKER))
             if not marker or not marker.get('complete'):
                 raise image.RootImageError('%s (WWID %s) holds no finished image of san.iscsi.root_image; it is '
                                            'never written' % (disk.path, self.wwid), error_code='not_ours')
             changes, wanted_marker = self.plan(root, marker)
         if changes and not self.module.check_mode:
-            with self.mounted(part, []) as root:
+            with self.mounted(part, READ_WRITE) as root:
                 self.apply(root, changes)
         self.result['changed'] = bool(changes)
         self.report(wanted_marker)
@@ -416,6 +421,7 @@ class RootImage(object):
     def apply(self, root, changes):
         for rel, text, mode in changes:
             if text == 'host_keys':
+                image.contained(root, 'etc/ssh/ssh_host_key')
                 image.make_host_keys(self.runner, root)
             else:
                 self.write(root, rel, text, mode)
@@ -424,10 +430,10 @@ class RootImage(object):
     # --- files in the image --------------------------------------------------------------------------
 
     def read(self, root, rel):
-        return files.read_text(os.path.join(root, rel), image.RootImageError)
+        return files.read_text(image.contained(root, rel), image.RootImageError)
 
     def write(self, root, rel, text, mode=0o644):
-        files.write_text(self.module, os.path.join(root, rel), text, mode, error=image.RootImageError)
+        files.write_text(self.module, image.contained(root, rel), text, mode, error=image.RootImageError)
 
     def run(self):
         return self.golden() if self.params['state'] == 'golden' else self.personalized()

@@ -396,7 +396,8 @@ def test_make_filesystem_is_labelled_ext4(runner):
 
 
 def test_copy_root_keeps_everything_of_one_filesystem_and_excludes(runner):
-    image.copy_root(runner, '/', '/run/san-iscsi/root-image/naa.1', ['/srv/data/*'])
+    image.copy_root(runner, '/', '/run/san-iscsi/root-image/naa.1', ['/srv/data/*'], is_mount=lambda path: False)
+    assert len(runner.calls) == 1
     tool, args, timeout = runner.calls[0]
     assert (tool, timeout) == ('rsync', image.COPY_TIMEOUT)
     assert args[:3] == ['-aHAXx', '--numeric-ids', '--delete']
@@ -411,8 +412,17 @@ def test_copy_root_keeps_everything_of_one_filesystem_and_excludes(runner):
 
 
 def test_copy_root_puts_one_trailing_slash_on_each_side(runner):
-    image.copy_root(runner, '/srv/builder-root/', '/mnt/image//')
+    image.copy_root(runner, '/srv/builder-root/', '/mnt/image//', is_mount=lambda path: False)
     assert runner.calls[0][1][-2:] == ['/srv/builder-root/', '/mnt/image/']
+
+
+def test_copy_root_also_copies_a_boot_partition_of_its_own(runner):
+    asked = []
+    image.copy_root(runner, '/', '/mnt/image', is_mount=lambda path: asked.append(path) or path == '/boot')
+    assert asked == ['/boot']
+    assert len(runner.calls) == 2
+    assert runner.calls[1] == ('rsync', ['-aHAXx', '--numeric-ids', '--delete', '/boot/', '/mnt/image/boot/'],
+                               image.COPY_TIMEOUT)
 
 
 def test_install_grub_is_for_bios_into_the_images_boot(runner):

@@ -23,6 +23,7 @@ from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_devices 
 WWID = 'naa.6001405a1b2c3d4e5f60718293a4b5c6'
 INITIATOR = 'iqn.2026-11.lab.san-iscsi:host1'
 READ_ONLY = ['ro', 'noload', 'nosuid', 'nodev', 'noexec']
+READ_WRITE = ['nosuid', 'nodev', 'noexec']
 KERNEL = 'boot/vmlinuz-6.1.0-9-amd64'
 INITRD = 'boot/initrd.img-6.1.0-9-amd64'
 
@@ -341,7 +342,7 @@ def test_golden_lays_out_a_blank_lun_and_generalizes_it(lun):
     assert lun.calls[3] == ['mkfs.ext4', '-q', '-F', '-L', 'san-root', lun.part]
     assert lun.calls[6][-2:] == [lun.source + '/', os.path.join(lun.mount_dir, WWID) + '/']
     assert lun.calls[7][-1] == lun.disk
-    assert lun.mount_options == [[]]             # the filling mount is read-write
+    assert lun.mount_options == [READ_WRITE]     # the filling mount is read-write, nothing runs from it
     assert module.warnings == []
 
     assert result['changed'] is True
@@ -523,7 +524,7 @@ def test_personalized_makes_a_clone_the_hosts_own(lun):
     result, _module = run(lun, personal(lun))
     assert result['changed'] is True
     assert lun.tools() == ['blkid', 'mount', 'umount', 'mount', 'ssh-keygen', 'umount']
-    assert lun.mount_options == [READ_ONLY, []]     # read-only until the marker is read, then read-write
+    assert lun.mount_options == [READ_ONLY, READ_WRITE]     # read-only until the marker is read, then read-write
     assert [(f['path'], f['action']) for f in result['files']] == [
         ('etc/hostname', 'changed'), ('etc/hosts', 'changed'), ('etc/iscsi/initiatorname.iscsi', 'created'),
         (image.MARKER, 'changed'), (image.BOOT_NIC_NETWORK, 'created'), ('etc/ssh/ssh_host_*_key', 'created')]
@@ -582,6 +583,31 @@ def test_personalized_without_boot_mac_or_host_keys(lun):
     assert lun.image(image.BOOT_NIC_NETWORK) is None
     assert lun.image('etc/ssh/ssh_host_ed25519_key') is None
     assert lun.marker()['boot_mac'] is None
+
+
+@pytest.mark.parametrize('rel', ['etc/hostname', 'etc/hosts'])
+def test_a_clone_file_linked_out_of_the_image_is_neither_read_nor_written(lun, tmp_path, rel):
+    golden(lun)
+    outside = tmp_path / 'builders-own-file'
+    outside.write_text('secret\n')
+    os.unlink(os.path.join(lun.content, rel))
+    os.symlink(str(outside), os.path.join(lun.content, rel))
+    error = refused(lun, personal(lun))
+    assert error.error_code == 'unsafe_path'
+    assert error.extra['path'] == rel
+    assert outside.read_text() == 'secret\n'
+    assert lun.mount_options[-1] == READ_ONLY           # refused before any read-write mount
+
+
+def test_a_clone_directory_linked_out_of_the_image_is_refused(lun, tmp_path):
+    golden(lun)
+    outside = tmp_path / 'builders-etc-iscsi'
+    outside.mkdir()
+    shutil.rmtree(os.path.join(lun.content, 'etc/iscsi'))
+    os.symlink(str(outside), os.path.join(lun.content, 'etc/iscsi'))
+    error = refused(lun, personal(lun))
+    assert error.error_code == 'unsafe_path'
+    assert os.listdir(str(outside)) == []
 
 
 def test_personalized_in_check_mode_writes_nothing(lun):
