@@ -290,14 +290,23 @@ class RootImage(object):
         target = os.path.join(self.params['mount_dir'], self.wwid)
         if os.path.ismount(target):
             raise image.RootImageError('%s is already mounted: another run on this LUN?' % target, error_code='busy')
-        if not os.path.isdir(target):
+        made = []                   # the directories this run makes, the mount point first: all go afterwards
+        directory = target
+        while not os.path.isdir(directory):
+            made.append(directory)
+            directory = os.path.dirname(directory)
+        if made:
             os.makedirs(target, 0o700)
         mounts.mount(self.runner, device, target, image.FSTYPE, options)
         try:
             yield target
         finally:
             mounts.umount(self.runner, target)
-            os.rmdir(target)
+            for directory in made:
+                try:
+                    os.rmdir(directory)
+                except OSError:     # another run's mount point is in it
+                    break
 
     def marker_of(self, disk):
         """The marker of an image on DISK (its partition mounted read-only, no journal replay), or None."""

@@ -312,7 +312,8 @@ def run(lun, values, check_mode=False, diff=False):
         result = root_image.RootImage(module, runner=FakeRunner(lun), paths=lun.paths(), sleep=lun.sleeps.append).run()
     finally:
         assert lun.mounted is None
-        assert not os.path.exists(os.path.join(lun.mount_dir, WWID))
+        # the mount point and the directories made for it are gone (other tests look for leftovers in /run)
+        assert not os.path.exists(os.path.dirname(lun.mount_dir))
     return result, module
 
 
@@ -684,6 +685,15 @@ def test_a_lun_in_use_is_busy(lun, state, make_busy):
     assert error.error_code == 'busy'
     assert error.extra['users'] == users
     assert lun.calls == []
+
+
+def test_mount_directories_that_were_there_before_stay(lun):
+    os.makedirs(lun.mount_dir)
+    keep = os.path.join(lun.mount_dir, 'another-runs-mount-point')
+    os.mkdir(keep)
+    module = FakeModule(params(lun), False, False)
+    root_image.RootImage(module, runner=FakeRunner(lun), paths=lun.paths(), sleep=lun.sleeps.append).run()
+    assert os.listdir(lun.mount_dir) == ['another-runs-mount-point']
 
 
 def test_a_mount_point_already_mounted_is_busy(lun, monkeypatch):
