@@ -26,6 +26,7 @@ import os
 import re
 
 from ansible_collections.san.iscsi.plugins.module_utils._netboot import NetbootError
+from ansible_collections.san.iscsi.plugins.module_utils._netboot import check_kernel_args as check_netboot_kernel_args
 
 MARKER = 'etc/san-iscsi/root-image.json'
 MARKER_VERSION = 1
@@ -61,7 +62,8 @@ COPY_EXCLUDE = ('/swapfile', '/lost+found', '/tmp/*', '/var/tmp/*', '/var/cache/
 _RELATIVE_RE = re.compile(r'^[A-Za-z0-9_.@+*?\[\]-]+(/[A-Za-z0-9_.@+*?\[\]-]+)*\Z')
 _KERNEL_VERSION_RE = re.compile(r'^vmlinuz-(.+)\Z')
 _CONSOLE_RE = re.compile(r'^ttyS([0-9])(?:,([0-9]{4,6})(?:n8)?)?\Z')
-_KERNEL_ARG_RE = re.compile(r'^[^\s"\'\\\x00-\x1f\x7f;{}$]+\Z')
+# On top of netboot's rule for a kernel argument: what GRUB's script language would read in grub.cfg.
+_GRUB_SCRIPT_CHARS = ';{}$'
 _FSTAB_DEVICE_SOURCES = ('/dev/', 'UUID=', 'LABEL=', 'PARTUUID=', 'PARTLABEL=')
 
 
@@ -91,11 +93,16 @@ def check_console(console):
 
 
 def check_kernel_args(args):
-    """Kernel arguments go into grub.cfg: one word each, nothing GRUB's script language would read."""
-    for arg in args or ():
-        if not _KERNEL_ARG_RE.match(arg):
-            raise RootImageError('kernel argument %r is not one plain word' % (arg,))
-    return list(args or ())
+    """Kernel arguments go into grub.cfg: one word each (netboot.check_kernel_args), and nothing GRUB's script
+    language would read."""
+    try:
+        args = check_netboot_kernel_args(args or [])
+    except NetbootError as exc:
+        raise RootImageError(exc.msg)
+    for arg in args:
+        if any(char in _GRUB_SCRIPT_CHARS for char in arg):
+            raise RootImageError('kernel argument %r: GRUB would read %s in it as script' % (arg, _GRUB_SCRIPT_CHARS))
+    return args
 
 
 # --- what the image holds ------------------------------------------------------------------------
