@@ -19,11 +19,13 @@ description:
     address or initiator name; two hosts with the same name, MAC, address or initiator name; an initiator name
     that an igroup of another host holds; an igroup named after a host that holds another initiator name (the
     name belongs to another host).
-  - Used by the role C(san.iscsi.iscsi_root).
+  - Used by the role C(san.iscsi.iscsi_root); also C(iscsi_root_reset_snapshots) in the same file, which lists
+    the hosts whose C(reset_snapshot) is not a snapshot of their own LUN in a M(san.iscsi.san_info) C(snapshots)
+    list (its arguments are the checked hosts, the snapshots and the LUN prefix).
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
-    description: The hosts (C(name), C(mac), C(address), optional C(initiator)).
+    description: The hosts (C(name), C(mac), C(address), optional C(initiator) and C(reset_snapshot)).
     type: list
     elements: dict
     required: true
@@ -65,7 +67,11 @@ def _checked_host(host, prefix):
         initiator = netboot.derive_initiator(prefix, name)
     else:
         raise netboot.NetbootError('give its initiator, or iscsi_root_initiator_prefix')
-    return {'name': name, 'mac': mac, 'address': host['address'], 'initiator': initiator, 'igroup': name}
+    reset_snapshot = host.get('reset_snapshot') or None
+    if reset_snapshot is not None and not isinstance(reset_snapshot, str):
+        raise netboot.NetbootError('reset_snapshot must be the name of a snapshot of its own LUN')
+    return {'name': name, 'mac': mac, 'address': host['address'], 'initiator': initiator, 'igroup': name,
+            'reset_snapshot': reset_snapshot}
 
 
 def _duplicates(hosts, key):
@@ -103,6 +109,22 @@ def iscsi_root_hosts(hosts, initiator_prefix=None, igroups=None):
     return {'hosts': checked, 'problems': problems}
 
 
+def iscsi_root_reset_snapshots(hosts, snapshots, lun_prefix):
+    """Problems (text) of the checked hosts whose reset_snapshot is missing from SNAPSHOTS (san_info's), or is
+    known to hold another LUN than the host's own clone (LUN_PREFIX + name). An ONTAP snapshot belongs to the
+    volume (lun null): whether it holds the host's LUN only a clone from it tells (the role tries one first)."""
+    problems = []
+    for host in hosts or []:
+        wanted = host.get('reset_snapshot')
+        if not wanted:
+            continue
+        own_lun = lun_prefix + host['name']
+        found = [snap for snap in snapshots or [] if snap.get('name') == wanted and snap.get('lun') in (own_lun, None)]
+        if len(found) != 1:
+            problems.append('host %s: reset_snapshot %s is not a snapshot of its LUN %s' % (host['name'], wanted, own_lun))
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
-        return {'iscsi_root_hosts': iscsi_root_hosts}
+        return {'iscsi_root_hosts': iscsi_root_hosts, 'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots}

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.san.iscsi.plugins.filter.iscsi_root import FilterModule, iscsi_root_hosts
+from ansible_collections.san.iscsi.plugins.filter.iscsi_root import FilterModule, iscsi_root_hosts, iscsi_root_reset_snapshots
 
 PREFIX = 'iqn.2026-12.com.example'
 HOST1 = {'name': 'host1', 'mac': '52-54-00-0A-01-15', 'address': '10.10.1.21/24'}
@@ -18,9 +18,16 @@ def test_hosts_get_their_derived_or_given_initiator_and_igroup():
     checked = iscsi_root_hosts([HOST1, HOST2], PREFIX)
     assert checked == {'problems': [], 'hosts': [
         {'name': 'host1', 'mac': '52:54:00:0a:01:15', 'address': '10.10.1.21/24',
-         'initiator': PREFIX + ':host1', 'igroup': 'host1'},
+         'initiator': PREFIX + ':host1', 'igroup': 'host1', 'reset_snapshot': None},
         {'name': 'host2', 'mac': '52:54:00:0a:01:16', 'address': '10.10.1.22/24',
-         'initiator': 'iqn.2026-12.com.example:ws-2', 'igroup': 'host2'}]}
+         'initiator': 'iqn.2026-12.com.example:ws-2', 'igroup': 'host2', 'reset_snapshot': None}]}
+
+
+def test_a_reset_snapshot_is_carried_and_must_be_a_name():
+    checked = iscsi_root_hosts([dict(HOST1, reset_snapshot='host1_monday'), dict(HOST2, reset_snapshot='')], PREFIX)
+    assert [host['reset_snapshot'] for host in checked['hosts']] == ['host1_monday', None]
+    problems = iscsi_root_hosts([dict(HOST1, reset_snapshot=['host1_monday'])], PREFIX)['problems']
+    assert problems == ['host host1: reset_snapshot must be the name of a snapshot of its own LUN']
 
 
 def test_invalid_hosts_are_problems_not_exceptions():
@@ -62,5 +69,23 @@ def test_a_host_name_whose_igroup_holds_another_initiator_is_taken():
                         'that host name is taken']
 
 
-def test_the_filter_is_registered():
-    assert FilterModule().filters()['iscsi_root_hosts'] is iscsi_root_hosts
+def test_a_reset_snapshot_must_be_one_of_the_hosts_own_lun():
+    hosts = iscsi_root_hosts([dict(HOST1, reset_snapshot='monday'), dict(HOST2, reset_snapshot='tuesday'),
+                              {'name': 'host3', 'mac': '52:54:00:0a:01:17', 'address': '10.10.1.23/24'}],
+                             PREFIX)['hosts']
+    lio = [{'name': 'monday', 'lun': 'root_host1'}, {'name': 'tuesday', 'lun': 'root_host1'}]
+    assert iscsi_root_reset_snapshots(hosts, lio, 'root_') == [
+        'host host2: reset_snapshot tuesday is not a snapshot of its LUN root_host2']
+    # ONTAP: a volume's snapshot, lun null; the role's trial clone tells whether it holds the LUN
+    ontap = [{'name': 'monday', 'lun': None}, {'name': 'tuesday', 'lun': None}]
+    assert iscsi_root_reset_snapshots(hosts, ontap, 'root_') == []
+    assert iscsi_root_reset_snapshots(hosts, [], 'root_') == [
+        'host host1: reset_snapshot monday is not a snapshot of its LUN root_host1',
+        'host host2: reset_snapshot tuesday is not a snapshot of its LUN root_host2']
+    # the prefix is part of the LUN's name
+    assert len(iscsi_root_reset_snapshots(hosts, lio, 'desk_')) == 2
+
+
+def test_the_filters_are_registered():
+    assert FilterModule().filters() == {'iscsi_root_hosts': iscsi_root_hosts,
+                                        'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots}
