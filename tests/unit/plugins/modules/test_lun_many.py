@@ -187,3 +187,22 @@ def test_ontap_two_clones_made_and_mapped_in_one_call(use_rest, emulator, run_mo
     assert sorted(entry['name'] for entry in ontap.state.luns.values()) == [
         '/vol/vol1/data01', '/vol/vol1/data01_c1', '/vol/vol1/data01_c2']
     assert run_module(lun, args)['changed'] is False
+
+
+@pytest.mark.parametrize('use_rest', ['always', 'never'], ids=['rest', 'zapi'])
+def test_ontap_clone_of_a_lun_the_snapshot_does_not_hold_fails_and_makes_nothing(use_rest, emulator, run_module):  # noqa: F811 pylint: disable=redefined-outer-name
+    """The premise of iscsi_root's trial clone before a reset to a host's own snapshot: ONTAP snapshots belong to the
+    volume (lun null in san_info), and only a clone tells whether one holds a LUN made after it."""
+    ontap = Ontap(emulator, use_rest)
+    ontap.state.add_lun('svm1', '/vol/vol1/data01', 1048576)
+    ontap.state.create_snapshot(ontap.state.volume_named('svm1', 'vol1'), 's1')
+    ontap.state.add_lun('svm1', '/vol/vol1/root_ws01', 1048576)
+    args = dict(ontap.connection, volume='vol1', name='root_ws01_trial',
+                clone_from=dict(volume='vol1', snapshot='s1', lun='root_ws01'))
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun, args)
+    # ONTAP's own code: ZAPI's EFILENOTFOUND, or the failed clone job's code over REST
+    assert failed.value.result['error_code'] == {'always': '4', 'never': '13113'}[use_rest], failed.value.result
+    assert sorted(entry['name'] for entry in ontap.state.luns.values()) == ['/vol/vol1/data01', '/vol/vol1/root_ws01']
+    # the LUN the snapshot does hold clones
+    assert run_module(lun, dict(args, name='data01_trial', clone_from=dict(args['clone_from'], lun='data01')))['changed'] is True
