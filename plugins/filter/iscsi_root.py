@@ -19,9 +19,12 @@ description:
     address or initiator name; two hosts with the same name, MAC, address or initiator name; an initiator name
     that an igroup of another host holds; an igroup named after a host that holds another initiator name (the
     name belongs to another host).
-  - Used by the role C(san.iscsi.iscsi_root); also C(iscsi_root_reset_snapshots) in the same file, which lists
-    the hosts whose C(reset_snapshot) is not a snapshot of their own LUN in a M(san.iscsi.san_info) C(snapshots)
-    list (its arguments are the checked hosts, the snapshots and the LUN prefix).
+  - Used by the role C(san.iscsi.iscsi_root). The same file has two more filters.
+  - C(iscsi_root_snapshot_found) tells whether a M(san.iscsi.san_info) C(snapshots) list has exactly one
+    snapshot with a given name that holds a given LUN (its arguments are the snapshots, the name and the LUN).
+    An ONTAP snapshot belongs to the whole volume (its C(lun) is null), so it counts for any LUN of the volume.
+  - C(iscsi_root_reset_snapshots) lists the hosts whose C(reset_snapshot) is not a snapshot of their own LUN
+    (its arguments are the checked hosts, the snapshots and the LUN prefix).
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
@@ -109,6 +112,13 @@ def iscsi_root_hosts(hosts, initiator_prefix=None, igroups=None):
     return {'hosts': checked, 'problems': problems}
 
 
+def iscsi_root_snapshot_found(snapshots, name, lun):
+    """Whether SNAPSHOTS (san_info's) has exactly one snapshot named NAME that holds LUN: LIO names the LUN, an
+    ONTAP snapshot belongs to the volume (lun null) and counts for every LUN in it."""
+    found = [snap for snap in snapshots or [] if snap.get('name') == name and snap.get('lun') in (lun, None)]
+    return len(found) == 1
+
+
 def iscsi_root_reset_snapshots(hosts, snapshots, lun_prefix):
     """Problems (text) of the checked hosts whose reset_snapshot is missing from SNAPSHOTS (san_info's), or is
     known to hold another LUN than the host's own clone (LUN_PREFIX + name). An ONTAP snapshot belongs to the
@@ -119,12 +129,12 @@ def iscsi_root_reset_snapshots(hosts, snapshots, lun_prefix):
         if not wanted:
             continue
         own_lun = lun_prefix + host['name']
-        found = [snap for snap in snapshots or [] if snap.get('name') == wanted and snap.get('lun') in (own_lun, None)]
-        if len(found) != 1:
+        if not iscsi_root_snapshot_found(snapshots, wanted, own_lun):
             problems.append('host %s: reset_snapshot %s is not a snapshot of its LUN %s' % (host['name'], wanted, own_lun))
     return problems
 
 
 class FilterModule(object):
     def filters(self):
-        return {'iscsi_root_hosts': iscsi_root_hosts, 'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots}
+        return {'iscsi_root_hosts': iscsi_root_hosts, 'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots,
+                'iscsi_root_snapshot_found': iscsi_root_snapshot_found}

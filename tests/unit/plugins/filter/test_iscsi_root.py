@@ -6,7 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.san.iscsi.plugins.filter.iscsi_root import FilterModule, iscsi_root_hosts, iscsi_root_reset_snapshots
+from ansible_collections.san.iscsi.plugins.filter.iscsi_root import (
+    FilterModule, iscsi_root_hosts, iscsi_root_reset_snapshots, iscsi_root_snapshot_found)
 
 PREFIX = 'iqn.2026-12.com.example'
 HOST1 = {'name': 'host1', 'mac': '52-54-00-0A-01-15', 'address': '10.10.1.21/24'}
@@ -86,6 +87,23 @@ def test_a_reset_snapshot_must_be_one_of_the_hosts_own_lun():
     assert len(iscsi_root_reset_snapshots(hosts, lio, 'desk_')) == 2
 
 
+def test_a_snapshot_is_found_by_name_and_the_lun_it_holds():
+    lio = [{'name': 'gold', 'lun': 'golden'}, {'name': 'other', 'lun': 'root_host1'}]
+    assert iscsi_root_snapshot_found(lio, 'gold', 'golden') is True
+    # the right name of another LUN, or the right LUN under another name
+    assert iscsi_root_snapshot_found(lio, 'other', 'golden') is False
+    assert iscsi_root_snapshot_found(lio, 'gold', 'root_host1') is False
+    assert iscsi_root_snapshot_found(lio, 'Gold', 'golden') is False
+    # ONTAP: the volume's snapshot (lun null) counts for any LUN in it
+    assert iscsi_root_snapshot_found([{'name': 'gold', 'lun': None}], 'gold', 'golden') is True
+    assert iscsi_root_snapshot_found([], 'gold', 'golden') is False
+    assert iscsi_root_snapshot_found(None, 'gold', 'golden') is False
+    # two that match (a snapshot of the LUN and the volume's of the same name) are not one answer
+    assert iscsi_root_snapshot_found([{'name': 'gold', 'lun': 'golden'}, {'name': 'gold', 'lun': None}],
+                                     'gold', 'golden') is False
+
+
 def test_the_filters_are_registered():
     assert FilterModule().filters() == {'iscsi_root_hosts': iscsi_root_hosts,
-                                        'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots}
+                                        'iscsi_root_reset_snapshots': iscsi_root_reset_snapshots,
+                                        'iscsi_root_snapshot_found': iscsi_root_snapshot_found}
