@@ -92,6 +92,7 @@ LOCK_DIRS = ('/run/lock', '/var/lock')
 LOCK_NAME = 'san-iscsi-lio.lock'
 CP_TIMEOUT = 300
 SECTOR = 512
+ACL_LISTING_ATTEMPTS = 5  # reads of an ACL's mapped LUNs that other processes change meanwhile
 LV_FIELDS = 'vg_name,lv_name,lv_attr,segtype,pool_lv,origin,lv_size,lv_tags,lv_time'
 LVM_NOT_FOUND_RC = 5
 
@@ -350,6 +351,14 @@ def forget_backstore_indexes():
     cache = getattr(getattr(rtslib_fb, 'tcm', None), 'bs_cache', None)
     if isinstance(cache, dict):
         cache.clear()
+
+
+def _still_there(node):
+    """Whether a configfs object rtslib handed out still exists (False when asking fails too)."""
+    try:
+        return bool(node.exists)
+    except _vanished_errors():
+        return False
 
 
 def _vanished_errors():
@@ -678,9 +687,22 @@ class LioBackend(SanBackend):
         """[(MappedLUN, storage object)] of one node ACL.
 
         A mapped LUN that another process is deleting while this one reads (its link to the TPG LUN already
-        gone: rtslib raises RTSLibBrokenLink) is left out, as if the delete had finished."""
+        gone: rtslib raises RTSLibBrokenLink) is left out, as if the delete had finished. rtslib lists an
+        ACL's mapped LUNs with a generator that looks each one up after listing the directory, so another
+        process deleting one of them in between (runs sharing an initiator share its ACL) stops the whole
+        listing: it is listed again, and only an ACL that is itself gone lets the error through."""
+        for _attempt in range(ACL_LISTING_ATTEMPTS):
+            try:
+                mluns = list(acl.mapped_luns)
+                break
+            except _vanished_errors():
+                if not _still_there(acl):
+                    raise
+        else:
+            raise SanConflict('the mapped LUNs of the ACL of %s changed on each of %d reads; try again'
+                              % (acl.node_wwn, ACL_LISTING_ATTEMPTS))
         found = []
-        for mlun in acl.mapped_luns:
+        for mlun in mluns:
             try:
                 found.append((mlun, mlun.tpg_lun.storage_object))
             except _vanished_errors():

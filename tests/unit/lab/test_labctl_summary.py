@@ -8,13 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
-import os
+from ansible_collections.san.iscsi.tests.unit.role_files import lab_file, load_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPEC = importlib.util.spec_from_file_location('labctl', os.path.join(HERE, '..', '..', '..', 'lab', 'labctl.py'))
-labctl = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(labctl)
+labctl = load_file('labctl', lab_file('labctl.py'))
 
 LOG = '''PLAY [Integration target x] ***
 
@@ -103,14 +99,36 @@ def test_a_target_never_runs_beside_itself_under_the_other_strategy(tmp_path, mo
     assert labctl.next_startable([('demo', 'stock')], [('demo', 'mitogen')]) is None
 
 
-def test_a_full_run_starts_smoke_then_serial_then_the_longest(tmp_path, monkeypatch):
-    for name, aliases in (('smoke', 'lab\n'), ('ser', 'lab serial\n'), ('short', 'lab\n'), ('long', 'lab\n'),
-                          ('mid', 'lab\n')):
+def test_a_full_run_starts_smoke_then_serial_from_the_shortest_then_the_longest(tmp_path, monkeypatch):
+    for name, aliases in (('smoke', 'lab\n'), ('ser', 'lab serial\n'), ('ser_short', 'lab serial\n'),
+                          ('ser_unknown', 'lab serial\n'), ('short', 'lab\n'), ('long', 'lab\n'), ('mid', 'lab\n')):
         (tmp_path / name).mkdir()
         (tmp_path / name / 'aliases').write_text(aliases)
     monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
-    monkeypatch.setattr(labctl, 'TYPICAL_SECONDS', {'long': 500, 'mid [stock]': 300, 'mid': 100, 'ser': 900})
+    typical = {'long': 500, 'mid [stock]': 300, 'mid': 100, 'ser': 900, 'ser_short': 10}
+    monkeypatch.setattr(labctl, 'TYPICAL_SECONDS', typical)
     jobs = [('long', 'mitogen'), ('mid', 'mitogen'), ('ser', 'mitogen'), ('short', 'mitogen'), ('smoke', 'mitogen'),
-            ('mid', 'stock'), ('demo', 'stock')]
+            ('mid', 'stock'), ('demo', 'stock'), ('ser_unknown', 'mitogen'), ('ser_short', 'mitogen')]
     assert [labctl.job_label(job) for job in labctl.longest_first(jobs)] == [
-        'smoke', 'ser', 'long', 'mid [stock]', 'mid', 'demo [stock]', 'short']
+        'smoke', 'ser_short', 'ser_unknown', 'ser', 'long', 'mid [stock]', 'mid', 'demo [stock]', 'short']
+
+
+def test_san_only_targets_run_beside_a_serial_one_but_not_beside_the_san_restart(tmp_path, monkeypatch):
+    """A target that touches only the SAN guest fills the core a serial target leaves idle, and never holds a
+    serial target back; the serial target that restarts the SAN guest keeps it out through their shared group."""
+    for name, aliases in (('san1', 'lab san_only exclusive/san_guest\n'), ('san2', 'lab\nsan_only exclusive/san_guest\n'),
+                          ('ser', 'lab serial\n'), ('reboot', 'lab serial exclusive/san_guest\n'), ('lab1', 'lab\n'),
+                          ('ctl', 'controller\n')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'aliases').write_text(aliases)
+    monkeypatch.setattr(labctl, 'TARGETS_DIR', tmp_path)
+    san1, san2, ser, reboot, lab1, ctl = [(name, 'mitogen') for name in ('san1', 'san2', 'ser', 'reboot', 'lab1', 'ctl')]
+    assert labctl.next_startable([lab1, san1], [ser]) == 1  # the lab target waits, the SAN-only one runs
+    assert labctl.next_startable([ser, lab1], [san1]) == 0  # a serial target starts beside a SAN-only one
+    assert labctl.next_startable([ser, san1], [lab1]) == 1  # behind a waiting serial target, SAN-only ones go
+    assert labctl.next_startable([san1], [reboot]) is None  # not beside the SAN's restart
+    assert labctl.next_startable([reboot, lab1], [san1]) is None  # the restart waits for it; nothing overtakes
+    assert labctl.next_startable([reboot], [ctl]) == 0
+    assert labctl.next_startable([san2], [san1]) is None  # one SAN-only target at a time
+    assert labctl.next_startable([san1], [lab1]) == 0  # beside any other target, as before
+    assert not labctl.is_san_only(('demo', 'stock'))

@@ -166,6 +166,8 @@ class Namespace(object):
                 tpg.acl_map[wwn] = self
 
             mapped_luns = property(lambda self: [self.mlun_map[key] for key in sorted(self.mlun_map)])
+            # rtslib's CFSNode.exists: whether the object's configfs directory is still there
+            exists = property(lambda self: self.parent_tpg.acl_map.get(self.node_wwn) is self)
 
             def delete(self):
                 self.parent_tpg.acl_map.pop(self.node_wwn)
@@ -997,3 +999,43 @@ def test_a_failed_batch_saves_what_it_changed_and_raises_its_own_error(backend, 
             backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')  # refused: the name is taken
     assert saves == [['lio_a']]
     assert [so['name'] for so in saved(tmp_path)['storage_objects']] == ['lio_a']
+
+
+# --- reading while other processes change the configuration ---------------------------------------
+
+def flaky_listing(acl, failures):
+    """Make ACL's mapped-LUN listing fail FAILURES times as rtslib's generator does when another process
+    deletes one of them between listing the directory and looking it up."""
+    real = type(acl).mapped_luns
+    calls = {'n': 0}
+
+    def listing(self):
+        if self is acl and calls['n'] < failures:
+            calls['n'] += 1
+            raise RTSLibNotInCFS('No such MappedLUN in configfs')
+        return real.fget(self)
+    return listing, calls
+
+
+def test_a_lun_keeps_its_maps_while_another_run_changes_the_shared_acl(backend, lio, monkeypatch):
+    """Three restores on one host share its ACL: one deleting its mapped LUN while another reads the maps of
+    its own LUN must not make that LUN look unmapped (a forced delete would then skip the unmap)."""
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.create_lun_map('labvg/pool/lio_a', 'host1', 3)
+    acl = lio.targets[IQN].tpg_map[1].acl_map[HOST1]
+    listing, calls = flaky_listing(acl, 2)
+    monkeypatch.setattr(type(acl), 'mapped_luns', property(listing))
+    assert backend.get_lun('labvg/pool', 'lio_a')['maps'] == [{'igroup': 'host1', 'lun_id': 3}]
+    assert calls['n'] == 2
+
+
+def test_an_acl_that_keeps_changing_is_an_error_not_an_empty_answer(backend, lio, monkeypatch):
+    backend.create_lun('labvg/pool', 'lio_a', MIB, 'linux')
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.create_lun_map('labvg/pool/lio_a', 'host1', 3)
+    acl = lio.targets[IQN].tpg_map[1].acl_map[HOST1]
+    listing, _calls = flaky_listing(acl, _san_lio.ACL_LISTING_ATTEMPTS)
+    monkeypatch.setattr(type(acl), 'mapped_luns', property(listing))
+    with pytest.raises(SanConflict, match='changed on each of 5 reads'):
+        backend.get_lun('labvg/pool', 'lio_a')
