@@ -117,8 +117,10 @@ class Wrapper(object):
     def __init__(self, playbook):
         self.path = os.path.join(REPO, playbook)
         plays = read_yaml(self.path)
-        assert len(plays) == 1, playbook
-        self.play = plays[0]
+        # the role's play last; before it, at most one play that only connects to the hosts (migrate.yml)
+        assert 1 <= len(plays) <= 2, playbook
+        self.play = plays[-1]
+        self.connect_plays = plays[:-1]
         entry = self.play['roles'][0]
         self.role_fqcn = entry['role']
         assert self.role_fqcn.startswith('san.iscsi.'), self.role_fqcn
@@ -776,6 +778,24 @@ def test_the_wrapper_is_safe_in_the_execution_environment(name):
         assert 'ansible_become' in play['pre_tasks'][0]['ansible.builtin.assert']['that']
     else:
         assert play['hosts'].endswith(':!localhost'), play['hosts']
+
+
+@pytest.mark.parametrize('name', TEMPLATE_NAMES)
+def test_a_connect_play_only_connects(name):
+    """A play before the role's only pings its hosts: no facts, no privilege escalation (its hosts may be
+    localhost, the execution environment), and one unreachable host stops the job before the role runs."""
+    for play in wrapper(TEMPLATES[name]).connect_plays:
+        assert play['gather_facts'] is False and play['become'] is False, play
+        assert play['any_errors_fatal'] is True, play
+        assert not set(play) & {'roles', 'pre_tasks', 'post_tasks', 'handlers', 'vars', 'vars_files'}, play
+        assert [sorted(set(task) - {'name'}) for task in play['tasks']] == [['ansible.builtin.ping']], play
+
+
+def test_the_migrate_job_connects_to_both_hosts_first():
+    play = Wrapper('extensions/awx/playbooks/migrate.yml').connect_plays[0]
+    templar = Templar(loader=DataLoader(), variables={'lvm_migrate_source': 'host1', 'lvm_migrate_destination': 'host2'})
+    assert templar.template(trust_as_template(play['hosts'])) == 'host1,host2'
+    assert Templar(loader=DataLoader(), variables={}).template(trust_as_template(play['hosts'])) == 'localhost'
 
 
 def test_each_wrapper_sets_the_mode_its_template_is_named_after():
