@@ -48,6 +48,9 @@ VG_STATE_FIELDS = ('vg_name,vg_uuid,vg_attr,vg_systemid,vg_missing_pv_count,pv_c
 VG_PV_FIELDS = 'pv_name,pv_uuid,vg_name,vg_uuid,pv_missing,pv_size'
 # LV fields only: asking for a segment field (segtype, ...) makes lvs print a row per segment
 VG_LV_FIELDS = 'lv_name,vg_name,lv_uuid,lv_attr,lv_path,lv_dm_path,lv_active,lv_size'
+# `lvm fullreport` prints every section of a VG; the two segment sections get one small field each
+VG_REPORT_SECTIONS = (('vg', VG_STATE_FIELDS), ('pv', VG_PV_FIELDS), ('lv', VG_LV_FIELDS),
+                      ('pvseg', 'pvseg_start'), ('seg', 'seg_start'))
 VG_NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$')
 
 
@@ -61,6 +64,16 @@ def parse_report(text, kind):
     for report in data.get('report', []):
         rows.extend(report.get(kind, []))
     return rows
+
+
+def parse_full_report(text):
+    """`lvm fullreport --reportformat json` output -> [(vg row, its pv rows, its lv rows)], one per VG."""
+    try:
+        data = json.loads(text or '{}')
+    except ValueError:
+        raise ToolError('LVM printed a report that is not JSON', stdout=text)
+    return [(vg, report.get('pv', []), report.get('lv', []))
+            for report in data.get('report', []) for vg in report.get('vg', [])]
 
 
 def dm_lv_name(dm_name):
@@ -233,6 +246,19 @@ class Lvm(object):
     def vg_state(self, names, outside_devices_file=False):
         """`vgs` rows of the VGs NAMES; rc 5 (none of them exists) is an answer here, not an error."""
         return self._whole_vg_report('vgs', VG_STATE_FIELDS, names, outside_devices_file, ok=(0, 5))
+
+    def vg_reports(self, names, outside_devices_file=False):
+        """One `lvm fullreport --foreign` of the VGs NAMES: [(vg row, its pv rows, its lv rows)], read under
+        each VG's lock, so the three agree (one command where `vgs`, `pvs` and `lvs` were three, 0.2 s each
+        under TCG in the lab). Unlike `lvs`, it lists the LVs of an exported VG (lvm2 2.03.16). rc 5 (a name
+        that no VG has) is an answer here, not an error."""
+        args = ['fullreport', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign']
+        if outside_devices_file:
+            args += ['--devicesfile', '']
+        for section, fields in VG_REPORT_SECTIONS:
+            args += ['--configreport', section, '-o', fields]
+        _rc, out, _err = self.run(args + list(names), ok=(0, 5), what='lvm fullreport')
+        return parse_full_report(out)
 
     def vg_pvs(self, vg_uuid, outside_devices_file=False):
         return self._whole_vg_report('pvs', VG_PV_FIELDS, self._select(vg_uuid), outside_devices_file)

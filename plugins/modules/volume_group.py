@@ -194,8 +194,9 @@ pvs:
 lvs:
   description:
     - The VG's LVs after the run, with their mounts.
-    - LVM lists no LVs of an exported VG; after an export in this run they are those seen before it (inactive),
-      otherwise the list is empty for an exported VG.
+    - The LVs of an exported VG are listed inactive, as C(lvm fullreport) lists them. Where LVM lists none (C(lvs) does
+      not list an exported VG's LVs), those seen before an export in this run are returned (inactive), otherwise
+      the list is empty.
   returned: always
   type: list
   elements: dict
@@ -314,6 +315,7 @@ class VgManager(object):
         self.result = {'changed': False, 'actions': [], 'backup': None}
         self.before = None
         self.after = None
+        self.members = {}  # (vg_uuid, outside the devices file) -> (pv rows, lv rows) of the last report
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -341,14 +343,31 @@ class VgManager(object):
         return self.result
 
     def visible_rows(self, names):
-        """`vgs` rows of NAMES, each marked with in_devices_file; on a host with a devices file, the VGs on
-        devices it does not list are looked for too (an incoming VG is not in it yet)."""
-        rows = self.lvm.vg_state(names)
+        """The VG rows of the VGs NAMES, each marked with in_devices_file, from one `lvm fullreport` (its PVs
+        and LVs kept for read_members); on a host with a devices file, the VGs on devices it does not list are
+        looked for too (an incoming VG is not in it yet)."""
+        rows = self.full_report(names, outside=False)
+        if self.devices_file:
+            inside = set(row['vg_uuid'] for row in rows)
+            rows += [row for row in self.full_report(names, outside=True) if row['vg_uuid'] not in inside]
+        return rows
+
+    def full_report(self, names, outside):
+        rows = []
+        for row, pvs, lvs in self.lvm.vg_reports(names, outside_devices_file=outside):
+            row['in_devices_file'] = not outside
+            self.members[(row['vg_uuid'], outside)] = (pvs, lvs)
+            rows.append(row)
+        return rows
+
+    def rows_by_uuid(self, uuid):
+        """`vgs` rows of the VG with UUID (under another name than asked for: find() refuses it)."""
+        rows = self.lvm.vg_state(self.lvm.uuid_selection(uuid))
+        inside = set(row['vg_uuid'] for row in rows)
         for row in rows:
             row['in_devices_file'] = True
         if self.devices_file:
-            inside = set(row['vg_uuid'] for row in rows)
-            for row in self.lvm.vg_state(names, outside_devices_file=True):
+            for row in self.lvm.vg_state(self.lvm.uuid_selection(uuid), outside_devices_file=True):
                 if row['vg_uuid'] not in inside:
                     row['in_devices_file'] = False
                     rows.append(row)
@@ -359,7 +378,7 @@ class VgManager(object):
         name, rename, uuid = self.params['name'], self.params['rename'], self.params['uuid']
         rows = self.visible_rows([name] + ([rename] if rename else []))
         if uuid and not any(row['vg_uuid'] == uuid for row in rows):
-            rows += self.visible_rows(self.lvm.uuid_selection(uuid))  # under another name: refused below
+            rows += self.rows_by_uuid(uuid)  # under another name: refused below
         candidates = [row for row in rows if not uuid or row['vg_uuid'] == uuid]
         if uuid:
             # a caller checking that a host has neither the VG nor its name in use needs one call, not two
@@ -387,7 +406,11 @@ class VgManager(object):
         return vg
 
     def read_members(self, vg):
+        """The PV and LV rows of VG: those of the report that found it, else (a VG found by UUID) read now."""
         outside = not vg['in_devices_file']
+        known = self.members.get((vg['vg_uuid'], outside))
+        if known is not None:
+            return known
         return (self.lvm.vg_pvs(vg['vg_uuid'], outside_devices_file=outside),
                 self.lvm.vg_lvs(vg['vg_uuid'], outside_devices_file=outside))
 
@@ -472,7 +495,7 @@ class VgManager(object):
         pvs, lvs = self.read_members(rows[0])
         lv_infos = self.lv_infos(lvs)
         if is_exported(rows[0]) and not lvs:
-            # LVM lists no LVs of an exported VG: those this run saw before exporting it, now inactive
+            # no LVs listed for an exported VG: those this run saw before exporting it, now inactive
             lv_infos = [dict(info, active=False, open=False, mounts=[]) for info in self.result['lvs']]
         self.result.update(pvs=[self.pv_info(row) for row in pvs], lvs=lv_infos)
         return self.summary(rows[0], pvs, lvs)

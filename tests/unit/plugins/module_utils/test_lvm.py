@@ -40,6 +40,51 @@ def test_parse_report_of_real_lvs_output():
     assert [row['lv_name'] for row in rows if lvm.mountable(row)] == ['fx_lmlorig', 'lml_snap']
 
 
+# lvm2 2.03.16 (Debian 12), the command vg_reports runs, a VG on two loop devices with an LV across both
+FULLREPORT_ARGS = ['fullreport', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--foreign',
+                   '--configreport', 'vg', '-o', lvm.VG_STATE_FIELDS, '--configreport', 'pv', '-o', lvm.VG_PV_FIELDS,
+                   '--configreport', 'lv', '-o', lvm.VG_LV_FIELDS, '--configreport', 'pvseg', '-o', 'pvseg_start',
+                   '--configreport', 'seg', '-o', 'seg_start']
+
+
+def test_vg_reports_one_command_for_the_vg_its_pvs_and_lvs():
+    # printed with rc 5 for `fxvg nosuchvg`: the VG found is reported all the same
+    module, seam = make([(['/sbin/lvm', 'fullreport'], (5, fixture('lvm_fullreport.json'), ''))])
+    [(vg, pvs, lvs)] = seam.vg_reports(['fxvg', 'nosuchvg'])
+    assert module.commands == [lvm_tool(*FULLREPORT_ARGS + ['fxvg', 'nosuchvg'])]
+    assert (vg['vg_name'], vg['vg_attr'], vg['pv_count'], vg['vg_size']) == ('fxvg', 'wz--n-', '2', '125829120')
+    assert [(row['pv_name'], row['pv_missing'], row['vg_uuid']) for row in pvs] == [
+        ('/dev/loop0', '', vg['vg_uuid']), ('/dev/loop1', '', vg['vg_uuid'])]
+    assert [(row['lv_name'], row['lv_active']) for row in lvs] == [('small', 'active'), ('span', 'active')]
+
+
+def test_vg_reports_outside_the_devices_file_and_none_found():
+    module, seam = make([(['/sbin/lvm', 'fullreport'], (5, fixture('lvm_fullreport_none.json'), ''))])
+    assert seam.vg_reports(['nosuchvg'], outside_devices_file=True) == []
+    assert module.commands == [lvm_tool(*FULLREPORT_ARGS[:7] + ['--devicesfile', ''] + FULLREPORT_ARGS[7:]
+                                        + ['nosuchvg'])]
+
+
+def test_vg_reports_fails_on_other_exit_codes():
+    module, seam = make([(['/sbin/lvm', 'fullreport'], (3, '', '  Locking failed\n'))])
+    with pytest.raises(command.ToolError) as failed:
+        seam.vg_reports(['fxvg'])
+    assert failed.value.rc == 3
+
+
+def test_full_report_of_an_exported_vg_lists_its_lvs_inactive():
+    [(vg, _pvs, lvs)] = lvm.parse_full_report(fixture('lvm_fullreport_exported.json'))
+    assert vg['vg_attr'][2] == 'x'
+    assert [(row['lv_name'], row['lv_active'], row['lv_attr']) for row in lvs] == [
+        ('small', '', '-wi-------'), ('span', '', '-wi-------')]
+
+
+def test_full_report_of_a_partial_vg_names_the_missing_pv():
+    [(vg, pvs, _lvs)] = lvm.parse_full_report(fixture('lvm_fullreport_partial.json'))
+    assert (vg['vg_attr'][3], vg['vg_missing_pv_count']) == ('p', '1')
+    assert [(row['pv_name'], row['pv_missing']) for row in pvs] == [('/dev/loop0', ''), ('[unknown]', 'missing')]
+
+
 def test_parse_report_rejects_non_json():
     with pytest.raises(command.ToolError) as failed:
         lvm.parse_report('  Volume group "x" not found\n', 'vg')

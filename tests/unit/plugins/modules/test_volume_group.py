@@ -93,7 +93,7 @@ class FakeLvm(object):
         while index < len(args):
             arg = args[index]
             if arg in ('--reportformat', '--units', '-o', '--select', '--devicesfile', '--file', '--activate',
-                       '--systemid', '--typeconfig', '--adddev', '--delpvid', '--deldev'):
+                       '--systemid', '--typeconfig', '--adddev', '--delpvid', '--deldev', '--configreport'):
                 opts[arg] = args[index + 1]
                 index += 2
                 continue
@@ -141,6 +141,18 @@ class FakeLvm(object):
         return 0, report('lv', [self.lv_row(vg, lv) for vg in self.selected(opts) if not vg['exported']
                                 for lv in vg['lvs']
                                 for _segment in range(lv.get('segments', 1) if per_segment else 1)]), ''
+
+    def do_fullreport(self, args, opts):
+        # as lvm2 2.03.16 does: one report per VG with all five sections, the LVs of an exported VG listed
+        # (inactive), rc 5 when a VG named is not found, the report of those found printed all the same
+        sections = [args[index + 1] for index, arg in enumerate(args) if arg == '--configreport']
+        assert sections == ['vg', 'pv', 'lv', 'pvseg', 'seg'], sections
+        assert '--select' not in opts, 'fullreport is asked by VG name'
+        found = self.selected(opts)
+        entries = [{'vg': [self.vg_row(vg)], 'pv': [self.pv_row(vg, pv) for pv in vg['pvs']],
+                    'lv': [self.lv_row(vg, lv) for lv in vg['lvs']], 'pvseg': [], 'seg': []} for vg in found]
+        rc = 5 if set(opts['names']) - set(vg['name'] for vg in found) else 0
+        return rc, json.dumps({'report': entries}) + '\n', ''
 
     def do_vgchange(self, args, opts):
         vg = self.by_name(opts['names'][0])
@@ -255,7 +267,7 @@ class World(object):
 
     def changes(self):
         """The commands run that change something (reports and reads left out)."""
-        reads = ('vgs', 'pvs', 'lvs', 'systemid', 'lvmconfig')
+        reads = ('vgs', 'pvs', 'lvs', 'fullreport', 'systemid', 'lvmconfig')
         return [tail for tail in self.commands if not (tail[0] == 'lvm' and tail[1] in reads)]
 
 
@@ -304,7 +316,7 @@ def test_export_unmounts_with_force_backs_up_deactivates_exports_then_changes_no
     assert result['backup'] == backup and os.path.exists(backup)
     assert (result['vg']['exported'], result['vg']['active']) == (True, False)
     assert [pv['wwid'] for pv in result['pvs']] == [WWID1, WWID2]
-    # the xfs LV has a segment on each PV; LVM lists no LVs of an exported VG: the result has those seen before
+    # the xfs LV has a segment on each PV (one row each all the same); the exported VG's LVs, inactive
     seen = [(lv['name'], lv['active'], lv['mounts']) for lv in result['lvs']]
     assert seen == [('xfs', False, []), ('ext4', False, [])]
     assert result['diff'] == {
@@ -315,6 +327,24 @@ def test_export_unmounts_with_force_backs_up_deactivates_exports_then_changes_no
     world.commands[:] = []
     again = run_module(volume_group, params)
     assert again['changed'] is False and world.changes() == [] and again['actions'] == []
+
+
+def test_each_read_is_one_fullreport(world, run_module):
+    """The VG, its PVs and its LVs come from one `lvm fullreport` per read (before and after the change), where
+    `vgs`, `pvs` and `lvs` were three commands."""
+    two_lun_vg(world)
+    result = run_module(volume_group, dict(name='datavg', state='active'))
+    assert result['changed'] is True and result['vg']['active'] is True
+    reports = [tail[1] for tail in world.commands if tail[0] == 'lvm' and tail[1] in ('vgs', 'pvs', 'lvs', 'fullreport')]
+    assert reports == ['fullreport', 'fullreport']
+    assert [(lv['name'], lv['active']) for lv in result['lvs']] == [('xfs', True), ('ext4', True)]
+
+
+def test_an_exported_vg_lists_its_lvs_inactive(world, run_module):
+    two_lun_vg(world, exported=True)
+    result = run_module(volume_group, dict(name='datavg', state='exported'))
+    assert result['changed'] is False and result['vg']['exported'] is True
+    assert [(lv['name'], lv['active'], lv['mounts']) for lv in result['lvs']] == [('xfs', False, []), ('ext4', False, [])]
 
 
 def test_check_mode_predicts_the_export_and_changes_nothing(world, run_module, tmpdir):
