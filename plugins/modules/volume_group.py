@@ -342,36 +342,35 @@ class VgManager(object):
         self.result['vg'] = self.after
         return self.result
 
-    def visible_rows(self, names):
-        """The VG rows of the VGs NAMES, each marked with in_devices_file, from one `lvm fullreport` (its PVs
-        and LVs kept for read_members); on a host with a devices file, the VGs on devices it does not list are
-        looked for too (an incoming VG is not in it yet)."""
-        rows = self.full_report(names, outside=False)
+    def inside_then_outside(self, read):
+        """The VG rows READ(outside) gives, each marked with in_devices_file: READ(False), and on a host with a
+        devices file also the VGs of READ(True) on devices the file does not list (an incoming VG is not in it
+        yet)."""
+        rows = read(False)
         if self.devices_file:
             inside = set(row['vg_uuid'] for row in rows)
-            rows += [row for row in self.full_report(names, outside=True) if row['vg_uuid'] not in inside]
+            rows += [row for row in read(True) if row['vg_uuid'] not in inside]
         return rows
 
-    def full_report(self, names, outside):
-        rows = []
-        for row, pvs, lvs in self.lvm.vg_reports(names, outside_devices_file=outside):
-            row['in_devices_file'] = not outside
-            self.members[(row['vg_uuid'], outside)] = (pvs, lvs)
-            rows.append(row)
-        return rows
+    def visible_rows(self, names):
+        """The VG rows of the VGs NAMES from `lvm fullreport` (their PVs and LVs kept for read_members)."""
+        def read(outside):
+            rows = []
+            for row, pvs, lvs in self.lvm.vg_reports(names, outside_devices_file=outside):
+                row['in_devices_file'] = not outside
+                self.members[(row['vg_uuid'], outside)] = (pvs, lvs)
+                rows.append(row)
+            return rows
+        return self.inside_then_outside(read)
 
     def rows_by_uuid(self, uuid):
         """`vgs` rows of the VG with UUID (under another name than asked for: find() refuses it)."""
-        rows = self.lvm.vg_state(self.lvm.uuid_selection(uuid))
-        inside = set(row['vg_uuid'] for row in rows)
-        for row in rows:
-            row['in_devices_file'] = True
-        if self.devices_file:
-            for row in self.lvm.vg_state(self.lvm.uuid_selection(uuid), outside_devices_file=True):
-                if row['vg_uuid'] not in inside:
-                    row['in_devices_file'] = False
-                    rows.append(row)
-        return rows
+        def read(outside):
+            rows = self.lvm.vg_state(self.lvm.uuid_selection(uuid), outside_devices_file=outside)
+            for row in rows:
+                row['in_devices_file'] = not outside
+            return rows
+        return self.inside_then_outside(read)
 
     def find(self):
         """The one VG this run is about: by UUID when given, else by name (or by the rename target)."""
