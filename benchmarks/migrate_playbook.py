@@ -60,14 +60,19 @@ SETUP = """
         mode: "0644"
 """
 
-# Between rounds, not timed: host1's fstab lines as before the round (migrate.yml commented them out on
-# host1 and wrote its own on host2; the seed's steps carry none back), so every round moves the same thing.
+# Between rounds, not timed, so that every round moves the same thing from the same hosts:
+# - host1's fstab lines as before the round (migrate.yml commented them out on host1 and wrote its own on host2;
+#   the seed's steps carry none back);
+# - host2 without the multipath maps the seed's logout left (it flushes none): a map left without paths keeps
+#   queueing I/O until multipathd gives up (12 checker intervals, 60 s in the lab), and every LVM scan on host2
+#   waits on it until then, which the next round's migrate.yml would pay in its destination check (22 s once).
 RESET = """
-- name: Benchmark fstab reset
+- name: Benchmark reset
   hosts: host1,host2
   gather_facts: false
+  vars_files: [%(tmp)s/maps.json]
   tasks:
-    - name: host1 - the VG's lines back; host2 - none of them
+    - name: host1 - the VG's fstab lines back; host2 - none of them, and no map left without paths
       ansible.builtin.shell:
         cmd: |
           set -euo pipefail
@@ -75,6 +80,15 @@ RESET = """
           sed -i 's|^# san.iscsi lvm_migrate moved to [^:]*: \\(.* %(root)s/.*\\)$|\\1|' /etc/fstab
           {%% else %%}
           sed -i '\\#^[^#].* %(root)s/#d' /etc/fstab
+          for map in {{ lmg_mpath_names | join(' ') }}; do
+            dmsetup info "$map" >/dev/null 2>&1 || continue
+            dmsetup message "$map" 0 fail_if_no_path
+            for _try in 1 2 3 4 5 6 7 8 9 10; do
+              if timeout 30 multipath -f "$map"; then break; fi
+              sleep 1
+            done
+            if dmsetup info "$map" >/dev/null 2>&1; then echo "$map: still there" >&2; exit 1; fi
+          done
           {%% endif %%}
           systemctl daemon-reload
         executable: /bin/bash

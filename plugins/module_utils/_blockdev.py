@@ -517,6 +517,34 @@ def flush_multipath_map(runner, map_name):
     runner.run('multipath', ['-f', map_name], what='flushing multipath map %s' % map_name)
 
 
+def multipath_features(table_line):
+    """The feature words of one `dmsetup table` line of a multipath map ('1 queue_if_no_path' -> [...])."""
+    words = table_line.split()
+    if len(words) < 4 or words[2] != 'multipath' or not words[3].isdigit():
+        return []
+    return words[4:4 + int(words[3])]
+
+
+def queueing_maps_without_paths(runner, sysfs_root='/sys'):
+    """Names of the multipath maps that have no path device left and still queue I/O (queue_if_no_path).
+
+    A map left so (its paths deleted while it was open, as a logout without a flush leaves it) holds every
+    read of it until multipathd stops queueing (no_path_retry checker intervals; never with
+    `no_path_retry queue`), so every LVM scan of the host waits on it. Reads sysfs, and runs `dmsetup table`
+    only for a map without paths."""
+    found = []
+    for entry in list_dir(os.path.join(sysfs_root, 'class', 'block')):
+        if not entry.startswith('dm-') or not is_multipath_map(entry, sysfs_root) or slaves(entry, sysfs_root):
+            continue
+        name = dm_name(entry, sysfs_root)
+        if not name or not runner.has('dmsetup'):
+            continue
+        rc, out, _err = runner.run('dmsetup', ['table', name], ok=None, what='reading multipath map %s' % name)
+        if rc == 0 and any('queue_if_no_path' in multipath_features(line) for line in out.splitlines()):
+            found.append(name)
+    return found
+
+
 def multipathd_running(proc_root='/proc'):
     for entry in list_dir(proc_root):
         if entry.isdigit() and read_file(os.path.join(proc_root, entry, 'comm')) == 'multipathd':

@@ -107,6 +107,10 @@ notes:
     first, which clears the ID.
   - Only this host is looked at. Keeping a VG active on at most one host is the caller's job; the role
     C(san.iscsi.lvm_migrate) does it.
+  - Every LVM command scans the host's devices. A dm-multipath map left with no path device that still queues
+    I/O (its paths deleted while it was open, as a logout without C(multipath -f) can leave it) holds each scan
+    until multipathd stops queueing (C(no_path_retry) checker intervals; never with C(no_path_retry queue)). The
+    module warns, naming such maps, before its first LVM command.
 '''
 
 EXAMPLES = r'''
@@ -620,6 +624,15 @@ def validate(params):
         raise VgError('rename applies on import; it cannot be combined with state exported', 'invalid')
 
 
+def warn_of_queueing_maps(module, runner, sysfs_root):
+    """Name the multipath maps that would hold every LVM scan of this host (a slow or timed-out read says why)."""
+    for name in blockdev.queueing_maps_without_paths(runner, sysfs_root):
+        module.warn('multipath map %s has no path left and queues I/O: every LVM command on this host waits on it '
+                    'until multipathd stops queueing (no_path_retry; never with no_path_retry queue). If its LUN is '
+                    'gone from this host for good: multipathd disablequeueing map %s, then multipath -f %s'
+                    % (name, name, name))
+
+
 def main(paths=None):
     """PATHS: the host's roots (unit tests pass a fake tree's)."""
     module = AnsibleModule(
@@ -643,6 +656,7 @@ def main(paths=None):
         runner = Runner(module)
         lvm = Lvm(runner, devices_dir=paths.lvm_devices_dir, online_dir=paths.lvm_online_dir,
                   backup_dir=paths.lvm_backup_dir, archive_dir=paths.lvm_archive_dir)
+        warn_of_queueing_maps(module, runner, paths.sysfs)
         manager = VgManager(lvm, module.params, check=module.check_mode, paths=paths)
         result = manager.run()
         if module._diff:

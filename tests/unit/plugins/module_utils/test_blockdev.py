@@ -303,3 +303,43 @@ def test_reads_as_zeros_looks_at_the_first_and_last_span(tmp_path):
     assert blockdev.reads_as_zeros(str(disk), span=4)
     disk.write_bytes(b'\0\0x')                           # shorter than a span
     assert not blockdev.reads_as_zeros(str(disk), span=4)
+
+
+# `dmsetup table` of one multipath map on host2 (lab, multipath-tools 0.11): with both paths, then left without
+# paths and queueing after a logout that flushed nothing, then after multipathd stopped queueing.
+MPATH_TABLE_TWO_PATHS = '0 524288 multipath 1 queue_if_no_path 1 alua 1 1 service-time 0 2 1 8:16 1 8:48 1\n'
+MPATH_TABLE_NO_PATH_QUEUEING = '0 524288 multipath 1 queue_if_no_path 0 0 0 \n'
+MPATH_TABLE_NO_PATH_FAILING = '0 524288 multipath 0 0 0 0 \n'
+
+
+def test_multipath_features_are_the_counted_words_after_the_target_type():
+    assert blockdev.multipath_features(MPATH_TABLE_TWO_PATHS) == ['queue_if_no_path']
+    assert blockdev.multipath_features(MPATH_TABLE_NO_PATH_FAILING) == []
+    assert blockdev.multipath_features('0 2048 multipath 2 queue_if_no_path retain_attached_hw_handler 0 0 0') == [
+        'queue_if_no_path', 'retain_attached_hw_handler']
+    assert blockdev.multipath_features('0 2048 linear 8:16 0') == []
+
+
+def test_queueing_maps_without_paths_reads_only_the_maps_without_paths(fakesys):
+    fakesys.add('sdb', '8:16')
+    fakesys.add('dm-0', '253:0', dm_name='mpatha', dm_uuid='mpath-3600140550004')  # a path: not read
+    fakesys.hold('sdb', 'dm-0')
+    fakesys.add('dm-1', '253:1', dm_name='mpathb', dm_uuid='mpath-36001405d78c0')  # no path, queueing
+    fakesys.add('dm-2', '253:2', dm_name='mpathc', dm_uuid='mpath-36001405aaaa')  # no path, fails I/O
+    fakesys.add('dm-3', '253:3', dm_name='vg-lv', dm_uuid='LVM-abc')  # not multipath
+    module = FakeModule([(['/sbin/dmsetup', 'table', 'mpathb'], (0, MPATH_TABLE_NO_PATH_QUEUEING, '')),
+                         (['/sbin/dmsetup', 'table', 'mpathc'], (0, MPATH_TABLE_NO_PATH_FAILING, ''))])
+    assert blockdev.queueing_maps_without_paths(command.Runner(module), fakesys.sys) == ['mpathb']
+    assert [argv[4:] for argv in module.commands] == [['/sbin/dmsetup', 'table', 'mpathb'],
+                                                      ['/sbin/dmsetup', 'table', 'mpathc']]
+
+
+def test_queueing_maps_without_paths_runs_nothing_on_a_host_without_such_maps(fakesys):
+    fakesys.add('sdb', '8:16')
+    fakesys.add('dm-0', '253:0', dm_name='mpatha', dm_uuid='mpath-3600140550004')
+    fakesys.hold('sdb', 'dm-0')
+    module = FakeModule([], missing=('dmsetup',))
+    assert blockdev.queueing_maps_without_paths(command.Runner(module), fakesys.sys) == []
+    fakesys.add('dm-1', '253:1', dm_name='mpathb', dm_uuid='mpath-36001405d78c0')
+    assert blockdev.queueing_maps_without_paths(command.Runner(module), fakesys.sys) == []  # no dmsetup
+    assert module.commands == []

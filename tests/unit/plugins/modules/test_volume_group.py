@@ -218,6 +218,7 @@ class World(object):
         self.lvm = FakeLvm(self)
         self.commands = []
         self.next_minor = 0
+        self.dm_tables = {}  # map name -> `dmsetup table` output
         route_commands(monkeypatch, self._run_command)
 
     def dev(self, name):
@@ -257,6 +258,8 @@ class World(object):
         self.commands.append(tail)
         if tail[0] == 'lvm':
             return self.lvm(tail)
+        if tail[:2] == ['dmsetup', 'table'] and tail[2] in self.dm_tables:
+            return 0, self.dm_tables[tail[2]], ''
         if tail[0] == 'umount':
             with open(self.mountinfo) as handle:
                 lines = [line for line in handle if line.split()[4] != tail[-1]]
@@ -268,7 +271,8 @@ class World(object):
     def changes(self):
         """The commands run that change something (reports and reads left out)."""
         reads = ('vgs', 'pvs', 'lvs', 'fullreport', 'systemid', 'lvmconfig')
-        return [tail for tail in self.commands if not (tail[0] == 'lvm' and tail[1] in reads)]
+        return [tail for tail in self.commands
+                if not (tail[0] == 'lvm' and tail[1] in reads) and tail[:2] != ['dmsetup', 'table']]
 
 
 @pytest.fixture
@@ -345,6 +349,24 @@ def test_an_exported_vg_lists_its_lvs_inactive(world, run_module):
     result = run_module(volume_group, dict(name='datavg', state='exported'))
     assert result['changed'] is False and result['vg']['exported'] is True
     assert [(lv['name'], lv['active'], lv['mounts']) for lv in result['lvs']] == [('xfs', False, []), ('ext4', False, [])]
+
+
+def test_a_map_left_queueing_without_paths_is_named_before_the_first_lvm_command(world, run_module, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(volume_group.AnsibleModule, 'warn', lambda module, msg: warnings.append(msg))
+    two_lun_vg(world)
+    world.sysfs.add('dm-7', '253:7', dm_name='36001405d78c03fb2f89457987edc342b',
+                    dm_uuid='mpath-36001405d78c03fb2f89457987edc342b')
+    world.dm_tables['36001405d78c03fb2f89457987edc342b'] = '0 524288 multipath 1 queue_if_no_path 0 0 0 \n'
+    assert run_module(volume_group, dict(name='datavg', state='imported'))['changed'] is False
+    assert [warning.split(':')[0] for warning in warnings] == [
+        'multipath map 36001405d78c03fb2f89457987edc342b has no path left and queues I/O']
+    assert world.commands[0] == ['dmsetup', 'table', '36001405d78c03fb2f89457987edc342b']
+    assert world.commands[1][0] == 'lvm'
+    world.dm_tables['36001405d78c03fb2f89457987edc342b'] = '0 524288 multipath 0 0 0 0 \n'  # stopped queueing
+    warnings[:] = []
+    run_module(volume_group, dict(name='datavg', state='imported'))
+    assert warnings == []
 
 
 def test_check_mode_predicts_the_export_and_changes_nothing(world, run_module, tmpdir):
