@@ -82,9 +82,9 @@ RESET = """
           sed -i '\\#^[^#].* %(root)s/#d' /etc/fstab
           for map in {{ lmg_mpath_names | join(' ') }}; do
             dmsetup info "$map" >/dev/null 2>&1 || continue
-            dmsetup message "$map" 0 fail_if_no_path
+            dmsetup message "$map" 0 fail_if_no_path || true  # gone meanwhile: checked below
             for _try in 1 2 3 4 5 6 7 8 9 10; do
-              if timeout 30 multipath -f "$map"; then break; fi
+              if ! dmsetup info "$map" >/dev/null 2>&1 || timeout 30 multipath -f "$map"; then break; fi
               sleep 1
             done
             if dmsetup info "$map" >/dev/null 2>&1; then echo "$map: still there" >&2; exit 1; fi
