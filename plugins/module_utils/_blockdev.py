@@ -251,6 +251,12 @@ def is_lvm_volume(name, sysfs_root='/sys'):
     return dm_uuid(name, sysfs_root).startswith('LVM-')
 
 
+def multipath_map_devices(sysfs_root='/sys'):
+    """Kernel names ('dm-3') of this host's dm-multipath maps."""
+    return [entry for entry in list_dir(os.path.join(sysfs_root, 'class', 'block'))
+            if is_multipath_map(entry, sysfs_root)]
+
+
 def multipath_holder(name, sysfs_root='/sys'):
     """Kernel name of the dm-multipath map built on NAME, or None."""
     for holder in holders(name, sysfs_root):
@@ -533,8 +539,8 @@ def queueing_maps_without_paths(runner, sysfs_root='/sys'):
     `no_path_retry queue`), so every LVM scan of the host waits on it. Reads sysfs, and runs `dmsetup table`
     only for a map without paths."""
     found = []
-    for entry in list_dir(os.path.join(sysfs_root, 'class', 'block')):
-        if not entry.startswith('dm-') or not is_multipath_map(entry, sysfs_root) or slaves(entry, sysfs_root):
+    for entry in multipath_map_devices(sysfs_root):
+        if slaves(entry, sysfs_root):
             continue
         name = dm_name(entry, sysfs_root)
         if not name or not runner.has('dmsetup'):

@@ -129,8 +129,6 @@ multipath:
     mountpoints: {description: Mount points on the map and its holders., type: list, elements: str}
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils import _blockdev as blockdev
@@ -158,9 +156,7 @@ def node_dict(shown, with_settings):
 
 def multipath_maps(paths):
     maps = []
-    for name in blockdev.list_dir(os.path.join(paths.sysfs, 'class', 'block')):
-        if not blockdev.is_multipath_map(name, paths.sysfs):
-            continue
+    for name in blockdev.multipath_map_devices(paths.sysfs):
         holders = blockdev.upper_devices(name, paths.sysfs, with_partitions=True)
         map_name = blockdev.dm_name(name, paths.sysfs)
         maps.append(dict(name=map_name, path='/dev/mapper/%s' % map_name, dm=name,
