@@ -187,9 +187,30 @@ class Lvm(object):
 
     def devices_file(self):
         """Path of the system devices file when LVM uses one, else None (use_devicesfile=0 or no file)."""
-        _rc, out, _err = self.run(['lvmconfig', '--typeconfig', 'full', 'devices/use_devicesfile',
-                                   'devices/devicesfile'], what='reading the LVM devices file setting')
-        settings = dict(line.strip().split('=', 1) for line in out.splitlines() if '=' in line)
+        return self._devices_file_of(self._config(('devices/use_devicesfile', 'devices/devicesfile'),
+                                                  'reading the LVM devices file setting'))
+
+    def system_id_and_devices_file(self):
+        """(this host's LVM system ID, devices_file()) from one lvmconfig; `lvm systemid` runs only on a host
+        whose system_id_source is not "none" (the ID then comes from uname, a file, the machine ID...)."""
+        settings = self._config(('global/system_id_source', 'devices/use_devicesfile', 'devices/devicesfile'),
+                                'reading the LVM system ID and devices file settings')
+        source = settings.get('system_id_source', '"none"').strip().strip('"')
+        return ('' if source == 'none' else self.local_system_id()), self._devices_file_of(settings)
+
+    def _config(self, keys, what):
+        """{key's last part: value as printed} of lvmconfig KEYS, defaults included. A key this LVM does not know
+        is left out (lvmconfig prints the others and exits 5: devices/use_devicesfile before lvm2 2.03.12), so
+        its caller's default applies; one that prints none of them fails."""
+        argv = ['lvmconfig', '--typeconfig', 'full'] + list(keys)
+        rc, out, err = self.run(argv, ok=(0, 5), what=what)
+        settings = dict((name.strip(), value) for name, _sep, value in
+                        (line.strip().partition('=') for line in out.splitlines() if '=' in line))
+        if rc != 0 and not settings:
+            raise self.runner.failure(self.runner.argv('lvm', argv, LVM_TIMEOUT), rc, out, err, what, LVM_TIMEOUT)
+        return settings
+
+    def _devices_file_of(self, settings):
         if settings.get('use_devicesfile', '0').strip() != '1':
             return None
         path = os.path.join(self.devices_dir, settings.get('devicesfile', '"system.devices"').strip().strip('"'))

@@ -324,8 +324,7 @@ class VgManager(object):
     # --- reading -------------------------------------------------------------------------------------
 
     def run(self):
-        self.local_id = self.lvm.local_system_id()
-        self.devices_file = self.lvm.devices_file()
+        self.local_id, self.devices_file = self.lvm.system_id_and_devices_file()
         self.result.update(local_system_id=self.local_id, devices_file=self.devices_file)
         vg = self.find()
         pvs, lvs = self.read_members(vg)

@@ -147,6 +147,41 @@ def test_devices_file_off_is_none(tmpdir):
                                         'devices/devicesfile')]
 
 
+SETTINGS_KEYS = ('global/system_id_source', 'devices/use_devicesfile', 'devices/devicesfile')
+
+
+def test_no_system_id_source_needs_no_systemid_command(tmpdir):
+    """lvmconfig as lvm2 2.03.16 printed it on the lab's host1: one command answers both questions."""
+    module, seam = make([(['/sbin/lvm', 'lvmconfig'], (0, fixture('lvmconfig_systemid_none.txt'), ''))], tmpdir)
+    assert seam.system_id_and_devices_file() == ('', None)
+    assert module.commands == [lvm_tool('lvmconfig', '--typeconfig', 'full', *SETTINGS_KEYS)]
+
+
+def test_a_system_id_source_asks_lvm_for_the_id(tmpdir):
+    config = 'system_id_source="uname"\nuse_devicesfile=1\ndevicesfile="system.devices"\n'
+    tmpdir.join('devices', 'system.devices').write(fixture('lvm_system.devices'), ensure=True)
+    module, seam = make([(['/sbin/lvm', 'lvmconfig'], (0, config, '')),
+                         (['/sbin/lvm', 'systemid'], (0, '  system ID: host1\n', ''))], tmpdir)
+    assert seam.system_id_and_devices_file() == ('host1', str(tmpdir.join('devices', 'system.devices')))
+    assert module.commands[1] == lvm_tool('systemid')
+
+
+def test_an_lvm_without_devices_file_settings_has_no_devices_file(tmpdir):
+    """Before lvm2 2.03.12 devices/use_devicesfile is unknown: lvmconfig prints the keys it knows, names the
+    other and exits 5 (as 2.03.16 does for any unknown key)."""
+    module, seam = make([(['/sbin/lvm', 'lvmconfig'], (
+        5, 'system_id_source="none"\n', '  Configuration node devices/use_devicesfile not found\n'))], tmpdir)
+    assert seam.system_id_and_devices_file() == ('', None)
+    assert len(module.commands) == 1
+
+
+def test_lvmconfig_that_prints_no_setting_fails(tmpdir):
+    _module, seam = make([(['/sbin/lvm', 'lvmconfig'], (5, '', '  Parse error at byte 12 (line 1)\n'))], tmpdir)
+    with pytest.raises(command.ToolError) as failed:
+        seam.system_id_and_devices_file()
+    assert failed.value.rc == 5 and 'Parse error' in failed.value.msg
+
+
 def test_devices_file_on_needs_the_file(tmpdir):
     config = 'use_devicesfile=1\ndevicesfile="system.devices"\n'
     _module, seam = make([(['/sbin/lvm', 'lvmconfig'], (0, config, ''))], tmpdir)

@@ -124,7 +124,11 @@ class FakeLvm(object):
         return 0, '  system ID: %s\n' % self.system_id, ''
 
     def do_lvmconfig(self, args, opts):
-        return 0, 'use_devicesfile=%d\ndevicesfile="system.devices"\n' % self.use_devices_file, ''
+        # a host with a system ID in the fake gets it from uname; one without has system_id_source "none"
+        values = {'global/system_id_source': 'system_id_source="%s"' % ('uname' if self.system_id else 'none'),
+                  'devices/use_devicesfile': 'use_devicesfile=%d' % self.use_devices_file,
+                  'devices/devicesfile': 'devicesfile="system.devices"'}
+        return 0, ''.join(values[key] + '\n' for key in opts['names']), ''
 
     def do_vgs(self, args, opts):
         found = self.selected(opts)
@@ -344,6 +348,17 @@ def test_each_read_is_one_fullreport(world, run_module):
     assert [(lv['name'], lv['active']) for lv in result['lvs']] == [('xfs', True), ('ext4', True)]
 
 
+def test_a_host_without_system_id_reads_its_lvm_settings_with_one_command(world, run_module):
+    """system_id_source "none" (LVM's default): no `lvm systemid`; the devices file setting comes from the same
+    lvmconfig."""
+    two_lun_vg(world)
+    result = run_module(volume_group, dict(name='datavg', state='active'))
+    settings = [tail[1:] for tail in world.commands if tail[0] == 'lvm' and tail[1] in ('systemid', 'lvmconfig')]
+    assert settings == [['lvmconfig', '--typeconfig', 'full', 'global/system_id_source', 'devices/use_devicesfile',
+                         'devices/devicesfile']]
+    assert result['local_system_id'] == '' and result['devices_file'] is None
+
+
 def test_an_exported_vg_lists_its_lvs_inactive(world, run_module):
     two_lun_vg(world, exported=True)
     result = run_module(volume_group, dict(name='datavg', state='exported'))
@@ -463,6 +478,7 @@ def test_import_and_activate_an_exported_vg_sets_this_hosts_system_id(world, run
                                ['lvm', 'vgchange', '--activate', 'y', 'datavg']]
     assert result['vg']['system_id'] == 'host2' and result['vg']['active'] is True
     assert result['local_system_id'] == 'host2'
+    assert ['lvm', 'systemid'] in world.commands
     assert [lv['active'] for lv in result['lvs']] == [True, True]
     world.commands[:] = []
     assert run_module(volume_group, dict(name='datavg', state='active'))['changed'] is False
