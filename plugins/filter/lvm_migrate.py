@@ -15,7 +15,8 @@ description:
   - From a M(san.iscsi.san_info) result (luns, maps, igroups), the LUNs with the given WWIDs, the igroups of
     the source host that they are mapped to (with their LUN ids), and the destination host's igroup.
   - Used by the role C(san.iscsi.lvm_migrate); also C(lvm_migrate_fstab_entries), C(lvm_migrate_paths),
-    C(lvm_migrate_targets), C(lvm_migrate_sessions) and C(lvm_migrate_idle_sessions) in the same file.
+    C(lvm_migrate_targets), C(lvm_migrate_lun_moves), C(lvm_migrate_sessions) and C(lvm_migrate_idle_sessions)
+    in the same file.
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
@@ -131,14 +132,16 @@ def lvm_migrate_fstab_entries(fstab_text, vg, lvs):
 
 
 def lvm_migrate_paths(iscsi_info, wwids):
-    """The (target, portal, iface) of the sessions that carry disks of these LUNs (an iscsi_info result)."""
+    """The (target, portal, iface) of the sessions that carry disks of these LUNs (an iscsi_info result), each
+    with the portal group tag of its session (tpgt, None when unknown): a login elsewhere needs no discovery."""
     wanted = _lower(wwids)
-    ifaces = dict((session.get('sid'), session.get('iface') or 'default') for session in iscsi_info.get('sessions', []))
+    sessions = dict((session.get('sid'), session) for session in iscsi_info.get('sessions', []))
     found = []
     for device in iscsi_info.get('devices', []):
         if (device.get('wwid') or '').lower() in wanted:
+            session = sessions.get(device.get('session_id'), {})
             path = {'target': device['target'], 'portal': device['portal'],
-                    'iface': ifaces.get(device.get('session_id'), 'default')}
+                    'iface': session.get('iface') or 'default', 'tpgt': session.get('tpgt')}
             if path not in found:
                 found.append(path)
     return found
@@ -158,9 +161,19 @@ def _portals_grouped(rows, keys):
     return grouped
 
 
+def lvm_migrate_lun_moves(luns):
+    """The plan's LUNs (lvm_migrate_plan luns) as san.iscsi.lun_map luns: [{path, lun_id, unmap_from}], each
+    keeping its LUN id and leaving the source's igroups it is mapped to."""
+    return [{'path': lun['path'], 'lun_id': lun['lun_id'], 'unmap_from': list(lun['source_igroups'])} for lun in luns]
+
+
 def lvm_migrate_targets(paths):
-    """PATHS (lvm_migrate_paths) grouped by target: [{target, portals}], in first-seen order."""
-    return _portals_grouped(paths, ('target',))
+    """PATHS (lvm_migrate_paths) grouped by target for a login: [{target, portals}], in first-seen order. A portal
+    whose tag is known is "host:port,TPGT", so that san.iscsi.session creates its record without a discovery (a
+    journal written before paths had a tpgt gives the plain portal)."""
+    tagged = [dict(path, portal=path['portal'] if path.get('tpgt') is None else '%s,%s' % (path['portal'], path['tpgt']))
+              for path in paths]
+    return _portals_grouped(tagged, ('target',))
 
 
 def lvm_migrate_sessions(paths):
@@ -187,6 +200,7 @@ class FilterModule(object):
             'lvm_migrate_fstab_entries': lvm_migrate_fstab_entries,
             'lvm_migrate_paths': lvm_migrate_paths,
             'lvm_migrate_targets': lvm_migrate_targets,
+            'lvm_migrate_lun_moves': lvm_migrate_lun_moves,
             'lvm_migrate_sessions': lvm_migrate_sessions,
             'lvm_migrate_idle_sessions': lvm_migrate_idle_sessions,
         }

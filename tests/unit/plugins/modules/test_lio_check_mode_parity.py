@@ -218,3 +218,101 @@ def test_a_failure_before_any_unmap_reports_no_change(lab, run_module):
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, dict(lab.connection, path='labvg/pool/nosuch', igroup='plain', unmap_from=['mapped']))
     assert 'unmapped' not in failed.value.result and not failed.value.result.get('changed')
+
+
+# --- several LUNs in one call (luns) ---------------------------------------------------------------------------
+
+BOTH = [dict(path='labvg/pool/lio_a', lun_id=0), dict(path='labvg/pool/lio_b', lun_id=1)]
+
+
+def test_luns_move_every_lun_in_one_call_with_one_save(lab, run_module, monkeypatch):
+    """lvm_migrate's move of a VG's LUNs: each unmapped from the old igroup and mapped to the new one with its id,
+    predicted alike in check mode; LIO saves its configuration once for all of them."""
+    args = dict(lab.connection, igroup='plain', unmap_from=['mapped'], luns=BOTH)
+    before = lab.state()
+    predicted = run_module(lun_map, args, check_mode=True)
+    assert lab.state() == before
+    saves = count_saves(monkeypatch)
+    moved = run_module(lun_map, args)
+    assert len(saves) == 1
+    for result in (predicted, moved):
+        assert result['changed'] is True and (result['map'], result['lun_id'], result['unmapped']) == (None, None, [])
+        assert [(item['path'], item['changed'], item['lun_id'], item['unmapped']) for item in result['maps']] == [
+            ('labvg/pool/lio_a', True, 0, ['mapped']), ('labvg/pool/lio_b', True, 1, ['mapped'])]
+    assert moved['maps'][1]['map']['igroup'] == 'plain'
+    for path, lun_id in (('labvg/pool/lio_a', 0), ('labvg/pool/lio_b', 1)):
+        assert lab.backend.get_lun_map(path, 'mapped') is None
+        assert lab.backend.get_lun_map(path, 'plain')['lun_id'] == lun_id
+    again = run_module(lun_map, args)
+    assert again['changed'] is False and [item['changed'] for item in again['maps']] == [False, False]
+
+
+def test_luns_each_with_its_own_unmap_from(lab, run_module):
+    lab.backend.create_igroup('third', 'iscsi', 'linux', ['iqn.2026-11.lab.san-iscsi:third'])
+    lab.backend.delete_lun_map('labvg/pool/lio_b', 'mapped')
+    lab.backend.create_lun_map('labvg/pool/lio_b', 'third', 1)
+    luns = [dict(BOTH[0]), dict(BOTH[1], unmap_from=['third'])]
+    result = run_module(lun_map, dict(lab.connection, igroup='plain', unmap_from=['mapped'], luns=luns))
+    assert [item['unmapped'] for item in result['maps']] == [['mapped'], ['third']]
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'third') is None
+
+
+def test_luns_are_all_checked_before_the_first_change(lab, run_module):
+    """The second LUN's id is taken in the igroup: the first LUN is not moved either (check mode says the same)."""
+    lab.backend.create_lun('labvg/pool', 'lio_c', 64 * MIB, 'linux')
+    lab.backend.create_lun_map('labvg/pool/lio_c', 'plain', 1)
+    del lab.commands.calls[:]
+    args = dict(igroup='plain', unmap_from=['mapped'], luns=BOTH)
+    assert 'LUN id 1 is already used' in check_and_real_fail_alike(lab, run_module, lun_map, args)
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'mapped')['lun_id'] == 0
+
+
+@pytest.mark.parametrize('luns, message', [
+    ([dict(path='labvg/pool/lio_a', lun_id=0), dict(path='labvg/pool/lio_a', lun_id=1)],
+     'luns: labvg/pool/lio_a given more than once'),
+    ([dict(path='labvg/pool/lio_a', lun_id=2), dict(path='labvg/pool/lio_b', lun_id=2)],
+     'luns: LUN id 2 given to more than one LUN'),
+    ([dict(path='labvg/pool/lio_a', lun_id=0), dict(path='labvg/pool/lio_b', lun_id=1, unmap_from=['plain'])],
+     'unmap_from lists igroup'),
+])
+def test_luns_given_wrong_fail_before_any_change(lab, run_module, luns, message):
+    assert message in check_and_real_fail_alike(lab, run_module, lun_map, dict(igroup='plain', luns=luns))
+
+
+@pytest.mark.parametrize('extra', [dict(path='labvg/pool/lio_a'), dict(lun_id=3), dict(luns=[])])
+def test_luns_do_not_mix_with_one_luns_options(lab, run_module, extra):
+    params = dict(lab.connection, igroup='plain', luns=BOTH)
+    params.update(extra)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, params)
+    assert 'luns' in failed.value.result['msg']
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'mapped')['lun_id'] == 0
+
+
+def test_a_failure_part_way_says_which_luns_were_moved(lab, run_module, monkeypatch):
+    """The second LUN's map fails after its unmap: the first LUN is moved, the second is mapped nowhere, and the
+    failed result's maps say both."""
+    real = _san_lio.LioBackend.create_lun_map
+
+    def refuse_the_second(backend, path, igroup, lun_id=None):
+        if path == 'labvg/pool/lio_b':
+            raise SanError('the array refused the map', 'map_failed')
+        return real(backend, path, igroup, lun_id)
+
+    monkeypatch.setattr(_san_lio.LioBackend, 'create_lun_map', refuse_the_second)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(lun_map, dict(lab.connection, igroup='plain', unmap_from=['mapped'], luns=BOTH))
+    result = failed.value.result
+    assert (result['error_code'], result['changed']) == ('map_failed', True)
+    assert [(item['path'], item['changed'], item['lun_id'], item['unmapped']) for item in result['maps']] == [
+        ('labvg/pool/lio_a', True, 0, ['mapped']), ('labvg/pool/lio_b', True, None, ['mapped'])]
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'plain')['lun_id'] == 0
+    assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped') is None
+
+
+def test_luns_absent_unmaps_each(lab, run_module):
+    result = run_module(lun_map, dict(lab.connection, igroup='mapped', state='absent', luns=[
+        dict(path='labvg/pool/lio_a'), dict(path='labvg/pool/lio_b'), dict(path='labvg/pool/lio_s')]))
+    assert [(item['path'], item['changed']) for item in result['maps']] == [
+        ('labvg/pool/lio_a', True), ('labvg/pool/lio_b', True), ('labvg/pool/lio_s', False)]
+    assert lab.backend.get_lun_map('labvg/pool/lio_a', 'mapped') is None

@@ -192,3 +192,25 @@ def test_unmap_from_with_state_absent_is_refused_before_any_request(ontap, run_m
     with pytest.raises(ModuleFailed) as failed:
         run_module(lun_map, ontap_args(ontap, igroup='host1', unmap_from=['host2'], state='absent'))
     assert failed.value.result['error_code'] == 'invalid' and ontap.state.log == []
+
+
+def test_ontap_luns_create_the_igroup_once_and_map_each(ontap, run_module):  # pylint: disable=redefined-outer-name
+    """Two LUNs to a missing igroup in one call: the igroup is created by the first map (the second finds it, with
+    the initiators), each LUN mapped with its id; check mode predicts the same."""
+    ontap.state.add_lun('svm1', '/vol/vol1/data02', 1048576)
+    args = dict(ontap.connection, igroup='new', initiators=[NEW],
+                luns=[dict(path='/vol/vol1/data01', lun_id=2), dict(path='/vol/vol1/data02', lun_id=3)])
+    checked = run_module(lun_map, args, check_mode=True)
+    assert ontap.writes() == []
+    result = run_module(lun_map, args)
+    for outcome in (checked, result):
+        assert (outcome['changed'], outcome['igroup_created']) == (True, True)
+        assert [(item['path'], item['lun_id']) for item in outcome['maps']] == [
+            ('/vol/vol1/data01', 2), ('/vol/vol1/data02', 3)]
+    if ontap.use_rest == 'always':
+        assert ontap.writes() == [('POST', '/api/protocols/san/igroups')] + [('POST', '/api/protocols/san/lun-maps')] * 2
+    else:
+        assert [api for api, _inputs in ontap.writes()] == ['igroup-create', 'igroup-add', 'lun-map', 'lun-map']
+    assert sorted(value['lun_id'] for value in ontap.state.maps.values()) == [2, 3]
+    again = run_module(lun_map, args)
+    assert again['changed'] is False and again['igroup_created'] is False
