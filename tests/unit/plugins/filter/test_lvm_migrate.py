@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.san.iscsi.plugins.filter.lvm_migrate import (
-    FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_paths, lvm_migrate_plan,
-    lvm_migrate_sessions, lvm_migrate_targets)
+    FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_lun_moves, lvm_migrate_paths,
+    lvm_migrate_plan, lvm_migrate_sessions, lvm_migrate_targets)
 
 H1 = 'iqn.2026-12.lab:host1'
 H2 = 'iqn.2026-12.lab:host2'
@@ -73,9 +73,9 @@ def test_fstab_entries_of_the_vgs_lvs_by_path_mapper_name_or_mount_point():
 
 
 INFO = {
-    'sessions': [{'sid': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
-                 {'sid': 2, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'},
-                 {'sid': 3, 'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'iface': 'default'}],
+    'sessions': [{'sid': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'tpgt': 1, 'iface': 'default'},
+                 {'sid': 2, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'tpgt': 2, 'iface': 'default'},
+                 {'sid': 3, 'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'tpgt': None, 'iface': 'default'}],
     'devices': [{'session_id': 1, 'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'wwid': W1},
                 {'session_id': 2, 'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'wwid': W1},
                 {'session_id': 3, 'target': 'iqn.t2', 'portal': '10.10.1.1:3260', 'wwid': W2}],
@@ -84,8 +84,8 @@ INFO = {
 
 def test_paths_are_the_sessions_that_carry_the_luns():
     assert lvm_migrate_paths(INFO, [W1.upper()]) == [
-        {'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
-        {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'}]
+        {'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default', 'tpgt': 1},
+        {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default', 'tpgt': 2}]
 
 
 def test_sessions_group_the_paths_by_target_and_iface():
@@ -105,10 +105,31 @@ def test_sessions_group_the_paths_by_target_and_iface():
         {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
 
 
-def test_targets_group_the_paths():
+def test_targets_group_the_paths_with_their_portal_group_tags():
+    """A login elsewhere gets each portal's tag where the source's session had one (no discovery needed for the
+    record), the plain portal where it had none."""
     paths = lvm_migrate_paths(INFO, [W1, W2])
-    assert lvm_migrate_targets(paths) == [{'target': 'iqn.t1', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']},
+    assert lvm_migrate_targets(paths) == [{'target': 'iqn.t1', 'portals': ['10.10.1.1:3260,1', '10.10.2.1:3260,2']},
                                           {'target': 'iqn.t2', 'portals': ['10.10.1.1:3260']}]
+
+
+def test_lun_moves_keep_each_luns_id_and_leave_its_source_igroups():
+    plan = lvm_migrate_plan(SAN, [W1, W2], H1, H2)
+    assert lvm_migrate_lun_moves(plan['luns']) == [
+        {'path': 'labvg/pool/a', 'lun_id': 0, 'unmap_from': ['h1']},
+        {'path': 'labvg/pool/b', 'lun_id': 3, 'unmap_from': ['h1']}]
+
+
+def test_targets_of_a_journal_written_before_paths_had_tags():
+    old_journal = [{'target': 'iqn.t1', 'portal': '10.10.1.1:3260', 'iface': 'default'},
+                   {'target': 'iqn.t1', 'portal': '10.10.2.1:3260', 'iface': 'default'}]
+    assert lvm_migrate_targets(old_journal) == [{'target': 'iqn.t1', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
+
+
+def test_sessions_to_log_out_keep_the_plain_portals():
+    """The source's logout names portals as its sessions do; the tags only serve a login."""
+    assert lvm_migrate_sessions(lvm_migrate_paths(INFO, [W1])) == [
+        {'target': 'iqn.t1', 'iface': 'default', 'portals': ['10.10.1.1:3260', '10.10.2.1:3260']}]
 
 
 def test_idle_sessions_are_those_of_the_targets_without_disks():
@@ -134,5 +155,5 @@ def test_idle_sessions_are_known_by_session_id_and_grouped_per_iface():
 
 def test_the_filters_are_registered():
     assert sorted(FilterModule().filters()) == ['lvm_migrate_fstab_entries', 'lvm_migrate_idle_sessions',
-                                                'lvm_migrate_paths', 'lvm_migrate_plan', 'lvm_migrate_sessions',
-                                                'lvm_migrate_targets']
+                                                'lvm_migrate_lun_moves', 'lvm_migrate_paths', 'lvm_migrate_plan',
+                                                'lvm_migrate_sessions', 'lvm_migrate_targets']
