@@ -16,12 +16,16 @@ multipath map, XFS and ext4 LVs with data, is made once (by the lvm_migrate test
 moves it host1 -> host2 with migrate.yml, then host2 -> host1 with the hand-written playbook, both with the
 same ansible-playbook, under each strategy the lab knows (stock ssh, then Mitogen), and counts module calls
 (task results on the lab hosts, one per loop item). The hand-written playbook checks nothing, carries no fstab entry, flushes no multipath map and has no
-rollback, as the seed's procedure; migrate.yml does all of that. Prints a table; exits 1 when a run fails.
+rollback, as the seed's procedure; migrate.yml does all of that. Prints a table (with the CPU time each run
+cost the controller and each guest's QEMU process: under TCG the guests' CPU, on the machine's cores, bounds
+the wall time); exits 1 when a run fails.
 """
 
 import argparse
 import json
+import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -194,13 +198,41 @@ PEER = r"""
 """
 
 
+def guest_pids(inventory):
+    """The QEMU process of each lab guest (the dev lab's state file beside the inventory), or {}."""
+    state = Path(inventory).resolve().parent / "lab" / "state.json"
+    try:
+        pids = json.loads(state.read_text())["pids"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return dict((name, pid) for name, pid in pids.items() if name in ("san", "host1", "host2"))
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of process PID (all its threads: a TCG guest's vCPU included)."""
+    try:
+        fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
 def play(inventory, path, env, extra=None):
+    """Run a playbook: rc, wall seconds, output, module calls, and the CPU seconds it cost the controller
+    (ansible-playbook and its children) and the lab's guests (their QEMU processes) meanwhile."""
     argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(path)]
     argv += ["-e", "@" + str(extra)] if extra else []
+    guests = guest_pids(inventory)
+    guests_before = dict((name, cpu_seconds(pid)) for name, pid in guests.items())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, check=False)
-    return dict(rc=proc.returncode, seconds=time.monotonic() - start, output=proc.stdout + proc.stderr,
-                calls=len(RESULT_RE.findall(proc.stdout)))
+    seconds = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return dict(rc=proc.returncode, seconds=seconds, output=proc.stdout + proc.stderr,
+                calls=len(RESULT_RE.findall(proc.stdout)),
+                controller_cpu=after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime,
+                guest_cpu=dict((name, cpu_seconds(pid) - guests_before[name]) for name, pid in guests.items()))
 
 
 def checksums(inventory, host, env):
@@ -214,6 +246,7 @@ def checksums(inventory, host, env):
 def move_both_ways(inventory, workdir, strategy, before, rows, keep_output=None):
     """host1 -> host2 with migrate.yml, host2 -> host1 with the seed's steps; appends to ROWS; True on failure."""
     env = labctl.ansible_env(workdir, strategy)
+    env["SAN_ISCSI_LAB_GUEST_PIDS"] = json.dumps(guest_pids(inventory))  # the task times say each guest's CPU too
     for label, path, extra, host in (
             ("migrate.yml (san.iscsi)", REPO / "playbooks" / "migrate.yml", workdir / "ours.json", "host2"),
             ("seed's 15 steps (command)", workdir / "peer.yml", None, "host1")):
@@ -279,10 +312,14 @@ def main(argv=None):
                     break
         finally:
             play(args.inventory, workdir / "cleanup.yml", env)
-    print("%-38s %10s %13s %4s %10s" % ("playbook, strategy", "wall (s)", "module calls", "rc", "same data"))
+    print("%-38s %10s %13s %4s %10s %16s  %s" % ("playbook, strategy", "wall (s)", "module calls", "rc", "same data",
+                                                "controller CPU s", "guests' CPU s (san host1 host2)"))
     for label, result in rows:
         same = "yes" if result["same_data"] else "no"
-        print("%-38s %10.1f %13d %4d %10s" % (label, result["seconds"], result["calls"], result["rc"], same))
+        guests = result["guest_cpu"]
+        print("%-38s %10.1f %13d %4d %10s %16.1f  %.1f (%s)" % (
+            label, result["seconds"], result["calls"], result["rc"], same, result["controller_cpu"],
+            sum(guests.values()), " ".join("%.1f" % guests.get(name, 0.0) for name in ("san", "host1", "host2"))))
     return 1 if failed else 0
 
 
