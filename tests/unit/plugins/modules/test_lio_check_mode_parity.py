@@ -159,16 +159,23 @@ def test_remap_to_a_used_id_keeps_the_map(lab, run_module):
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped')['lun_id'] == 1
 
 
-def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module, monkeypatch):
-    """The move lvm_migrate makes: unmapped from the old host's igroup, then mapped to the new one, same id
-    (the configuration saved once, with both changes)."""
-    args = dict(lab.connection, path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped', 'nosuch'])
+def predicted_then_saved_once(lab, run_module, monkeypatch, args):
+    """lun_map ARGS in check mode (changing nothing), then for real (saving the LIO configuration once):
+    both results."""
     before = lab.state()
     predicted = run_module(lun_map, args, check_mode=True)
     assert lab.state() == before
     saves = count_saves(monkeypatch)
     moved = run_module(lun_map, args)
     assert len(saves) == 1
+    return predicted, moved
+
+
+def test_unmap_from_moves_a_lun_to_another_igroup_in_one_call(lab, run_module, monkeypatch):
+    """The move lvm_migrate makes: unmapped from the old host's igroup, then mapped to the new one, same id
+    (the configuration saved once, with both changes)."""
+    args = dict(lab.connection, path='labvg/pool/lio_b', igroup='plain', lun_id=1, unmap_from=['mapped', 'nosuch'])
+    predicted, moved = predicted_then_saved_once(lab, run_module, monkeypatch, args)
     for result in (predicted, moved):
         assert result['changed'] is True and result['unmapped'] == ['mapped'] and result['lun_id'] == 1
     assert lab.backend.get_lun_map('labvg/pool/lio_b', 'mapped') is None
@@ -229,12 +236,7 @@ def test_luns_move_every_lun_in_one_call_with_one_save(lab, run_module, monkeypa
     """lvm_migrate's move of a VG's LUNs: each unmapped from the old igroup and mapped to the new one with its id,
     predicted alike in check mode; LIO saves its configuration once for all of them."""
     args = dict(lab.connection, igroup='plain', unmap_from=['mapped'], luns=BOTH)
-    before = lab.state()
-    predicted = run_module(lun_map, args, check_mode=True)
-    assert lab.state() == before
-    saves = count_saves(monkeypatch)
-    moved = run_module(lun_map, args)
-    assert len(saves) == 1
+    predicted, moved = predicted_then_saved_once(lab, run_module, monkeypatch, args)
     for result in (predicted, moved):
         assert result['changed'] is True and (result['map'], result['lun_id'], result['unmapped']) == (None, None, [])
         assert [(item['path'], item['changed'], item['lun_id'], item['unmapped']) for item in result['maps']] == [
