@@ -200,13 +200,15 @@ class Lvm(object):
 
     def _config(self, keys, what):
         """{key's last part: value as printed} of lvmconfig KEYS, defaults included. A key this LVM does not know
-        is left out (lvmconfig prints the others and exits 5: devices/use_devicesfile before lvm2 2.03.12), so
-        its caller's default applies; one that prints none of them fails."""
+        is left out, so its caller's default applies: lvmconfig prints the others, names it ("Configuration node
+        devices/use_devicesfile not found", before lvm2 2.03.12) and exits 5. An exit with no key printed or named
+        so fails."""
         argv = ['lvmconfig', '--typeconfig', 'full'] + list(keys)
         rc, out, err = self.run(argv, ok=(0, 5), what=what)
         settings = dict((name.strip(), value) for name, _sep, value in
                         (line.strip().partition('=') for line in out.splitlines() if '=' in line))
-        if rc != 0 and not settings:
+        unknown = re.findall(r'Configuration node (\S+) not found', err)
+        if rc != 0 and not settings and not unknown:
             raise self.runner.failure(self.runner.argv('lvm', argv, LVM_TIMEOUT), rc, out, err, what, LVM_TIMEOUT)
         return settings
 

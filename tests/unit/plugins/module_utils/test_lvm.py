@@ -175,6 +175,14 @@ def test_an_lvm_without_devices_file_settings_has_no_devices_file(tmpdir):
     assert len(module.commands) == 1
 
 
+def test_an_lvm_without_devices_file_settings_gives_lun_mount_no_devices_file(tmpdir):
+    """devices_file() alone asks only for keys such an LVM does not know: it names both and prints none."""
+    unknown = ('  Configuration node devices/use_devicesfile not found\n'
+               '  Configuration node devices/devicesfile not found\n')
+    _module, seam = make([(['/sbin/lvm', 'lvmconfig'], (5, '', unknown))], tmpdir)
+    assert seam.devices_file() is None
+
+
 def test_lvmconfig_that_prints_no_setting_fails(tmpdir):
     _module, seam = make([(['/sbin/lvm', 'lvmconfig'], (5, '', '  Parse error at byte 12 (line 1)\n'))], tmpdir)
     with pytest.raises(command.ToolError) as failed:
