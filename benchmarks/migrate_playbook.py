@@ -312,8 +312,9 @@ def main(argv=None):
                     break
         finally:
             play(args.inventory, workdir / "cleanup.yml", env)
-    print("%-38s %10s %13s %4s %10s %16s  %s" % ("playbook, strategy", "wall (s)", "module calls", "rc", "same data",
-                                                "controller CPU s", "guests' CPU s (san host1 host2)"))
+    print("%-38s %10s %13s %4s %10s %16s  %s" % (
+        "playbook, strategy", "wall (s)", "module calls", "rc", "same data", "controller CPU s",
+        "guests' CPU s (san host1 host2)"))
     for label, result in rows:
         same = "yes" if result["same_data"] else "no"
         guests = result["guest_cpu"]
