@@ -23,7 +23,6 @@ the wall time); exits 1 when a run fails.
 
 import argparse
 import json
-import os
 import re
 import resource
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lab"))
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
+from callback_plugins import task_times  # noqa: E402  pylint: disable=wrong-import-position
 
 TASKS = REPO / "tests" / "integration" / "targets" / "lvm_migrate" / "tasks"
 IQN = "iqn.2026-12.lab.san-iscsi:lmg-bench"
@@ -209,12 +209,8 @@ def guest_pids(inventory):
 
 
 def cpu_seconds(pid):
-    """User plus system CPU time of process PID (all its threads: a TCG guest's vCPU included)."""
-    try:
-        fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    """User plus system CPU time of process PID, 0.0 when it cannot be read (the timing callback's reading)."""
+    return task_times.cpu_seconds(pid) or 0.0
 
 
 def play(inventory, path, env, extra=None):

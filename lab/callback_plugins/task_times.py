@@ -27,6 +27,17 @@ options: {}
 SHOWN = 15
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of process PID (all its threads: a TCG guest's vCPUs included), or None when
+    it cannot be read. Also used by benchmarks/migrate_playbook.py."""
+    try:
+        with open("/proc/%d/stat" % int(pid)) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -47,12 +58,9 @@ class CallbackModule(CallbackBase):
         """{guest: CPU seconds of its QEMU process so far} (user plus system, all threads)."""
         found = {}
         for name, pid in self._guests.items():
-            try:
-                with open("/proc/%d/stat" % int(pid)) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except (OSError, ValueError):
-                continue
-            found[name] = (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+            seconds = cpu_seconds(pid)
+            if seconds is not None:
+                found[name] = seconds
         return found
 
     def _close(self):
