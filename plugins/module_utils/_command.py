@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 DEFAULT_TIMEOUT = 60
 TIMEOUT_RC = 124
 KILL_GRACE = 5
@@ -130,3 +132,31 @@ class Runner(object):
         if detail:
             msg += ': %s' % detail[-1].strip()
         return self.error(msg, cmd=argv, rc=rc, stdout=out, stderr=err)
+
+
+def concurrently(calls):
+    """Run each callable of CALLS in a thread of its own, all at once; -> [(result, None) or (None, error)].
+
+    For commands that wait on something else (an iSCSI login waits on the target), not on this host's CPU.
+    The outcomes are in the order of CALLS; an exception (SystemExit included: AnsibleModule.run_command
+    calls fail_json when a program cannot start) is returned, never lost with its thread. A single call runs in
+    the calling thread.
+    """
+    outcomes = [(None, None)] * len(calls)
+
+    def run(index, call):
+        try:
+            outcomes[index] = (call(), None)
+        except BaseException as error:  # pylint: disable=broad-except
+            outcomes[index] = (None, error)
+
+    if len(calls) == 1:
+        run(0, calls[0])
+        return outcomes
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -27,13 +27,14 @@ __metaclass__ = type
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import tempfile
 import time
 from collections import namedtuple
 
-from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner
+from ansible_collections.san.iscsi.plugins.module_utils._command import CommandError, Runner, concurrently
 from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.san.iscsi.plugins.module_utils._host_paths import HostPaths
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
@@ -524,25 +525,43 @@ class Iscsiadm(object):
         rc, out, _err = self.run(['-m', 'session', '-P', str(level)], ok=(0, RC_NO_OBJECTS))
         return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
 
-    def login(self, record, timeout=LOGIN_TIMEOUT):
-        """Log in with the record; "No records found" is retried while iscsiadm still lists the record.
+    def login_all(self, records, timeout=LOGIN_TIMEOUT):
+        """Log in with RECORDS at once, under one hold of the host lock; -> [IscsiadmError or None] in their order.
 
-        When it does not, the record is gone (another process deleted or replaced it): error_code
-        node_record_vanished.
+        As `iscsiadm -m node -T TARGET --login` does for all of a target's records: each login waits on its
+        portal, so N portals take the time of the slowest, not the sum. Logins only read the node database,
+        and no writer of this collection runs while the lock is held.
+
+        "No records found" is retried while iscsiadm still lists the record. When it does not, the record is gone
+        (another process deleted or replaced it): error_code node_record_vanished.
         """
+        if not records:
+            return []
+        self.prepare()
+        what = 'login to %s' % ', '.join('%s at %s' % (r.target, r.portal.address) for r in records)
+        with self.locked(what):
+            outcomes = concurrently([functools.partial(self._login, record, timeout) for record in records])
+        errors = []
+        for _result, error in outcomes:
+            if error is not None and not isinstance(error, IscsiadmError):
+                raise error
+            errors.append(error)
+        return errors
+
+    def _login(self, record, timeout):
+        """The login itself; the caller holds the host lock."""
         what = 'login to %s at %s' % (record.target, record.portal.address)
-        with self.locked('%s (iface %s)' % (what, record.iface or 'default')):
-            try:
-                self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
-                         what=what, db_race=lambda rc, _err: rc == RC_NO_OBJECTS and self.still_listed(record))
-            except IscsiadmError as error:
-                if error.rc != RC_NO_OBJECTS or self.still_listed(record):
-                    raise
-                raise IscsiadmError(
-                    '%s: the node record is gone: another process deleted or replaced it after this run found or '
-                    'created it (iscsiadm: %s)' % (what, (error.stderr or '').strip() or 'No records found'),
-                    cmd=error.cmd, rc=error.rc, stdout=error.stdout, stderr=error.stderr,
-                    error_code='node_record_vanished')
+        try:
+            self.run(self.node_args(record) + ['--login'], ok=(0, RC_SESSION_EXISTS), timeout=timeout,
+                     what=what, db_race=lambda rc, _err: rc == RC_NO_OBJECTS and self.still_listed(record))
+        except IscsiadmError as error:
+            if error.rc != RC_NO_OBJECTS or self.still_listed(record):
+                raise
+            raise IscsiadmError(
+                '%s: the node record is gone: another process deleted or replaced it after this run found or '
+                'created it (iscsiadm: %s)' % (what, (error.stderr or '').strip() or 'No records found'),
+                cmd=error.cmd, rc=error.rc, stdout=error.stdout, stderr=error.stderr,
+                error_code='node_record_vanished')
 
     def still_listed(self, record):
         """Whether iscsiadm lists the record (exact target, portal and iface): the reason for a retry, or None."""

@@ -15,6 +15,9 @@ description:
   - O(state=logged_in) logs in to the target on O(portal), on each of O(portals), or on every portal of the
     target's node records, then waits, event-driven (C(udevadm settle) and sysfs polling, no fixed sleep), for
     the LUNs asked for and, when multipathd runs, for their multipath maps.
+  - The node records it needs are created one after the other, then the logins to several portals run at the
+    same time, as C(iscsiadm -m node -T TARGET --login) does for all of a target's records, so a multipath login
+    takes about as long as the slowest portal.
   - O(state=logged_out) refuses while a device of the sessions is mounted, used as swap, or holds an active
     LVM volume, unless O(force); it always refuses when a device backs C(/). Before logging out it flushes and
     deletes the SCSI devices through sysfs (and flushes a multipath map built only on them).
@@ -486,8 +489,8 @@ class SessionManager(object):
         for record, updates in settings:
             for name, value in sorted(updates.items()):
                 self.iscsiadm.node_update(record, name, value)
-        for portal in missing:
-            self.login(portal, records[portal])
+        if missing:
+            self.log_in(missing, records)
         if missing:
             sessions = self.iscsiadm.sessions()
         mine = [s for s in sessions if any(s.matches(self.target, p, self.iface) for p in self.wanted_portals())]
@@ -538,17 +541,27 @@ class SessionManager(object):
                                % (self.target, portal.address, self.iface))
         return None
 
-    def login(self, portal, record):
-        """Create the record when missing (with its tpgt), then log in; both under the host lock."""
+    def log_in(self, portals, records):
+        """Create the missing records (each with its tpgt), then log in to every portal at once.
+
+        All under one hold of the host lock; the logins run side by side (see Iscsiadm.login_all). Any failure
+        undoes what this run did (sessions, records, iface) and raises the first portal's error.
+        """
         try:
-            tagged = self.with_tpgt(portal) if record is None else None
-            with self.iscsiadm.locked('log in to %s at %s (iface %s)' % (self.target, portal.address, self.iface)):
-                if record is None:
-                    record = self.iscsiadm.node_new(self.target, tagged, self.iface, records=self.records())
-                    self.created_records.append(record)
-                    self.apply_settings_to_new_record(record)
-                self.iscsiadm.login(record)
-                self.created_sessions.append(record)
+            tagged = dict((portal, self.with_tpgt(portal)) for portal in portals if records[portal] is None)
+            addresses = ', '.join(portal.address for portal in portals)
+            with self.iscsiadm.locked('log in to %s at %s (iface %s)' % (self.target, addresses, self.iface)):
+                for portal in portals:
+                    if records[portal] is None:
+                        records[portal] = self.iscsiadm.node_new(self.target, tagged[portal], self.iface,
+                                                                 records=self.records())
+                        self.created_records.append(records[portal])
+                        self.apply_settings_to_new_record(records[portal])
+                errors = self.iscsiadm.login_all([records[portal] for portal in portals])
+            self.created_sessions.extend(records[portal] for portal, error in zip(portals, errors) if error is None)
+            failed = [error for error in errors if error is not None]
+            if failed:
+                raise first_of(failed)
         except (IscsiadmError, SessionError) as error:
             self.undo()
             raise error
@@ -724,6 +737,14 @@ class SessionManager(object):
         self.result['sessions'] = [session_dict(s) for s in sessions]
         self.result['devices'] = [d.to_dict() for d in devices]
         self.result['luns'] = group_luns(devices)
+
+
+def first_of(errors):
+    """The first of several login errors, its message naming the others."""
+    first = errors[0]
+    if len(errors) > 1:
+        first.msg += '; also failed: %s' % '; '.join(error.msg for error in errors[1:])
+    return first
 
 
 def session_dict(session):

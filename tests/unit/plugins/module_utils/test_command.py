@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _command as command
@@ -49,3 +51,25 @@ def test_a_tool_given_by_path_is_not_looked_up():
     assert runner.binary('/opt/bin/iscsiadm') == '/opt/bin/iscsiadm'
     runner.run('/opt/bin/iscsiadm', ['-m', 'session'])
     assert runner.calls[0][:4] == ['/usr/bin/timeout', '-k', '10', '60']
+
+
+def test_concurrently_keeps_the_order_and_returns_every_error():
+    """The calls overlap (each waits, at most 10 s, until all have started), and no failure is lost."""
+    started = threading.Barrier(3, timeout=10)
+
+    def call(value, error=None):
+        def run():
+            started.wait()
+            if error is not None:
+                raise error
+            return value
+        return run
+
+    outcomes = command.concurrently([call('a'), call(None, SystemExit(1)), call(None, ValueError('c'))])
+    assert outcomes[0] == ('a', None)
+    assert outcomes[1][0] is None and isinstance(outcomes[1][1], SystemExit)
+    assert outcomes[2][0] is None and str(outcomes[2][1]) == 'c'
+
+
+def test_concurrently_runs_a_single_call_in_the_calling_thread():
+    assert command.concurrently([threading.current_thread]) == [(threading.current_thread(), None)]

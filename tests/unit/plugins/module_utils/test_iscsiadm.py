@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import os
 import stat
+import threading
 
 import pytest
 
@@ -38,8 +39,9 @@ def iscsiadm(*args, **kwargs):
 class FakeCommands(object):
     """Stands in for run_command/get_bin_path: expects exact argv lists in order, answers each one.
 
-    expect(argv, rc, out, err) queues one answer; `calls` lists every argv run; done() checks that
-    every expected command ran.
+    expect(argv, rc, out, err) queues one answer; expect_together([...]) queues commands that run at the same
+    time, in any order among themselves; `calls` lists every argv run; done() checks that every expected
+    command ran. Calls from several threads are taken one at a time.
     """
 
     def __init__(self, monkeypatch, binaries=None):
@@ -48,6 +50,7 @@ class FakeCommands(object):
         self.calls = []
         self.environ = []
         self.binaries = dict(BINARIES if binaries is None else binaries)
+        self.lock = threading.Lock()
         fake = self
 
         def run_command(module, args, **kwargs):
@@ -63,6 +66,11 @@ class FakeCommands(object):
         self.expected.append((list(argv), (rc, out, err), effect))
         return self
 
+    def expect_together(self, commands):
+        """COMMANDS: [(argv, rc, out, err, effect)] run side by side; each is answered whatever their order."""
+        self.expected.append([(list(argv), (rc, out, err), effect) for argv, rc, out, err, effect in commands])
+        return self
+
     def allow(self, argv, rc=0, out='', err='', effect=None):
         """A command that may run any number of times, anywhere in the order (a bounded wait).
 
@@ -72,24 +80,35 @@ class FakeCommands(object):
         return self
 
     def run(self, args, environ_update=None, **kwargs):
-        self.calls.append(list(args))
-        self.environ.append(environ_update)
-        if tuple(args) in self.allowed:
-            assert environ_update and environ_update.get('LC_ALL') == 'C'
-            rc, out, err, effect = self.allowed[tuple(args)]
-            if effect:
-                effect()
-            return rc, out, err
-        assert self.expected, 'unexpected command: %r' % (args,)
-        argv, answer, effect = self.expected.pop(0)
-        assert list(args) == argv
         assert environ_update and environ_update.get('LC_ALL') == 'C'
+        with self.lock:
+            self.calls.append(list(args))
+            self.environ.append(environ_update)
+            if tuple(args) in self.allowed:
+                rc, out, err, effect = self.allowed[tuple(args)]
+                answer = (rc, out, err)
+            else:
+                argv, answer, effect = self.take(list(args))
+                assert list(args) == argv
         if effect:
-            effect()
+            effect()  # outside the lock: an effect may wait for a command another thread runs
         return answer
 
+    def take(self, args):
+        """The expected entry for ARGS: the next one, or a match within the next group of expect_together."""
+        assert self.expected, 'unexpected command: %r' % (args,)
+        if not isinstance(self.expected[0], list):
+            return self.expected.pop(0)
+        group = self.expected[0]
+        matching = [entry for entry in group if entry[0] == args]
+        assert matching, 'unexpected command: %r (expected one of %r)' % (args, [entry[0] for entry in group])
+        group.remove(matching[0])
+        if not group:
+            self.expected.pop(0)
+        return matching[0]
+
     def done(self):
-        assert self.expected == [], 'commands expected but not run: %r' % [argv for argv, _a, _e in self.expected]
+        assert self.expected == [], 'commands expected but not run: %r' % self.expected
 
     def iscsiadm_calls(self):
         return [call for call in self.calls if ISCSIADM in call]
@@ -187,6 +206,14 @@ def test_missing_iscsiadm_names_the_package(fake):
     assert 'iscsi-initiator-utils' in str(caught.value)
 
 
+def login_one(runner, record):
+    """One login through login_all, its error raised."""
+    errors = runner.login_all([record])
+    assert len(errors) == 1
+    if errors[0] is not None:
+        raise errors[0]
+
+
 def test_run_maps_exit_code_and_keeps_cmd_rc_stderr(fake):
     runner = _iscsiadm.Iscsiadm(Module(fake))
     record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1'), 'default')
@@ -196,7 +223,7 @@ def test_run_maps_exit_code_and_keeps_cmd_rc_stderr(fake):
                 err='iscsiadm: Could not login to [iface: default].\n'
                     'iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n')
     with pytest.raises(_iscsiadm.IscsiadmError) as caught:
-        runner.login(record)
+        login_one(runner, record)
     error = caught.value.as_fail_kwargs()
     assert error['rc'] == 24
     assert error['cmd'] == fake.calls[0]
@@ -404,7 +431,7 @@ def test_the_node_database_race_is_retried_a_bounded_number_of_times(fake, monke
     for _attempt in range(_iscsiadm.NODE_DB_ATTEMPTS):
         fake.expect(login, rc=6, err=RACE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        runner.login(record)
+        login_one(runner, record)
     fake.done()
     assert len(fake.calls) == _iscsiadm.NODE_DB_ATTEMPTS
     assert failed.value.as_fail_kwargs()['rc'] == 6
@@ -425,7 +452,7 @@ def test_a_login_that_finds_no_record_is_retried_while_iscsiadm_lists_it(fake, m
     fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)  # another iscsiadm rewrote the database meanwhile
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
     fake.expect(SB1_LOGIN)
-    runner.login(record)
+    login_one(runner, record)
     fake.done()
     assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY]
     assert [(r['command'], r['rc'], r['attempt']) for r in runner.retries] == [
@@ -441,7 +468,7 @@ def test_a_login_whose_record_another_process_replaced_fails_with_its_own_code(f
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)  # what the retry would need is gone
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        runner.login(record)
+        login_one(runner, record)
     fake.done()
     error = failed.value.as_fail_kwargs()
     assert (error['rc'], error['error_code']) == (21, 'node_record_vanished')
@@ -457,7 +484,7 @@ def test_a_login_that_never_finds_its_record_stops_after_the_bound(fake, monkeyp
         fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)
         fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        runner.login(record)
+        login_one(runner, record)
     fake.done()
     assert failed.value.error_code == 'iscsiadm_failed'
     assert len(runner.retries) == _iscsiadm.NODE_DB_ATTEMPTS - 1

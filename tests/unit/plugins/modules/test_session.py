@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import functools
 import os
+import threading
 
 import pytest
 
@@ -181,11 +182,27 @@ def test_failed_login_removes_the_record_it_created(run_module, lab):
     lab.commands.done()
 
 
+def test_logins_to_several_portals_run_at_the_same_time(run_module, lab):
+    """Each login waits (at most 10 s) until the other has started: logins one after the other fail here."""
+    two_paths(lab)
+    both_started = threading.Barrier(2, timeout=10)
+    lab.commands.expect(SESSIONS, rc=21)
+    lab.commands.expect(NODES, out=NODE_TREE)
+    lab.commands.expect_together([(login(portal), 0, '', '', both_started.wait) for portal in ('10.10.1.1', '10.10.2.1')])
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'multipath': 'no'})
+    assert result['logged_in'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    assert [s['sid'] for s in result['sessions']] == [2, 3]
+    assert len(result['devices']) == 4
+    lab.commands.done()
+
+
 def test_second_login_failure_logs_out_the_first_session(run_module, lab):
     lab.commands.expect(SESSIONS, rc=21)
     lab.commands.expect(NODES, out=NODE_TREE)
-    lab.commands.expect(login('10.10.1.1'))
-    lab.commands.expect(login('10.10.2.1'), rc=8, err='iscsiadm: connection login retries (reopen_max) 5 exceeded\n')
+    lab.commands.expect_together([
+        (login('10.10.1.1'), 0, '', '', None),
+        (login('10.10.2.1'), 8, '', 'iscsiadm: connection login retries (reopen_max) 5 exceeded\n', None)])
     lab.commands.expect(SESSIONS, out=only_sessions(fixture(MULTIPATH), [2]))
     lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
     with pytest.raises(ModuleFailed) as failed:
@@ -636,7 +653,8 @@ def test_one_discovery_gives_the_tag_of_every_new_record(run_module, lab):
     for address in ('10.10.1.1', '10.10.2.1'):
         lab.commands.expect(iscsiadm('-m', 'node', '-o', 'new', '-T', TARGET, '-p', '%s:3260,1' % address,
                                      '-I', 'browse-1'))
-        lab.commands.expect(node('%s:3260' % address, '--login', iface='browse-1', timeout=300))
+    lab.commands.expect_together([(node('%s:3260' % address, '--login', iface='browse-1', timeout=300), 0, '', '', None)
+                                  for address in ('10.10.1.1', '10.10.2.1')])
     lab.commands.expect(SESSIONS, out=on_iface(only_sessions(fixture(MULTIPATH), [2, 3]), 'browse-1'))
     args = dict(BROWSE, portals=['10.10.1.1', '10.10.2.1'], create_iface=True, wait=False)
     del args['portal']
