@@ -306,6 +306,17 @@ def parse_fw(out):
 
 # --- the runner -------------------------------------------------------------------------------
 
+
+def only_iscsiadm_errors(outcomes):
+    """The errors of concurrently()'s OUTCOMES ([IscsiadmError or None]); any other exception is raised."""
+    errors = []
+    for _result, error in outcomes:
+        if error is not None and not isinstance(error, IscsiadmError):
+            raise error
+        errors.append(error)
+    return errors
+
+
 class Iscsiadm(object):
     """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks).
 
@@ -541,12 +552,7 @@ class Iscsiadm(object):
         what = 'login to %s' % ', '.join('%s at %s' % (r.target, r.portal.address) for r in records)
         with self.locked(what):
             outcomes = concurrently([functools.partial(self._login, record, timeout) for record in records])
-        errors = []
-        for _result, error in outcomes:
-            if error is not None and not isinstance(error, IscsiadmError):
-                raise error
-            errors.append(error)
-        return errors
+        return only_iscsiadm_errors(outcomes)
 
     def _login(self, record, timeout):
         """The login itself; the caller holds the host lock."""
@@ -569,10 +575,20 @@ class Iscsiadm(object):
             return None
         return 'iscsiadm found no record although it lists it (the database was changed while it read it)'
 
-    def logout_session(self, sid, target=None, portal=None):
-        what = 'logout of session %s%s' % (sid, ' (%s at %s)' % (target, portal) if target else '')
-        with self.locked(what):
-            self.run(['-m', 'session', '-r', str(sid), '--logout'], what=what)
+    def logout_sessions(self, sessions):
+        """Log out of SESSIONS ([(sid, target, portal)]) at once, under one hold of the host lock.
+
+        -> [IscsiadmError or None] in their order. Each logout waits on its target, as each login does
+        (see login_all).
+        """
+        if not sessions:
+            return []
+        self.prepare()
+        whats = ['logout of session %s (%s at %s)' % session for session in sessions]
+        with self.locked(', '.join(whats)):
+            outcomes = concurrently([functools.partial(self.run, ['-m', 'session', '-r', str(sid), '--logout'], what=what)
+                                     for (sid, _target, _portal), what in zip(sessions, whats)])
+        return only_iscsiadm_errors(outcomes)
 
     def rescan_session(self, sid):
         self.run(['-m', 'session', '-r', str(sid), '--rescan'], what='rescan of session %s' % sid)

@@ -20,7 +20,8 @@ description:
     takes about as long as the slowest portal.
   - O(state=logged_out) refuses while a device of the sessions is mounted, used as swap, or holds an active
     LVM volume, unless O(force); it always refuses when a device backs C(/). Before logging out it flushes and
-    deletes the SCSI devices through sysfs (and flushes a multipath map built only on them).
+    deletes the SCSI devices through sysfs (and flushes a multipath map built only on them); the logouts of
+    several sessions then run at the same time.
   - Sessions are keyed on the exact (target, portal, iface); target names compare case-insensitively.
   - A failed login or wait logs out the sessions and deletes the node records that this run created.
 author: san.iscsi contributors (@san-iscsi)
@@ -648,10 +649,11 @@ class SessionManager(object):
         """Log out of the sessions and delete the records this run created; the caller re-raises its error."""
         try:
             sessions = self.iscsiadm.sessions() if self.created_sessions else []
-            for record in self.created_sessions:
-                for session in sessions:
-                    if session.matches(record.target, record.portal, record.iface):
-                        self.iscsiadm.logout_session(session.sid, record.target, record.portal.address)
+            made = [(session.sid, record.target, record.portal.address) for record in self.created_sessions
+                    for session in sessions if session.matches(record.target, record.portal, record.iface)]
+            failed = [error for error in self.iscsiadm.logout_sessions(made) if error is not None]
+            if failed:
+                raise first_of(failed)
             for record in self.created_records:
                 self.iscsiadm.node_delete(record)
             if self.created_iface:
@@ -690,8 +692,10 @@ class SessionManager(object):
             self.result['devices'] = [d.to_dict() for d in devices]
             return
         self.disks.release(devices, force=self.params['force'], warn=self.module.warn)
-        for session in mine:
-            self.iscsiadm.logout_session(session.sid, session.target, session.persistent_portal.address)
+        failed = [error for error in self.iscsiadm.logout_sessions(
+            [(session.sid, session.target, session.persistent_portal.address) for session in mine]) if error is not None]
+        if failed:
+            raise first_of(failed)
         for record in doomed:
             self.iscsiadm.node_delete(record)
         if remove_iface and self.iface_unused(self.iscsiadm.sessions(), self.iscsiadm.node_records()):
@@ -740,7 +744,7 @@ class SessionManager(object):
 
 
 def first_of(errors):
-    """The first of several login errors, its message naming the others."""
+    """The first of several login or logout errors, its message naming the others."""
     first = errors[0]
     if len(errors) > 1:
         first.msg += '; also failed: %s' % '; '.join(error.msg for error in errors[1:])

@@ -261,7 +261,7 @@ def test_node_commands_are_exact(fake):
     fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '-o', 'delete'))
     runner.node_delete(record)
     fake.expect(iscsiadm('-m', 'session', '-r', '7', '--logout'))
-    runner.logout_session(7)
+    assert runner.logout_sessions([(7, LAB_TARGET, '[fd5a:1::1]:3260')]) == [None]
     fake.expect(iscsiadm('-m', 'session', '-r', '7', '--rescan'))
     runner.rescan_session(7)
     fake.done()

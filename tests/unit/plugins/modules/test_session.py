@@ -268,12 +268,17 @@ def test_logout_refused_for_active_lvm_and_swap(run_module, lab):
     assert 'sde (LUN 0) used as swap' in failed.value.result['msg']
 
 
+def expect_logouts(lab, *sids, **kwargs):
+    """Logouts of the sessions SIDS, side by side; EFFECT (kwargs) runs in each."""
+    lab.commands.expect_together([(iscsiadm('-m', 'session', '-r', str(sid), '--logout'), 0, '', '', kwargs.get('effect'))
+                                  for sid in sids])
+
+
 def expect_logout_of_both_paths(lab):
     """The iscsiadm calls of logging out of sessions 2 and 3 (two_paths) and deleting their node records."""
     lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
     lab.commands.expect(NODES, out=NODE_TREE)
-    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
-    lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--logout'))
+    expect_logouts(lab, 2, 3)
     for portal in ('10.10.1.1', '10.10.2.1'):
         lab.commands.expect(iscsiadm('-m', 'node', '-T', TARGET, '-p', '%s:3260' % portal, '-I', 'default',
                                      '-o', 'delete'))
@@ -296,14 +301,39 @@ def test_logout_deletes_devices_then_logs_out_and_removes_records(run_module, la
     lab.commands.done()
 
 
+def test_logouts_of_several_sessions_run_at_the_same_time(run_module, lab, monkeypatch):
+    """Each logout waits (at most 10 s) until the other has started: logouts one after the other fail here."""
+    two_paths(lab, luns=(0,))
+    both_started = threading.Barrier(2, timeout=10)
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    expect_logouts(lab, 2, 3, effect=both_started.wait)
+    monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
+    result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
+    assert result['logged_out'] == ['10.10.1.1:3260', '10.10.2.1:3260']
+    lab.commands.done()
+
+
+def test_a_failed_logout_is_reported_after_the_other_ran(run_module, lab, monkeypatch):
+    two_paths(lab, luns=(0,))
+    lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
+    lab.commands.expect_together([
+        (iscsiadm('-m', 'session', '-r', '2', '--logout'), 0, '', '', None),
+        (iscsiadm('-m', 'session', '-r', '3', '--logout'), 7, '', 'iscsiadm: Could not logout of [sid: 3]\n', None)])
+    monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
+    assert failed.value.result['rc'] == 7
+    assert failed.value.result['msg'].startswith('logout of session 3 (%s at 10.10.2.1:3260)' % TARGET)
+    lab.commands.done()
+
+
 def test_logout_flushes_a_multipath_map_built_only_on_these_paths(run_module, lab, monkeypatch):
     two_paths(lab, luns=(0,))
     lab.add_dm('dm-0', 'mpatha', 'mpath-36001405c0ffee', ['sdc', 'sde'])
     lab.commands.binaries['multipath'] = '/usr/sbin/multipath'
     lab.commands.expect(SESSIONS, out=fixture(MULTIPATH))
     lab.commands.expect(['/usr/bin/timeout', '-k', '5', '60', '/usr/sbin/multipath', '-f', 'mpatha'])
-    lab.commands.expect(iscsiadm('-m', 'session', '-r', '2', '--logout'))
-    lab.commands.expect(iscsiadm('-m', 'session', '-r', '3', '--logout'))
+    expect_logouts(lab, 2, 3)
     monkeypatch.setattr(_blockdev, 'flush_device', lambda path: None)
     result = run_module(session, {'target': TARGET, 'portals': ['10.10.1.1', '10.10.2.1'], 'state': 'logged_out'})
     assert result['changed'] is True
