@@ -492,7 +492,6 @@ class SessionManager(object):
                 self.iscsiadm.node_update(record, name, value)
         if missing:
             self.log_in(missing, records)
-        if missing:
             sessions = self.iscsiadm.sessions()
         mine = [s for s in sessions if any(s.matches(self.target, p, self.iface) for p in self.wanted_portals())]
         changed_devices = self.rescan(mine, self.disks.of_sessions(mine)) if self.params['rescan'] else False
