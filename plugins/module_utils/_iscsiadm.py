@@ -317,6 +317,13 @@ def only_iscsiadm_errors(outcomes):
     return errors
 
 
+def raise_first(errors):
+    """Raise the first error of ERRORS (login_all, logout_sessions), if any."""
+    for error in errors:
+        if error is not None:
+            raise error
+
+
 class Iscsiadm(object):
     """Runs iscsiadm for one module; `calls` records every argv (useful in tests and benchmarks).
 
@@ -536,6 +543,10 @@ class Iscsiadm(object):
         rc, out, _err = self.run(['-m', 'session', '-P', str(level)], ok=(0, RC_NO_OBJECTS))
         return [] if rc == RC_NO_OBJECTS else parse_sessions(out)
 
+    def login(self, record, timeout=LOGIN_TIMEOUT):
+        """Log in with one RECORD (see login_all); its error is raised."""
+        raise_first(self.login_all([record], timeout))
+
     def login_all(self, records, timeout=LOGIN_TIMEOUT):
         """Log in with RECORDS at once, under one hold of the host lock; -> [IscsiadmError or None] in their order.
 
@@ -574,6 +585,10 @@ class Iscsiadm(object):
         if self.find_record(record.target, record.portal, record.iface or 'default') is None:
             return None
         return 'iscsiadm found no record although it lists it (the database was changed while it read it)'
+
+    def logout_session(self, sid, target, portal):
+        """Log out of session SID (of TARGET at PORTAL; see logout_sessions); its error is raised."""
+        raise_first(self.logout_sessions([(sid, target, portal)]))
 
     def logout_sessions(self, sessions):
         """Log out of SESSIONS ([(sid, target, portal)]) at once, under one hold of the host lock.

@@ -206,14 +206,6 @@ def test_missing_iscsiadm_names_the_package(fake):
     assert 'iscsi-initiator-utils' in str(caught.value)
 
 
-def login_one(runner, record):
-    """One login through login_all, its error raised."""
-    errors = runner.login_all([record])
-    assert len(errors) == 1
-    if errors[0] is not None:
-        raise errors[0]
-
-
 def test_run_maps_exit_code_and_keeps_cmd_rc_stderr(fake):
     runner = _iscsiadm.Iscsiadm(Module(fake))
     record = _iscsiadm.NodeRecord(LAB_TARGET, parse_portal('10.10.1.1'), 'default')
@@ -223,7 +215,7 @@ def test_run_maps_exit_code_and_keeps_cmd_rc_stderr(fake):
                 err='iscsiadm: Could not login to [iface: default].\n'
                     'iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n')
     with pytest.raises(_iscsiadm.IscsiadmError) as caught:
-        login_one(runner, record)
+        runner.login(record)
     error = caught.value.as_fail_kwargs()
     assert error['rc'] == 24
     assert error['cmd'] == fake.calls[0]
@@ -261,7 +253,7 @@ def test_node_commands_are_exact(fake):
     fake.expect(iscsiadm('-m', 'node', '-T', LAB_TARGET, '-p', '[fd5a:1::1]:3260', '-I', 'default', '-o', 'delete'))
     runner.node_delete(record)
     fake.expect(iscsiadm('-m', 'session', '-r', '7', '--logout'))
-    assert runner.logout_sessions([(7, LAB_TARGET, '[fd5a:1::1]:3260')]) == [None]
+    runner.logout_session(7, LAB_TARGET, '[fd5a:1::1]:3260')
     fake.expect(iscsiadm('-m', 'session', '-r', '7', '--rescan'))
     runner.rescan_session(7)
     fake.done()
@@ -431,7 +423,7 @@ def test_the_node_database_race_is_retried_a_bounded_number_of_times(fake, monke
     for _attempt in range(_iscsiadm.NODE_DB_ATTEMPTS):
         fake.expect(login, rc=6, err=RACE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        login_one(runner, record)
+        runner.login(record)
     fake.done()
     assert len(fake.calls) == _iscsiadm.NODE_DB_ATTEMPTS
     assert failed.value.as_fail_kwargs()['rc'] == 6
@@ -452,7 +444,7 @@ def test_a_login_that_finds_no_record_is_retried_while_iscsiadm_lists_it(fake, m
     fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)  # another iscsiadm rewrote the database meanwhile
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
     fake.expect(SB1_LOGIN)
-    login_one(runner, record)
+    runner.login(record)
     fake.done()
     assert sleeps == [_iscsiadm.NODE_DB_RETRY_DELAY]
     assert [(r['command'], r['rc'], r['attempt']) for r in runner.retries] == [
@@ -468,7 +460,7 @@ def test_a_login_whose_record_another_process_replaced_fails_with_its_own_code(f
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)  # what the retry would need is gone
     fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=OTHER_TREE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        login_one(runner, record)
+        runner.login(record)
     fake.done()
     error = failed.value.as_fail_kwargs()
     assert (error['rc'], error['error_code']) == (21, 'node_record_vanished')
@@ -484,7 +476,7 @@ def test_a_login_that_never_finds_its_record_stops_after_the_bound(fake, monkeyp
         fake.expect(SB1_LOGIN, rc=21, err=NO_RECORDS)
         fake.expect(iscsiadm('-m', 'node', '-P', '1'), out=SB1_TREE)
     with pytest.raises(_iscsiadm.IscsiadmError) as failed:
-        login_one(runner, record)
+        runner.login(record)
     fake.done()
     assert failed.value.error_code == 'iscsiadm_failed'
     assert len(runner.retries) == _iscsiadm.NODE_DB_ATTEMPTS - 1

@@ -9,12 +9,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
+import inspect
 import json
 import os
 import time
 
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.san.iscsi.tests.unit.role_files import load_role_file
 
 am = load_role_file('snapshot_automount', 'automount.py')
@@ -499,6 +502,22 @@ class ConnectSeams(object):
     @staticmethod
     def wait(predicate, timeout):
         return predicate()[0]
+
+
+def test_every_iscsiadm_call_of_the_helper_exists_on_the_seam_with_its_arguments():
+    """ConnectSeams stands in for _iscsiadm.Iscsiadm, so a renamed seam method would pass here and fail on a host
+    (it did once: login and logout_session). Each `iscsi.NAME(ARGS)` of the helper must bind to the real method."""
+    with open(am.__file__) as handle:
+        tree = ast.parse(handle.read())
+    calls = [(node.func.attr, len(node.args), [keyword.arg for keyword in node.keywords]) for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and isinstance(node.func.value, ast.Name) and node.func.value.id == 'iscsi']
+    assert {name for name, _count, _keywords in calls} >= {
+        'find_record', 'node_new', 'node_update', 'login', 'rescan_session', 'logout_session', 'node_delete'}
+    for name, count, keywords in calls:
+        method = getattr(Iscsiadm, name, None)
+        assert callable(method), 'Iscsiadm has no %s' % name
+        inspect.signature(method).bind(None, *range(count), **dict.fromkeys(keywords))
 
 
 RECORD = {'key': 'db@s1', 'clone': 'am-1', 'wwid': 'naa.1', 'target': 'iqn.2026-12.x:t', 'portal': '10.0.0.1',
