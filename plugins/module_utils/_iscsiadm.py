@@ -318,10 +318,14 @@ def only_iscsiadm_errors(outcomes):
 
 
 def raise_first(errors):
-    """Raise the first error of ERRORS (login_all, logout_sessions), if any."""
-    for error in errors:
-        if error is not None:
-            raise error
+    """Raise the first error of ERRORS (login_all, logout_sessions: None for a success), its message naming the
+    others; nothing when all succeeded."""
+    failed = [error for error in errors if error is not None]
+    if failed:
+        first = failed[0]
+        if len(failed) > 1:
+            first.msg += '; also failed: %s' % '; '.join(error.msg for error in failed[1:])
+        raise first
 
 
 class Iscsiadm(object):

@@ -364,7 +364,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._devices import (
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import (
     InvalidName, names_equal, parse_portal, validate_name)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsiadm import (
-    BUILTIN_IFACES, IscsiadmError, NodeRecord, connect, fail, node_settings_text, report_contention)
+    BUILTIN_IFACES, IscsiadmError, NodeRecord, connect, fail, node_settings_text, raise_first, report_contention)
 from ansible_collections.san.iscsi.plugins.module_utils._iscsid import read_initiator
 
 MAX_LUN = 16383
@@ -559,9 +559,7 @@ class SessionManager(object):
                         self.apply_settings_to_new_record(records[portal])
                 errors = self.iscsiadm.login_all([records[portal] for portal in portals])
             self.created_sessions.extend(records[portal] for portal, error in zip(portals, errors) if error is None)
-            failed = [error for error in errors if error is not None]
-            if failed:
-                raise first_of(failed)
+            raise_first(errors)
         except (IscsiadmError, SessionError) as error:
             self.undo()
             raise error
@@ -650,9 +648,7 @@ class SessionManager(object):
             sessions = self.iscsiadm.sessions() if self.created_sessions else []
             made = [(session.sid, record.target, record.portal.address) for record in self.created_sessions
                     for session in sessions if session.matches(record.target, record.portal, record.iface)]
-            failed = [error for error in self.iscsiadm.logout_sessions(made) if error is not None]
-            if failed:
-                raise first_of(failed)
+            raise_first(self.iscsiadm.logout_sessions(made))
             for record in self.created_records:
                 self.iscsiadm.node_delete(record)
             if self.created_iface:
@@ -691,10 +687,8 @@ class SessionManager(object):
             self.result['devices'] = [d.to_dict() for d in devices]
             return
         self.disks.release(devices, force=self.params['force'], warn=self.module.warn)
-        failed = [error for error in self.iscsiadm.logout_sessions(
-            [(session.sid, session.target, session.persistent_portal.address) for session in mine]) if error is not None]
-        if failed:
-            raise first_of(failed)
+        raise_first(self.iscsiadm.logout_sessions(
+            [(session.sid, session.target, session.persistent_portal.address) for session in mine]))
         for record in doomed:
             self.iscsiadm.node_delete(record)
         if remove_iface and self.iface_unused(self.iscsiadm.sessions(), self.iscsiadm.node_records()):
@@ -740,14 +734,6 @@ class SessionManager(object):
         self.result['sessions'] = [session_dict(s) for s in sessions]
         self.result['devices'] = [d.to_dict() for d in devices]
         self.result['luns'] = group_luns(devices)
-
-
-def first_of(errors):
-    """The first of several login or logout errors, its message naming the others."""
-    first = errors[0]
-    if len(errors) > 1:
-        first.msg += '; also failed: %s' % '; '.join(error.msg for error in errors[1:])
-    return first
 
 
 def session_dict(session):

@@ -690,3 +690,13 @@ def test_a_sendtargets_discovery_runs_under_the_host_lock(fake):
     found = runner.discover('sendtargets', parse_portal('10.10.1.1'), iface='sb1')
     assert [(r.target, r.portal.tpgt) for r in found] == [(LAB_TARGET, 1)]
     assert events == ['acquire: sendtargets discovery at 10.10.1.1:3260', 'iscsiadm', 'release']
+
+
+def test_raise_first_raises_the_first_error_naming_the_others():
+    first = _iscsiadm.IscsiadmError('login to t at a failed', rc=8)
+    second = _iscsiadm.IscsiadmError('login to t at b failed', rc=24)
+    _iscsiadm.raise_first([None, None])
+    with pytest.raises(_iscsiadm.IscsiadmError) as raised:
+        _iscsiadm.raise_first([None, first, second])
+    assert raised.value is first
+    assert raised.value.msg == 'login to t at a failed; also failed: login to t at b failed'
