@@ -13,7 +13,9 @@ One ansible-playbook run per N does, in order, what the role does on the SAN: sa
 then, per host (include_tasks in a loop, as the role does, so that each clone leaves the builder's LUN id 1
 before the next one takes it) and skipped, as in the role, for a host whose clone is already mapped to its own
 igroup: san.iscsi.lun with clone_from (golden snapshot, golden LUN) and map_to (the builder's igroup, LUN id 1),
-then san.iscsi.lun_map moving it to the host's igroup as LUN 0 (unmap_from the builder's igroup). The builder
+then san.iscsi.lun_map moving it to the host's igroup as LUN 0 (unmap_from the builder's igroup); then, for every
+host as in the role, san.iscsi.initiator_chap (every other host has a chap_secret: its CHAP is set, the others'
+is made absent). The builder
 and boot-server steps are host-side and left out. The emulator is seeded through its State API (not counted):
 an SVM, a volume, the golden LUN (4 GiB), the volume snapshot "golden" taken after it, and the builder's igroup
 with the builder's initiator, unmapped (as golden.yml leaves it). provision.yml's golden-snapshot condition
@@ -81,11 +83,20 @@ def host_tasks():
                  'volume': VOLUME, 'lun': clone, 'igroup': '{{ bench_host.igroup }}',
                  'initiators': ['{{ bench_host.initiator }}'], 'lun_id': 0, 'unmap_from': [BUILDER_IGROUP]},
              'register': 'bench_move'}]},
+        {'name': 'the CHAP credentials of its initiator (every host, as in the role), host {{ bench_host.name }}',
+         'san.iscsi.initiator_chap': {
+             'initiator': '{{ bench_host.initiator }}',
+             'state': "{{ 'present' if bench_host.chap_user else 'absent' }}",
+             'chap_user': '{{ bench_host.chap_user | default(omit, true) }}',
+             'chap_secret': "{{ (bench_hosts | selectattr('name', 'equalto', bench_host.name) | first).chap_secret"
+                            " | default(omit, true) }}"},
+         'register': 'bench_chap'},
         {'name': 'result, host {{ bench_host.name }}',
          'ansible.builtin.set_fact': {'bench_results': "{{ bench_results + [{'host': bench_host.name,"
                                                        " 'skipped': bench_provisioned | bool,"
                                                        " 'lun_changed': bench_clone.changed | default(false),"
-                                                       " 'map_changed': bench_move.changed | default(false)}] }}"}},
+                                                       " 'map_changed': bench_move.changed | default(false),"
+                                                       " 'chap_changed': bench_chap.changed}] }}"}},
     ]
 
 
@@ -125,11 +136,15 @@ def playbook(port, cafile, host_tasks_path, result_path):
 
 
 def hosts(count):
+    """N hosts; the odd ones log in with CHAP (a chap_secret)."""
     width = max(3, len(str(count)))
     mac = '52:54:00:%02x:%02x:%02x'
-    return [{'name': 'h%0*d' % (width, index), 'mac': mac % (index >> 16, (index >> 8) & 255, index & 255),
-             'address': '10.%d.%d.%d/8' % (index >> 16, (index >> 8) & 255, index & 255)}
-            for index in range(1, count + 1)]
+    found = [{'name': 'h%0*d' % (width, index), 'mac': mac % (index >> 16, (index >> 8) & 255, index & 255),
+              'address': '10.%d.%d.%d/8' % (index >> 16, (index >> 8) & 255, index & 255)}
+             for index in range(1, count + 1)]
+    for host in found[::2]:
+        host['chap_secret'] = 'bench-secret-%s' % host['name']
+    return found
 
 
 def seed(emulator):
@@ -219,6 +234,12 @@ def check_state(emulator, count):
             maps = [(entry['igroup']['name'], entry['logical_unit_number']) for entry in state.luns[lun_uuid]['lun_maps']]
             if maps != [(host['name'], 0)]:
                 problems.append('%s: maps %s' % (path, maps))
+        svm_uuid = state.svm_named(SVM)['uuid']
+        with_chap = sorted(initiator for (uuid, initiator), entry in state.credentials.items()
+                           if uuid == svm_uuid and entry.get('authentication_type') == 'chap')
+        wanted = sorted('%s:%s' % (INITIATOR_PREFIX, host['name']) for host in hosts(count) if 'chap_secret' in host)
+        if with_chap != wanted:
+            problems.append('CHAP for %d initiators, %d hosts have a secret' % (len(with_chap), len(wanted)))
         builder = state.igroups[state.igroup_by_name[(SVM, BUILDER_IGROUP)]]
         if builder['lun_maps']:
             problems.append('builder igroup still maps %s' % [entry['lun']['name'] for entry in builder['lun_maps']])
@@ -228,7 +249,8 @@ def check_state(emulator, count):
 def changed_counts(run):
     entries = run['result']['hosts']
     return (sum(1 for entry in entries if entry['skipped']), sum(1 for entry in entries if entry['lun_changed']),
-            sum(1 for entry in entries if entry['map_changed']), len(entries))
+            sum(1 for entry in entries if entry['map_changed']), len(entries),
+            sum(1 for entry in entries if entry['chap_changed']))
 
 
 def measure(count, workdir, repeat):
@@ -249,11 +271,11 @@ def measure(count, workdir, repeat):
 def describe(run):
     if 'failed' in run:
         return 'FAILED after %.1f s: %s' % (run['seconds'], run['failed'])
-    skipped, lun_changed, map_changed, entries = changed_counts(run)
+    skipped, lun_changed, map_changed, entries, chap_changed = changed_counts(run)
     return ('%d req (once %d, after it %d = %.2f/host), %d conn, %.1f s; of %d hosts: %d skipped by the role '
-            'guard, lun changed %d, lun_map changed %d' % (
+            'guard, lun changed %d, lun_map changed %d, initiator_chap changed %d' % (
                 run['requests'], run['once'], run['per_host_total'], run['per_host_total'] / float(entries),
-                run['connections'], run['seconds'], entries, skipped, lun_changed, map_changed))
+                run['connections'], run['seconds'], entries, skipped, lun_changed, map_changed, chap_changed))
 
 
 def main():
@@ -267,7 +289,7 @@ def main():
             results[count] = measure(count, workdir, repeat=count == largest)
     print('SAN side of iscsi_root provision, provider ontap (REST), ONTAP emulator; one ansible-playbook run per N')
     print('%6s %10s %6s %10s %12s %6s %8s %8s  %s' % ('N', 'requests', 'once', 'req/host', 'connections',
-                                                      'once', 'conn/h', 'wall s', 'changed (lun, lun_map)'))
+                                                      'once', 'conn/h', 'wall s', 'changed (lun, lun_map, chap)'))
     per_host = {}
     for count in counts:
         runs, problems = results[count]
@@ -277,11 +299,11 @@ def main():
             print('%6d FAILED after %.1f s:\n%s' % (count, run['seconds'], run['failed']))
             continue
         per_host[count] = (run['requests'] - run['once']) / float(count)
-        skipped, lun_changed, map_changed, dummy = changed_counts(run)
-        print('%6d %10d %6d %10.2f %12d %6d %8.2f %8.1f  %d, %d' % (
+        skipped, lun_changed, map_changed, dummy, chap_changed = changed_counts(run)
+        print('%6d %10d %6d %10.2f %12d %6d %8.2f %8.1f  %d, %d, %d' % (
             count, run['requests'], run['once'], per_host[count], run['connections'], run['once_connections'],
             (run['connections'] - run['once_connections']) / float(count), run['seconds'], lun_changed,
-            map_changed))
+            map_changed, chap_changed))
         if problems:
             failed = True
             print('       state NOT as the role leaves it: %s' % '; '.join(problems[:5]))
@@ -297,10 +319,11 @@ def main():
         print('per host at N=%d, by endpoint (requests / N):' % largest)
         for name, number in sorted(run['host_endpoints'].items()):
             print('  %6.2f  %s' % (number / float(largest), name))
-        skipped, dummy, dummy, entries = changed_counts(run)
-        if len(run['module_runs']) == 2 * (entries - skipped):
-            for label, sizes in (('san.iscsi.lun (clone_from, map_to)', run['module_runs'][0::2]),
-                                 ('san.iscsi.lun_map (move, unmap_from)', run['module_runs'][1::2])):
+        skipped, dummy, dummy, entries, dummy = changed_counts(run)
+        if not skipped and len(run['module_runs']) == 3 * entries:
+            for label, sizes in (('san.iscsi.lun (clone_from, map_to)', run['module_runs'][0::3]),
+                                 ('san.iscsi.lun_map (move, unmap_from)', run['module_runs'][1::3]),
+                                 ('san.iscsi.initiator_chap (half the hosts with CHAP)', run['module_runs'][2::3])):
                 mean = sum(sizes) / float(len(sizes))
                 print('  per run of %s: min %d, mean %.2f, max %d' % (label, min(sizes), mean, max(sizes)))
         print('once (san_info) at N=%d, by endpoint: %s' % (largest, ', '.join(

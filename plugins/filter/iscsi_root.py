@@ -28,7 +28,9 @@ description:
 author: san.iscsi contributors (@san-iscsi)
 options:
   _input:
-    description: The hosts (C(name), C(mac), C(address), optional C(initiator) and C(reset_snapshot)).
+    description:
+      - The hosts (C(name), C(mac), C(address), optional C(initiator), C(reset_snapshot), C(chap_user) and
+        C(chap_secret)).
     type: list
     elements: dict
     required: true
@@ -51,7 +53,8 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description:
-    - C(hosts) (C(name), C(mac) as C(aa:bb:..), C(address), C(initiator), C(igroup)) and C(problems) (text,
+    - C(hosts) (C(name), C(mac) as C(aa:bb:..), C(address), C(initiator), C(igroup), C(reset_snapshot), and
+      C(chap_user), null without CHAP; never the secret) and C(problems) (text,
       empty when the hosts can be provisioned).
   type: dict
 '''
@@ -74,7 +77,18 @@ def _checked_host(host, prefix):
     if reset_snapshot is not None and not isinstance(reset_snapshot, str):
         raise netboot.NetbootError('reset_snapshot must be the name of a snapshot of its own LUN')
     return {'name': name, 'mac': mac, 'address': host['address'], 'initiator': initiator, 'igroup': name,
-            'reset_snapshot': reset_snapshot}
+            'reset_snapshot': reset_snapshot, 'chap_user': _chap_user(host, name)}
+
+
+def _chap_user(host, name):
+    """The host's CHAP user (default its name) when it gives a chap_secret, else None. The secret is checked
+    here but never returned: the role reads it from iscsi_root_hosts for the two tasks that need it."""
+    if host.get('chap_secret') is None:
+        if host.get('chap_user') is not None:
+            raise netboot.NetbootError('chap_user without chap_secret')
+        return None
+    user, _secret = netboot.check_chap(host.get('chap_user') or name, host['chap_secret'])
+    return user
 
 
 def _duplicates(hosts, key):

@@ -690,7 +690,8 @@ def node_record_file(record, db_dirs=None):
     """Path of the record file iscsiadm keeps for (target, portal, iface), or None.
 
     Layout (idbm.c): <db>/<target>/<address>,<port>,<tpgt>/<iface>; records created without a
-    tpgt use the old flat layout <db>/<target>/<address>,<port> (a file, default iface only).
+    tpgt use the old flat layout <db>/<target>/<address>,<port>, a file of any iface, which it names
+    (``iface.iscsi_ifacename``; one such file per target and portal).
     """
     base = _first_existing(db_dirs or NODE_DB_DIRS)
     if base is None:
@@ -708,7 +709,8 @@ def node_record_file(record, db_dirs=None):
         if os.path.isdir(path) and len(parts) == 3:
             host, port, tpgt = parts
             candidate = os.path.join(path, record.iface or 'default')
-        elif os.path.isfile(path) and (record.iface or 'default') == 'default':
+        elif os.path.isfile(path) and (read_record_value(path, 'iface.iscsi_ifacename') or 'default') == \
+                (record.iface or 'default'):
             host, port = entry.rsplit(',', 1)
             tpgt, candidate = None, path
         else:

@@ -188,10 +188,35 @@ def check_kernel_args(args):
     return list(args)
 
 
+# CHAP user and secret as iPXE's script reads them: one word, without $ (setting expansion), quotes, backslashes,
+# '#' or the command separators || and &&.
+IPXE_CHAP_USER_RE = re.compile(r'^[A-Za-z0-9._~+=,:@%/!*^?-]{1,128}$')
+IPXE_CHAP_SECRET_RE = re.compile(r'^[A-Za-z0-9._~+=,:@%/!*^?-]{12,255}$')
+IPXE_CHAP_CHARACTERS = 'letters, digits and the characters of ._~+=,:@%/!*^?-'
+MASKED_SECRET = '********'
+
+
+def check_chap(user, secret):
+    """(user, secret) for the iPXE script, or (None, None) without CHAP; the message never holds the secret."""
+    if user is None and secret is None:
+        return None, None
+    if not user or not IPXE_CHAP_USER_RE.match(user):
+        raise NetbootError('chap_user %r: 1 to 128 of %s' % (user, IPXE_CHAP_CHARACTERS))
+    if not secret or not IPXE_CHAP_SECRET_RE.match(secret):
+        raise NetbootError('chap_secret (%d characters): 12 to 255 of %s, which the iPXE script can hold as one word'
+                           % (len(secret or ''), IPXE_CHAP_CHARACTERS))
+    return user, secret
+
+
+def masked(text):
+    """An iPXE script with its CHAP secret replaced, for diffs."""
+    return re.sub(r'(?m)^(set password ).*$', r'\g<1>' + MASKED_SECRET, text) if text else text
+
+
 class BootHost(object):
     """One host's boot settings, validated when made."""
 
-    def __init__(self, name, mac, address, initiator, target, portals, lun=0, gateway=None):
+    def __init__(self, name, mac, address, initiator, target, portals, lun=0, gateway=None, chap=(None, None)):
         self.name = check_host_name(name)
         self.mac = normalize_mac(mac)
         self.interface = parse_address(address)
@@ -205,6 +230,7 @@ class BootHost(object):
                 raise NetbootError('portal %s: the boot path is IPv4 only' % format_portal(portal.host, portal.port))
         self.portals = list(portals)
         self.lun = check_lun(lun)
+        self.chap_user, self.chap_secret = check_chap(*chap)
 
     @property
     def uris(self):
@@ -229,6 +255,9 @@ def ipxe_script(host):
     ]
     if host.gateway:
         lines.append('set netX/gateway %s' % host.gateway)
+    if host.chap_user:
+        # iPXE logs in with CHAP and publishes the credentials in the iBFT, from which the initramfs logs in
+        lines += ['set username %s' % host.chap_user, 'set password %s' % host.chap_secret]
     lines += [
         'echo san.iscsi: %s boots from %s as %s' % (host.name, host.target, host.initiator),
         'sanboot %s' % ' '.join(host.uris),

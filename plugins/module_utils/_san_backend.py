@@ -64,6 +64,18 @@ SNAPSHOT::
      'clones': [str, ...],                # paths of LUN clones that depend on this snapshot, sorted
      'vserver': str|None, 'uuid': str|None}
 
+CHAP (the credentials an initiator logs in with; ONTAP: iSCSI security of the vserver, LIO: the initiator's
+node ACL)::
+
+    {'initiator': str,                    # lower-cased
+     'method': 'chap'|'none'|'deny',      # ONTAP authentication_type; LIO: chap when the ACL has a user
+     'user': str|None,                    # inbound: the initiator proves itself with user and secret
+     'mutual_user': str|None,             # outbound (mutual CHAP): the array proves itself to the initiator
+     'vserver': str|None}
+
+Secrets are never returned. ``chap_secrets_match`` tells whether the array holds given secrets where it
+can (LIO), and None where it cannot show them (ONTAP).
+
 Contract for every backend:
 
 * Reads never change anything. Writes are only called by modules after reads showed a change is
@@ -100,6 +112,7 @@ _SIZE_UNITS = {'': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3, 't': 1024 ** 4,
 # Stable error codes of the refusals roles and playbooks test (error_code in a failure result).
 IGROUP_NOT_FOUND = 'igroup_not_found'
 IGROUP_MAPPED = 'igroup_mapped'
+INITIATOR_NOT_FOUND = 'initiator_not_found'
 LUN_NOT_FOUND = 'lun_not_found'
 
 
@@ -336,6 +349,32 @@ class SanBackend(object):
         With ``force``: its maps are removed first. Returns None."""
         raise NotImplementedError
 
+    # -- CHAP credentials of one initiator -------------------------------------------------------
+    def get_chap(self, initiator):
+        """Return the CHAP dict of the lower-cased ``initiator``, or None when the array holds no credentials
+        for it (ONTAP: no iSCSI security entry; LIO: no node ACL, or one without a CHAP user). Read-only."""
+        raise NotImplementedError
+
+    def set_chap(self, initiator, user, secret, mutual_user=None, mutual_secret=None):
+        """Make the initiator log in with CHAP (``user``/``secret``), and the array answer with mutual CHAP when
+        ``mutual_user`` is given (without it, mutual CHAP is removed). Creates or changes the entry.
+
+        LIO keeps credentials on the initiator's node ACL: SanNotFound (``initiator_not_found``) when the
+        initiator is in no igroup of the target. Only that initiator must then authenticate: LIO sets the ACL's
+        own ``authentication`` attribute, never the portal group's. Returns CHAP.
+        """
+        raise NotImplementedError
+
+    def delete_chap(self, initiator):
+        """Remove the initiator's CHAP credentials (it then logs in without CHAP, as before). Returns None;
+        SanNotFound when there are none."""
+        raise NotImplementedError
+
+    def chap_secrets_match(self, initiator, secret, mutual_secret=None):
+        """True when the array holds exactly these secrets (``mutual_secret`` None: no mutual secret), False
+        when it holds others, None when the array cannot show its secrets (ONTAP). Read-only."""
+        return None
+
     # -- LUNs -----------------------------------------------------------------------------------
     def get_lun(self, volume, name):
         """Return the LUN dict or None. SanNotFound when the volume does not exist. Read-only."""
@@ -423,6 +462,10 @@ class SanBackend(object):
     def validate_lun(self, current, planned):
         """Same for a LUN: ``current`` None creates LUN ``planned`` (a clone when its ``clone_parent``
         is set), else ``planned['size']`` grows ``current``. Read-only. Default: accept."""
+
+    def validate_chap(self, initiator):
+        """Same for ``set_chap`` of ``initiator`` (LIO: SanNotFound ``initiator_not_found`` when it is in no
+        igroup). Read-only. Default: accept."""
 
     def validate_snapshot(self, volume, name, lun):
         """Same for creating snapshot ``name`` of ``volume`` (``lun`` may be None). Read-only.

@@ -36,8 +36,12 @@ target / TPG
     When ``target`` (or its TPG) does not exist, the backend creates it on the first igroup write if
     ``portals`` is given: those portals only (never the 0.0.0.0 wildcard, which collides with
     per-address portals on the same port), ``generate_node_acls=0``, enabled. Existing targets, TPGs
-    and portals are never changed except for the TPG ``authentication`` attribute, which follows the
-    ACLs: 0 (ACL-only access) while no ACL of the TPG has CHAP credentials, 1 when one has.
+    and portals are never changed except for the ``authentication`` attributes, which follow the ACLs'
+    CHAP credentials: on kernels since 5.16 each node ACL's is 1 with a CHAP user and 0 without, and the
+    TPG's is 0; on older kernels (the TPG's only) it is 0 while no ACL has CHAP credentials, 1 when one has.
+chap
+    The CHAP user and secret (and the mutual ones) of the initiator's node ACL: an initiator has
+    credentials only while it is in an igroup, and they go with its ACL.
 
 Every change is followed by an atomic save of the whole running configuration to ``save_file``
 (default: the installed rtslib's ``default_save_file``, ``/etc/rtslib-fb-target/saveconfig.json`` on
@@ -59,6 +63,7 @@ __metaclass__ = type
 import contextlib
 import datetime
 import errno
+import hmac
 import ipaddress
 import json
 import os
@@ -77,8 +82,8 @@ from ansible_collections.san.iscsi.plugins.module_utils._host_lock import HostLo
 from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import InvalidName, parse_portal, validate_name
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, parse_report, valid_vg_name
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict, naa_lio,
-    normalize_initiator)
+    INITIATOR_NOT_FOUND, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound,
+    mapped_removal_conflict, naa_lio, normalize_initiator)
 
 RTSLIB_IMPORT_ERROR = None
 try:
@@ -367,6 +372,12 @@ def _vanished_errors():
     return errors + ((rtslib_fb.RTSLibError,) if rtslib_fb is not None else ())
 
 
+def _set_attribute(node, name, value):
+    """Set a configfs attribute of a TPG or node ACL unless it holds ``value`` already."""
+    if str(node.get_attribute(name)) != value:
+        node.set_attribute(name, value)
+
+
 def _tool_error(exc):
     return SanError(exc.msg, details={'cmd': exc.cmd, 'rc': exc.rc, 'stdout': exc.stdout, 'stderr': exc.stderr})
 
@@ -500,9 +511,17 @@ class LioBackend(SanBackend):
 
     @staticmethod
     def _reconcile_auth(tpg):
-        wanted = '1' if any(acl.chap_userid for acl in tpg.node_acls) else '0'
-        if str(tpg.get_attribute('authentication')) != wanted:
-            tpg.set_attribute('authentication', wanted)
+        """Make exactly the initiators with CHAP credentials authenticate.
+
+        Kernels since 5.16 give each node ACL its own ``authentication`` attribute (-1: the TPG's): each
+        ACL's follows its credentials and the TPG's is 0, so one host's CHAP does not lock out a host
+        without it. Older kernels have only the TPG's: 1 while any ACL has a CHAP user."""
+        acls = list(tpg.node_acls)
+        per_acl = bool(acls) and 'authentication' in acls[0].list_attributes()
+        for acl in acls if per_acl else ():
+            _set_attribute(acl, 'authentication', '1' if acl.chap_userid else '0')
+        wanted = '1' if not per_acl and any(acl.chap_userid for acl in acls) else '0'
+        _set_attribute(tpg, 'authentication', wanted)
 
     def _scanned_tpgs(self):
         """The TPG of ``target`` when given (none if missing), else every TPG of every iSCSI target."""
@@ -1197,6 +1216,63 @@ class LioBackend(SanBackend):
                 acl.delete()
             self._drop_unmapped_tpg_luns(tpg, used)
             self._reconcile_auth(tpg)
+
+    # -- CHAP ----------------------------------------------------------------------------------
+    @staticmethod
+    def _initiator_acl(tpg, initiator):
+        key = normalize_initiator(initiator)
+        return next((acl for acl in tpg.node_acls if acl.node_wwn.lower() == key), None) if tpg is not None else None
+
+    @staticmethod
+    def _chap_dict(acl):
+        return dict(initiator=acl.node_wwn.lower(), method='chap', user=acl.chap_userid,
+                    mutual_user=acl.chap_mutual_userid or None, vserver=None)
+
+    def _acl_for_chap(self, tpg, initiator):
+        acl = self._initiator_acl(tpg, initiator)
+        if acl is None:
+            raise SanNotFound('initiator %s is in no igroup of %s (portal group %d); LIO keeps CHAP credentials on '
+                              "the initiator's node ACL: add it to an igroup first"
+                              % (initiator, self.target_iqn, tpg.tag), INITIATOR_NOT_FOUND)
+        return acl
+
+    def get_chap(self, initiator):
+        _target, tpg = self._lookup_tpg()
+        acl = self._initiator_acl(tpg, initiator)
+        return self._chap_dict(acl) if acl is not None and acl.chap_userid else None
+
+    def validate_chap(self, initiator):
+        self._acl_for_chap(self._existing_tpg(), initiator)
+
+    def set_chap(self, initiator, user, secret, mutual_user=None, mutual_secret=None):
+        with self._changing_config():
+            tpg = self._existing_tpg()
+            acl = self._acl_for_chap(tpg, initiator)
+            # credentials first, then the ACL's authentication: no login window with CHAP and no secret
+            acl.chap_userid, acl.chap_password = user, secret
+            acl.chap_mutual_userid, acl.chap_mutual_password = mutual_user or '', mutual_secret or ''
+            self._reconcile_auth(tpg)
+            return self._chap_dict(acl)
+
+    def delete_chap(self, initiator):
+        with self._changing_config():
+            tpg = self._existing_tpg()
+            acl = self._acl_for_chap(tpg, initiator)
+            if not acl.chap_userid:
+                raise SanNotFound('initiator %s has no CHAP credentials' % initiator)
+            if 'authentication' in acl.list_attributes():
+                _set_attribute(acl, 'authentication', '0')
+            acl.chap_mutual_userid, acl.chap_mutual_password = '', ''
+            acl.chap_userid, acl.chap_password = '', ''
+            self._reconcile_auth(tpg)
+
+    def chap_secrets_match(self, initiator, secret, mutual_secret=None):
+        _target, tpg = self._lookup_tpg()
+        acl = self._initiator_acl(tpg, initiator)
+        if acl is None:
+            return False
+        return (hmac.compare_digest(acl.chap_password.encode(), secret.encode())
+                and hmac.compare_digest((acl.chap_mutual_password or '').encode(), (mutual_secret or '').encode()))
 
     def _drop_unmapped_tpg_luns(self, tpg, identities):
         """Remove TPG LUNs of these backstores that no ACL maps any more (we create them on first map)."""

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the ONTAP REST and ZAPI backends share: ONTAP's limits, LUN path naming, the clone-parent comment
-and the steps of each operation that do not depend on the API. Each backend supplies the API calls (the
-``_*`` hooks below) and its own "not found" error codes (``NOT_FOUND_CODES``).
+"""What the ONTAP REST and ZAPI backends share: ONTAP's limits, LUN path naming, the clone-parent comment,
+the masking of CHAP secrets and the steps of each operation that do not depend on the API. Each backend
+supplies the API calls (the ``_*`` hooks below) and its own "not found" error codes (``NOT_FOUND_CODES``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -190,13 +190,37 @@ def check_ontap_name(kind, name):
         raise SanInvalid('invalid ONTAP %s name %r' % (kind, name))
 
 
+SECRET_MASK = '********'
+
+
+def mask_secrets(value, secrets):
+    """``value`` (text, or dicts and lists of it) with each of ``secrets`` replaced by SECRET_MASK."""
+    if isinstance(value, dict):
+        return dict((key, mask_secrets(item, secrets)) for key, item in value.items())
+    if isinstance(value, list):
+        return [mask_secrets(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):
+            value = value.replace(secret, SECRET_MASK)
+    return value
+
+
+def check_chap_input(user, secret, mutual_user, mutual_secret):
+    """SanInvalid, before any request, unless CHAP has a user and a secret, and mutual CHAP both or neither."""
+    if not user or not secret:
+        raise SanInvalid('CHAP needs a user and a secret')
+    if bool(mutual_user) != bool(mutual_secret):
+        raise SanInvalid('mutual CHAP needs both a mutual user and a mutual secret')
+
+
 class OntapBackendBase(SanBackend):
     """The API-independent half of an ONTAP backend.
 
-    A subclass sets ``vserver`` and ``NOT_FOUND_CODES`` (ONTAP's code for a missing vserver, volume, igroup
-    and LUN in its API) and implements the hooks: ``_vserver_record``, ``_volume_record``, ``_lun_record``,
-    ``_lun_dict``, ``_create_lun``, ``_clone_from_snapshot``, ``_set_lun_comment``, ``_resize_lun``,
-    ``_delete_lun``, ``_delete_igroup``, ``_find_lun_maps``, ``_clones_of``.
+    A subclass sets ``vserver`` and ``NOT_FOUND_CODES`` (ONTAP's code for a missing vserver, volume, igroup,
+    LUN and iSCSI security entry in its API) and implements the hooks: ``_vserver_record``, ``_volume_record``,
+    ``_lun_record``, ``_lun_dict``, ``_create_lun``, ``_clone_from_snapshot``, ``_set_lun_comment``,
+    ``_resize_lun``, ``_delete_lun``, ``_delete_igroup``, ``_find_lun_maps``, ``_clones_of``, ``_chap_record``,
+    ``_chap_dict``, ``_write_chap``, ``_delete_chap`` and ``_retry_log`` (the live list of retried requests).
     """
 
     provider = 'ontap'
@@ -204,7 +228,7 @@ class OntapBackendBase(SanBackend):
     size_granularity = 4096
     default_os_type = 'linux'
     vserver = None
-    NOT_FOUND_CODES = {'vserver': None, 'volume': None, 'igroup': None, 'lun': None}
+    NOT_FOUND_CODES = {'vserver': None, 'volume': None, 'igroup': None, 'lun': None, 'chap': None}
 
     # -- naming ---------------------------------------------------------------------------------
     @classmethod
@@ -268,6 +292,48 @@ class OntapBackendBase(SanBackend):
         if igroup['maps'] and not force:
             raise igroup_mapped_conflict(name, sorted(entry['path'] for entry in igroup['maps']))
         self._delete_igroup(igroup, force)
+
+    # -- CHAP credentials (ONTAP: the vserver's iSCSI security entry of the initiator) -----------
+    def get_chap(self, initiator):
+        record = self._chap_record(initiator)
+        return self._chap_dict(record) if record is not None else None
+
+    def set_chap(self, initiator, user, secret, mutual_user=None, mutual_secret=None):
+        check_chap_input(user, secret, mutual_user, mutual_secret)
+        wanted = {'user': user, 'secret': secret, 'mutual_user': mutual_user, 'mutual_secret': mutual_secret}
+        current = self._chap_record(initiator)
+        self._with_secrets_masked((secret, mutual_secret), self._write_chap, initiator, current, wanted)
+        record = self._chap_record(initiator)
+        if record is None:
+            raise SanError('the CHAP credentials of initiator %r are missing after they were set' % initiator)
+        return self._chap_dict(record)
+
+    def delete_chap(self, initiator):
+        """Delete the initiator's iSCSI security entry, whatever its method (get_chap then returns None); the
+        initiator then logs in with the vserver's default authentication."""
+        current = self._chap_record(initiator)
+        if current is None:
+            self.check_connection()
+            raise SanNotFound('initiator %r has no CHAP credentials in vserver %r' % (initiator, self.vserver),
+                              self.NOT_FOUND_CODES['chap'])
+        self._delete_chap(current)
+
+    def _with_secrets_masked(self, secrets, write, *args):
+        """``write(*args)``, with no secret in the SanError it raises nor in the retries it recorded.
+
+        The masked error is raised outside the ``except`` block, so that it carries no context (the original
+        error, which may quote a secret the array echoed) into a traceback.
+        """
+        retries = self._retry_log()
+        first = len(retries)
+        failure = None
+        try:
+            return write(*args)
+        except SanError as exc:
+            failure = type(exc)(mask_secrets(exc.message, secrets), exc.code, mask_secrets(exc.details, secrets))
+        finally:
+            retries[first:] = mask_secrets(retries[first:], secrets)
+        raise failure
 
     # -- LUNs -----------------------------------------------------------------------------------
     def get_lun(self, volume, name):

@@ -7,7 +7,8 @@ Endpoints and fields follow the ONTAP REST API reference (docs.netapp.com/us-en/
 /api/cluster, /api/svm/svms, /api/storage/volumes[/{uuid}/snapshots], /api/storage/luns,
 /api/storage/file/clone (clone from a Snapshot copy via source_path ".snapshot/<snap>/<lun>", example in
 the 9.6 "post storage file clone" page), /api/protocols/san/igroups[/{uuid}/initiators],
-/api/protocols/san/lun-maps and /api/cluster/jobs/{uuid}. Errors are ``{"error": {"message", "code"}}``.
+/api/protocols/san/lun-maps, /api/protocols/san/iscsi/credentials[/{svm.uuid}/{initiator}] and
+/api/cluster/jobs/{uuid}. Errors are ``{"error": {"message", "code"}}``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +25,8 @@ except ImportError:  # the automount SAN helper (_script_host) runs this backend
     from urllib.parse import quote, urlencode
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound, mapped_removal_conflict, naa_ontap)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, mapped_removal_conflict,
+    naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
     OntapBackendBase, OntapHttp, OntapTransportError, clone_comment_pattern, parse_clone_comment,
     split_ontap_lun_path)
@@ -36,6 +38,19 @@ LUN_FIELDS = ('name,uuid,location.volume.name,space.size,os_type,serial_number,c
               'lun_maps.logical_unit_number,lun_maps.igroup.name,svm.name')
 MAP_FIELDS = 'logical_unit_number,lun.name,lun.uuid,igroup.name,igroup.uuid,svm.name'
 SNAPSHOT_FIELDS = 'name,uuid,create_time'
+CHAP_URL = '/api/protocols/san/iscsi/credentials'
+# Passwords are write-only: GET never returns them, not even with fields=*.
+CHAP_FIELDS = 'initiator,authentication_type,chap.inbound.user,chap.outbound.user,svm.name,svm.uuid'
+# The error tables of POST/PATCH/DELETE /protocols/san/iscsi/credentials in the ONTAP REST API reference:
+# an entry exists for the initiator; the entry does not exist ('4': the generic "entry doesn't exist");
+# refused input (2: a field's value, 5374145 a 0x password without an even number of hex digits, 5374147 the
+# same inbound and outbound password, 5374148 deleting the default entry, 5374149 CHAP without inbound user
+# and password, 5374150 an outbound user without password, 5374155 not for the default entry, 5374900 CHAP
+# properties with none or deny, 5373969-5373997 a malformed initiator name).
+CHAP_EXISTS = ('5374142',)
+CHAP_MISSING = ('5374895', '4')
+CHAP_REFUSED = ('2', '5374145', '5374147', '5374148', '5374149', '5374150', '5374155', '5374900', '5373969',
+                '5373970', '5373971', '5373972', '5373977', '5373978', '5373997')
 
 
 class RestClient(object):
@@ -141,7 +156,8 @@ def probe_rest(client):
 
 class OntapRestBackend(OntapBackendBase):
 
-    NOT_FOUND_CODES = {'vserver': '2621462', 'volume': '4', 'igroup': '5374852', 'lun': '5374875'}
+    NOT_FOUND_CODES = {'vserver': '2621462', 'volume': '4', 'igroup': '5374852', 'lun': '5374875',
+                       'chap': '5374895'}
 
     def __init__(self, module, client, version):
         super(OntapRestBackend, self).__init__(module)
@@ -155,6 +171,9 @@ class OntapRestBackend(OntapBackendBase):
 
     def request_retries(self):
         return list(self.client.http.retries)
+
+    def _retry_log(self):
+        return self.client.http.retries
 
     def clone_route(self, volume):
         # The ONTAPI-to-REST map (docs.netapp.com/us-en/ontap-restmap) maps clone-create to this endpoint
@@ -254,6 +273,55 @@ class OntapRestBackend(OntapBackendBase):
     def _delete_igroup(self, igroup, force):
         query = {'allow_delete_while_mapped': 'true'} if igroup['maps'] else None
         self.client.request('DELETE', '/api/protocols/san/igroups/%s' % igroup['uuid'], query)
+
+    # -- CHAP credentials -----------------------------------------------------------------------
+    def _chap_record(self, initiator):
+        return self.client.get_one(CHAP_URL, self._svm_query(initiator=initiator, fields=CHAP_FIELDS))
+
+    @staticmethod
+    def _chap_dict(record):
+        chap = record.get('chap') or {}
+        return {'initiator': record['initiator'].lower(), 'method': record.get('authentication_type'),
+                'user': chap.get('inbound', {}).get('user') or None,
+                'mutual_user': chap.get('outbound', {}).get('user') or None,
+                'vserver': record.get('svm', {}).get('name')}
+
+    @staticmethod
+    def _chap_url(record):
+        """The entry's own URL, with the initiator as ONTAP holds it."""
+        return '%s/%s/%s' % (CHAP_URL, record['svm']['uuid'], quote(record['initiator'], safe=''))
+
+    def _write_chap(self, initiator, current, wanted):
+        """POST a new entry, or PATCH the current one to CHAP (authentication_type is always sent: netapp.ontap's
+        na_ontap_iscsi_security notes a PATCH of chap fails without it)."""
+        chap = {'inbound': {'user': wanted['user'], 'password': wanted['secret']}}
+        if wanted['mutual_user']:
+            chap['outbound'] = {'user': wanted['mutual_user'], 'password': wanted['mutual_secret']}
+        if current is None:
+            self._chap_request('POST', CHAP_URL, {'svm': {'name': self.vserver}, 'initiator': initiator,
+                                                  'authentication_type': 'chap', 'chap': chap})
+            return
+        if 'outbound' not in chap and (current.get('chap') or {}).get('outbound', {}).get('user'):
+            # "To clear previously set outbound CHAP credentials, set property chap.outbound.user to an empty
+            # string in PATCH" (REST reference).
+            chap['outbound'] = {'user': ''}
+        self._chap_request('PATCH', self._chap_url(current), {'authentication_type': 'chap', 'chap': chap})
+
+    def _delete_chap(self, record):
+        self._chap_request('DELETE', self._chap_url(record))
+
+    def _chap_request(self, method, path, body=None):
+        try:
+            self.client.request(method, path, body=body)
+        except SanError as exc:
+            what = 'cannot %s the CHAP credentials' % {'POST': 'create', 'PATCH': 'change', 'DELETE': 'delete'}[method]
+            if exc.code in CHAP_EXISTS:
+                raise self._error(exc, SanConflict, what)
+            if exc.code in CHAP_MISSING:
+                raise self._error(exc, SanNotFound, what)
+            if exc.code in CHAP_REFUSED:
+                raise self._error(exc, SanInvalid, what)
+            raise
 
     # -- LUNs -----------------------------------------------------------------------------------
     @staticmethod

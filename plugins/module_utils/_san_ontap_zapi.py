@@ -6,7 +6,9 @@
 igroup-get-iter/create/add/remove/set-os-type/destroy, lun-get-iter/create-by-size/resize/destroy/
 set-comment, lun-map, lun-unmap, lun-map-get-iter, snapshot-get-iter/create/delete, clone-create with
 snapshot-name (a LUN-level clone from a Snapshot copy), volume-get-iter, vserver-get-iter,
-system-get-ontapi-version. Vserver-scoped calls are tunnelled (the ``vfiler`` attribute).
+system-get-ontapi-version, iscsi-initiator-auth-get-iter/add-auth/modify-chap-params/delete-auth (the elements
+of NetApp's Manageability SDK bindings and Trident's azgo types; secrets as passphrase/outbound-passphrase,
+as Trident sends them). Vserver-scoped calls are tunnelled (the ``vfiler`` attribute).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanConnectionError, SanError, SanNotFound, naa_ontap)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound, naa_ontap)
 from ansible_collections.san.iscsi.plugins.module_utils._san_ontap_base import (
     OntapBackendBase, OntapHttp, OntapTransportError, clone_comment_pattern, parse_clone_comment,
     split_ontap_lun_path)
@@ -39,8 +41,13 @@ except ImportError:
 PAGE_SIZE = 500
 # netapp-lib 2021.6.25 netapp_lib/api/zapi/errors.py: EOBJECTNOTFOUND, EVDISK_ERROR_NO_SUCH_INITGROUP,
 # EVDISK_ERROR_NO_SUCH_VDISK (a LUN), EVDISK_ERROR_NO_SUCH_LUNMAP, EVDISK_ERROR_NO_SUCH_VOLUME,
-# EVOLUMEDOESNOTEXIST, ESNAPSHOTDOESNOTEXIST, EFILENOTFOUND.
-NOT_FOUND_ERRNOS = ('15661', '9003', '9017', '9016', '9036', '13040', '13021', '13113')
+# EVOLUMEDOESNOTEXIST, ESNAPSHOTDOESNOTEXIST, EFILENOTFOUND, EISCSISECINITNOTFOUNDERROR (no iSCSI security
+# entry for the initiator).
+NOT_FOUND_ERRNOS = ('15661', '9003', '9017', '9016', '9036', '13040', '13021', '13113', '13112')
+# iSCSI security writes (same errors.py): EDUPLICATEENTRY, an entry exists for the initiator;
+# EISCSISECINVALIDAUTHTYPE and EISCSISECINVALIDINPUTERROR, refused input.
+CHAP_EXISTS_ERRNOS = ('13130',)
+CHAP_REFUSED_ERRNOS = ('13109', '13110')
 VSERVER_NOT_FOUND = '15698'  # EVSERVERNOTFOUND
 # EONTAPI_EBUSY (netapp-lib 2021.6.25, netapp_lib/api/zapi/errors.py): the API refused to run, nothing was
 # done; retried with the transport's bounded backoff.
@@ -101,7 +108,8 @@ def iter_request(api, info_name, query):
 class OntapZapiBackend(OntapBackendBase):
 
     # What ONTAP's own writes answer for a missing igroup (lun-map, igroup-add) and LUN (lun-map, lun-resize).
-    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '9003', 'lun': '9017'}
+    NOT_FOUND_CODES = {'vserver': VSERVER_NOT_FOUND, 'volume': '15661', 'igroup': '9003', 'lun': '9017',
+                       'chap': '13112'}
 
     def __init__(self, module, http=None):
         super(OntapZapiBackend, self).__init__(module)
@@ -120,6 +128,9 @@ class OntapZapiBackend(OntapBackendBase):
 
     def request_retries(self):
         return list(self.http.retries)
+
+    def _retry_log(self):
+        return self.http.retries
 
     def clone_route(self, volume):
         return 'ZAPI clone-create with snapshot-name'
@@ -245,6 +256,67 @@ class OntapZapiBackend(OntapBackendBase):
     def _delete_igroup(self, igroup, force):
         self.invoke(element('igroup-destroy', [('initiator-group-name', igroup['name']),
                                                ('force', 'true' if force else 'false')]))
+
+    # -- CHAP credentials -----------------------------------------------------------------------
+    def _chap_record(self, initiator):
+        return self.get_one('iscsi-initiator-auth-get-iter', 'iscsi-security-entry-info', [('initiator', initiator)])
+
+    def _chap_dict(self, record):
+        return {'initiator': record.get_child_content('initiator').lower(),
+                'method': (record.get_child_content('auth-type') or '').lower(),
+                'user': record.get_child_content('user-name') or None,
+                'mutual_user': record.get_child_content('outbound-user-name') or None,
+                'vserver': record.get_child_content('vserver') or self.vserver}
+
+    def _write_chap(self, initiator, current, wanted):
+        if current is None:
+            self._add_chap(initiator, wanted)
+        elif (current.get_child_content('auth-type') or '').lower() == 'chap':
+            self._modify_chap(current, wanted)
+        else:
+            self._replace_chap(current, wanted)
+
+    @staticmethod
+    def _chap_inputs(wanted):
+        inputs = [('user-name', wanted['user']), ('passphrase', wanted['secret'])]
+        if wanted['mutual_user']:
+            inputs += [('outbound-user-name', wanted['mutual_user']), ('outbound-passphrase', wanted['mutual_secret'])]
+        return inputs
+
+    def _add_chap(self, initiator, wanted):
+        self._chap_invoke(element('iscsi-initiator-add-auth', [('initiator', initiator), ('auth-type', 'CHAP')]
+                                  + self._chap_inputs(wanted)))
+
+    def _modify_chap(self, current, wanted):
+        inputs = [('initiator', current.get_child_content('initiator'))] + self._chap_inputs(wanted)
+        if not wanted['mutual_user'] and current.get_child_content('outbound-user-name'):
+            inputs.append(('remove-outbound', 'true'))
+        self._chap_invoke(element('iscsi-initiator-modify-chap-params', inputs))
+
+    def _replace_chap(self, current, wanted):
+        """An entry of method none or deny becomes CHAP: modify-chap-params only changes CHAP entries and no
+        ZAPI changes an entry's auth-type, so the entry is deleted and added again; should the add fail, the
+        entry is put back as it was (its method, which has no secrets) before the error is raised."""
+        initiator, method = current.get_child_content('initiator'), current.get_child_content('auth-type')
+        self._delete_chap(current)
+        try:
+            self._add_chap(initiator, wanted)
+        except SanError:
+            self._chap_invoke(element('iscsi-initiator-add-auth', [('initiator', initiator), ('auth-type', method)]))
+            raise
+
+    def _delete_chap(self, record):
+        self._chap_invoke(element('iscsi-initiator-delete-auth', [('initiator', record.get_child_content('initiator'))]))
+
+    def _chap_invoke(self, request):
+        try:
+            return self.invoke(request)
+        except SanError as exc:
+            if exc.code in CHAP_EXISTS_ERRNOS:
+                raise SanConflict(exc.message, exc.code, exc.details)
+            if exc.code in CHAP_REFUSED_ERRNOS:
+                raise SanInvalid(exc.message, exc.code, exc.details)
+            raise
 
     # -- LUNs -----------------------------------------------------------------------------------
     def _lun_dict(self, record):

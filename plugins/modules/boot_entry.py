@@ -137,14 +137,26 @@ options:
         type: list
         elements: str
         default: []
+  chap_user:
+    description:
+      - The CHAP user iPXE logs in with, for a LUN whose initiator must authenticate (M(san.iscsi.initiator_chap)).
+        iPXE publishes it in the iBFT, from which the initramfs logs in again.
+      - 1 to 128 letters, digits and the characters of C(._~+=,:@%/!*^?-).
+    type: str
+  chap_secret:
+    description:
+      - The CHAP secret of O(chap_user), written into the host's iPXE script. 12 to 255 of the same characters.
+      - B(Anyone on the boot network can fetch that script over TFTP), so the secret keeps out only initiators
+        that cannot reach the boot network (see C(docs/iscsi_root.md), CHAP). Not with O(pxelinux), which would
+        put it on the kernel command line.
+    type: str
   state:
     description: V(present) writes the files, V(absent) removes this host's files (never another host's).
     type: str
     choices: [present, absent]
     default: present
 notes:
-  - A CHAP secret is not written into the iPXE script, which any host on the boot network can fetch over
-    TFTP; see C(docs/iscsi_root.md).
+  - Diffs show the CHAP secret as C(********).
 '''
 
 EXAMPLES = r'''
@@ -269,8 +281,12 @@ class BootEntry(object):
             portals = [parse_portal(portal) for portal in params['portals']]
         except InvalidName as exc:
             raise netboot.NetbootError(str(exc))
+        if params['pxelinux'] and params['chap_secret']:
+            raise netboot.NetbootError('chap_secret and pxelinux: a PXELINUX entry would put the CHAP secret on the '
+                                       "host's kernel command line, which every user of the host can read")
         self.host = netboot.BootHost(self.name, params['mac'], params['address'], initiator, params['target'],
-                                     portals, params['lun'], params['gateway'])
+                                     portals, params['lun'], params['gateway'],
+                                     (params['chap_user'], params['chap_secret']))
         self.mac, self.interface = self.host.mac, self.host.interface
         self.result['initiator'] = self.host.initiator
         self.result['san_uris'] = self.host.uris
@@ -328,6 +344,9 @@ class BootEntry(object):
                                            % (path, self.name), error_code='foreign_file', path=path)
             if files.record_change(self.result['files'], self.diff, path, before, after, kind=kind):
                 changes.append((path, after))
+                if kind == 'ipxe':
+                    self.diff[-1].update(before=netboot.masked(self.diff[-1]['before']),
+                                         after=netboot.masked(self.diff[-1]['after']))
         return changes
 
     def ours(self, kind, text):
@@ -408,9 +427,12 @@ def main():
             tftp_root=dict(type='path', default='/srv/tftp'),
             hosts_dir=dict(type='path', default='/etc/san-iscsi/dhcp-hosts'),
             pxelinux=dict(type='dict', options=pxelinux),
+            chap_user=dict(type='str'),
+            chap_secret=dict(type='str', no_log=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
         mutually_exclusive=[('initiator', 'initiator_prefix')],
+        required_together=[('chap_user', 'chap_secret')],
         supports_check_mode=True,
     )
     netboot.run_manager(module, BootEntry)

@@ -10,7 +10,9 @@ implements, strictly, what the san.iscsi ONTAP backends call:
 REST (ONTAP REST API reference, docs.netapp.com/us-en/ontap-restapi): /api/cluster, /api/cluster/jobs[/{uuid}],
 /api/svm/svms[/{uuid}], /api/storage/volumes[/{uuid}[/snapshots[/{uuid}]]], /api/storage/luns[/{uuid}],
 /api/storage/file/clone (source_path ".snapshot/<snap>/<file>" as in the 9.6 example),
-/api/protocols/san/igroups[/{uuid}[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}].
+/api/protocols/san/igroups[/{uuid}[/initiators[/{name}]]], /api/protocols/san/lun-maps[/{lun.uuid}/{igroup.uuid}],
+/api/protocols/san/iscsi/credentials[/{svm.uuid}/{initiator}] (each SVM has its "default" entry; passwords are
+write-only; the documented refusals, see "iSCSI credentials" below).
 The model of each resource (field names, types, nesting; read-only and create-only fields) is not written
 here: ontap_rest_model.py loads it from NetApp's netapp-ontap library (its ``*Schema`` classes) when the
 RestApi is built, and fails with a hint when the library is missing. Every record served is checked against
@@ -25,12 +27,13 @@ common codes of "Interpret an ONTAP REST API response" (1 duplicate/409, 2 bad, 
 3 operation not supported/400 (also: a field ONTAP has that this double does not emulate), 4 not found/404)
 and the documented endpoint codes (5374875 LUN not found, 5374878 igroup not found for a map, 5374922 map
 not found, 5374852 igroup not found, 1254213 igroup mapped without allow_delete_while_mapped, 5374034
-initiator not a member, 2621462 SVM not found).
+initiator not a member, 2621462 SVM not found, and the iSCSI credential codes CRED_*).
 
 ZAPI (POST /servlets/netapp.servlets.admin.XMLrequest_filer): system-get-ontapi-version, vserver-get-iter,
 volume-get-iter, igroup-get-iter/create/add/remove/set-os-type/rename/destroy, lun-get-iter/create-by-size/
 resize/destroy/set-comment, lun-map, lun-unmap, lun-map-get-iter, lun-map-list-info, snapshot-get-iter/create/
-delete, clone-create (with snapshot-name); the inputs and query fields of each (API_INPUTS, INFO_FIELDS), an
+delete, clone-create (with snapshot-name), iscsi-initiator-auth-get-iter/get-auth/get-default-auth/add-auth/
+modify-chap-params/set-default-auth/delete-auth; the inputs and query fields of each (API_INPUTS, INFO_FIELDS), an
 unknown one refused with errno 13115 "Extra input: <element>"; vserver APIs need the vfiler tunnelling
 attribute; failures are ``<results status="failed" errno reason>`` with netapp-lib's errnos (cited in the
 ZAPI section); ``ZapiApi.busy_next`` answers the next calls with EONTAPI_EBUSY.
@@ -50,6 +53,7 @@ import os
 import re
 import signal
 import ssl
+import string
 import subprocess
 import sys
 import threading
@@ -138,6 +142,8 @@ class State(object):
         self.igroups = {}
         self.igroup_by_name = {}
         self.maps = {}
+        # iSCSI credentials by (SVM uuid, lower-cased initiator); each SVM has its "default" entry.
+        self.credentials = {}
         self.jobs = {}
         self.serials = 0
         self.requests = 0
@@ -153,6 +159,7 @@ class State(object):
     def add_svm(self, name):
         svm_uuid = new_uuid()
         self.svms[svm_uuid] = {'name': name, 'uuid': svm_uuid}
+        self.add_default_credential(self.svms[svm_uuid])
         return svm_uuid
 
     def svm_named(self, name, required=True):
@@ -328,6 +335,37 @@ class State(object):
     def delete_snapshot(self, snapshot):
         del self.snapshots[snapshot['uuid']]
 
+    # -- iSCSI credentials (REST /protocols/san/iscsi/credentials, ZAPI iscsi-initiator-*-auth) ----------
+    # Initiator names are kept as given and found case-insensitively (IQNs compare case-insensitively).
+    def add_default_credential(self, svm):
+        """The "default" entry ONTAP creates with an SVM's iSCSI service: authentication none; it can be
+        changed but not deleted (REST reference, "Initiator default")."""
+        self.credentials[(svm['uuid'], 'default')] = new_credential(svm, 'default')
+
+    def credential(self, svm_uuid, initiator):
+        record = self.credentials.get((svm_uuid, initiator.lower()))
+        if record is None:
+            raise ApiError(404, CRED_NOT_FOUND, 'The iSCSI security credential does not exist on the specified SVM.',
+                           zapi_errno=EISCSISECINITNOTFOUNDERROR)
+        return record
+
+    def add_credential(self, svm, initiator, auth_type, inbound=None, outbound=None):
+        """``inbound``/``outbound``: (user, password), either may be None, or None when not given."""
+        check_credential_initiator(initiator)
+        key = (svm['uuid'], initiator.lower())
+        if key in self.credentials:
+            raise ApiError(409, CRED_EXISTS, 'An iSCSI security credential already exists for the specified '
+                           'initiator.', zapi_errno=EDUPLICATEENTRY)
+        record = new_credential(svm, initiator)
+        apply_chap(record, auth_type, inbound, outbound)
+        self.credentials[key] = record
+        return record
+
+    def delete_credential(self, record):
+        if record['initiator'] == 'default':
+            raise credential_refusal(CRED_DEFAULT_KEPT, 'The default security credential cannot be deleted for an SVM.')
+        del self.credentials[(record['svm']['uuid'], record['initiator'].lower())]
+
     # -- jobs (REST) ------------------------------------------------------------------------------
     # A job is queued, then running, then done: its action runs when its time is up (job_queue_seconds,
     # job_run_seconds after it was queued) and is observed on the next request, as a client polls. The
@@ -378,6 +416,99 @@ class State(object):
 
 
 # ---------------------------------------------------------------------------------------------------
+# iSCSI credentials: the rules NetApp documents, shared by REST and ZAPI
+# ---------------------------------------------------------------------------------------------------
+# REST codes: the error tables of POST/PATCH/DELETE /protocols/san/iscsi/credentials in the ONTAP REST API
+# reference (as generated into NetApp Trident, storage_drivers/ontap/api/rest/client/s_a_n/
+# iscsi_credentials_{create,modify,delete}_responses.go). The rules: the iscsi_credentials overview of the
+# same reference (netapp_ontap/resources/iscsi_credentials.py): passwords are write-only; outbound CHAP only
+# with inbound CHAP; a password is any string or "0x"/"0X" and an even number of hex digits; and the CLI
+# reference of "vserver iscsi security create": inbound and outbound passwords must differ. NetApp publishes
+# no errno table for the ZAPI calls: each ZAPI errno below is the netapp-lib EISCSISEC*/EDUPLICATEENTRY of
+# the same meaning, a stand-in.
+CRED_EXISTS = '5374142'             # an iSCSI security credential already exists for the initiator (POST)
+CRED_NOT_FOUND = '5374895'          # the credential does not exist on the SVM (PATCH, DELETE)
+CRED_DEFAULT_KEPT = '5374148'       # the default credential cannot be deleted (DELETE)
+CRED_BAD_HEX = '5374145'            # a 0x password without an even number of hex digits
+CRED_SAME_PASSWORDS = '5374147'     # inbound and outbound passwords are the same
+CRED_INBOUND_NEEDED = '5374149'     # chap without inbound user and password
+CRED_OUTBOUND_PASSWORD = '5374150'  # outbound user without outbound password
+CRED_CHAP_REFUSED = '5374900'       # chap properties with authentication_type none or deny
+CRED_BAD_EUI = '5373977'            # eui. without exactly 16 hex digits (POST)
+CRED_BAD_INITIATOR = '5373997'      # neither an iqn. nor an eui. name (POST)
+
+
+def credential_refusal(code, message):
+    return ApiError(400, code, message, zapi_errno=EISCSISECINVALIDINPUTERROR)
+
+
+def new_credential(svm, initiator):
+    """A credential without authentication; ``_secrets`` holds the passwords, never served (``_`` keys)."""
+    return {'svm': {'name': svm['name'], 'uuid': svm['uuid']}, 'initiator': initiator, 'authentication_type': 'none',
+            '_secrets': {}}
+
+
+def check_credential_initiator(name):
+    if name.lower().startswith('eui.'):
+        if not re.match(r'^eui\.[0-9a-fA-F]{16}$', name):
+            raise credential_refusal(CRED_BAD_EUI, 'The EUI-64 identifier field must be exactly 16 hexadecimal digits.')
+    elif not re.match(r'^iqn\.\d{4}-\d{2}\.\S+$', name, re.IGNORECASE):
+        raise credential_refusal(CRED_BAD_INITIATOR, 'The initiator name supplied in invalid. The valid initiator name '
+                                 'formats are iqn.1995-08.com.example:string or eui.0123456789abcdef.')
+
+
+def current_chap(record):
+    """(inbound, outbound) of a credential: (user, password) pairs, or None."""
+    chap = record.get('chap', {})
+    return tuple((chap[side]['user'], record['_secrets'][side]) if side in chap else None
+                 for side in ('inbound', 'outbound'))
+
+
+def check_chap(auth_type, inbound, outbound):
+    """Refuse a credential ONTAP refuses, as it would be after the change. No message names a password."""
+    if auth_type != 'chap':
+        if inbound or outbound:
+            raise credential_refusal(CRED_CHAP_REFUSED, 'Setting the CHAP authentication properties are not '
+                                     'supported with authentication types none or deny.')
+        return
+    if not inbound or not inbound[0] or not inbound[1]:
+        raise credential_refusal(CRED_INBOUND_NEEDED, 'The inbound user and password properties are required for '
+                                 'CHAP authentication.')
+    if outbound and not outbound[1]:
+        raise credential_refusal(CRED_OUTBOUND_PASSWORD, 'Outbound CHAP authentication requires an outbound password.')
+    if outbound and not outbound[0]:
+        # Not in NetApp's error tables (an outbound password without a user): the common code 2, a stand-in.
+        raise credential_refusal('2', 'Missing value for required field "chap.outbound.user".')
+    if not all(chap_password_ok(pair[1]) for pair in (inbound, outbound) if pair):
+        raise credential_refusal(CRED_BAD_HEX, 'The iSCSI security password must contain an even number of valid hex '
+                                 'digits.')
+    if outbound and outbound[1] == inbound[1]:
+        raise credential_refusal(CRED_SAME_PASSWORDS, 'The CHAP inbound and outbound passwords must be different.')
+
+
+def chap_password_ok(password):
+    """Any string, or "0x"/"0X" followed by an even number of hexadecimal digits."""
+    if password[:2] not in ('0x', '0X'):
+        return True
+    digits = password[2:]
+    return bool(digits) and len(digits) % 2 == 0 and all(char in string.hexdigits for char in digits)
+
+
+def apply_chap(record, auth_type, inbound, outbound):
+    """Check the credential as it would be, then make it so (nothing changes when it is refused)."""
+    check_chap(auth_type, inbound, outbound)
+    record['authentication_type'] = auth_type
+    record.pop('chap', None)
+    record['_secrets'] = {}
+    if auth_type == 'chap':
+        record['chap'] = {}
+        for side, pair in (('inbound', inbound), ('outbound', outbound)):
+            if pair:
+                record['chap'][side] = {'user': pair[0]}
+                record['_secrets'][side] = pair[1]
+
+
+# ---------------------------------------------------------------------------------------------------
 # REST
 # ---------------------------------------------------------------------------------------------------
 # The model of each resource (fields, types, nesting, read-only and create-only fields) is netapp-ontap's
@@ -387,6 +518,7 @@ KEYS = {
     'cluster': ('name', 'uuid'), 'svm': ('name', 'uuid'), 'volume': ('name', 'uuid'), 'snapshot': ('name', 'uuid'),
     'lun': ('name', 'uuid'), 'igroup': ('name', 'uuid'), 'igroup_initiator': ('name',),
     'lun_map': ('lun.name', 'lun.uuid', 'igroup.name', 'igroup.uuid', 'svm.name', 'svm.uuid'), 'job': ('uuid',),
+    'iscsi_credentials': ('svm.name', 'svm.uuid', 'initiator'),
 }
 # Fields the schemas accept in a body whose effect this test double implements; any other field the schema
 # accepts is refused with code 3 (operation not supported) rather than silently ignored.
@@ -405,7 +537,14 @@ EMULATED = {
     ('snapshot', 'patch'): ('name', 'comment', 'expiry_time'),
     ('file_clone', 'post'): ('volume.name', 'volume.uuid', 'source_path', 'destination_path', 'overwrite_destination',
                              'autodelete', 'is_backup'),
+    ('iscsi_credentials', 'post'): ('svm.name', 'svm.uuid', 'initiator', 'authentication_type', 'chap.inbound.user',
+                                    'chap.inbound.password', 'chap.outbound.user', 'chap.outbound.password'),
+    ('iscsi_credentials', 'patch'): ('authentication_type', 'chap.inbound.user', 'chap.inbound.password',
+                                     'chap.outbound.user', 'chap.outbound.password'),
 }
+
+
+CREDENTIAL_PATH = r'/api/protocols/san/iscsi/credentials/(?P<svm>[^/]+)/(?P<initiator>[^/]+)'
 
 
 def leaf_paths(body, prefix=''):
@@ -475,6 +614,11 @@ class RestApi(object):
             ('POST', r'/api/protocols/san/lun-maps', self.post_map),
             ('GET', r'/api/protocols/san/lun-maps/(?P<lun>[^/]+)/(?P<ig>[^/]+)', self.get_map),
             ('DELETE', r'/api/protocols/san/lun-maps/(?P<lun>[^/]+)/(?P<ig>[^/]+)', self.delete_map),
+            ('GET', r'/api/protocols/san/iscsi/credentials', self.get_credentials),
+            ('POST', r'/api/protocols/san/iscsi/credentials', self.post_credentials),
+            ('GET', CREDENTIAL_PATH, self.get_credential),
+            ('PATCH', CREDENTIAL_PATH, self.patch_credential),
+            ('DELETE', CREDENTIAL_PATH, self.delete_credential),
         ]
 
     def dispatch(self, method, path, query, body):
@@ -874,6 +1018,78 @@ class RestApi(object):
         self.state.unmap_lun(self.lun(lun), self.igroup(ig))
         return 200, {}
 
+    # -- iSCSI credentials --------------------------------------------------------------------------
+    def get_credentials(self, query, body, path):
+        return self.collection('iscsi_credentials', list(self.state.credentials.values()), query, path)
+
+    def credential(self, svm, initiator):
+        if svm not in self.state.svms:
+            raise ApiError(404, '2621462', 'An SVM with the specified UUID does not exist.')
+        return self.state.credential(svm, initiator)
+
+    def get_credential(self, query, body, path, svm, initiator):
+        return self.instance('iscsi_credentials', self.credential(svm, initiator), query)
+
+    def post_credentials(self, query, body, path):
+        dummy, return_records, dummy = rest_model.write_params(query)
+        self.checked_body('iscsi_credentials', 'post', body)
+        if 'svm' not in body:
+            raise ApiError(400, '2621707', 'No SVM was specified. Either "svm.name" or "svm.uuid" must be supplied.')
+        require(body, 'initiator', 'authentication_type')
+        svm = self.svm_of(body)
+        record = self.state.add_credential(svm, body['initiator'], body['authentication_type'],
+                                           chap_pair(body, 'inbound'), chap_pair(body, 'outbound'))
+        location = '%s/%s/%s' % (path, svm['uuid'], quote(record['initiator'], safe=''))
+        return self.created('iscsi_credentials', record, return_records, location)
+
+    def patch_credential(self, query, body, path, svm, initiator):
+        """Changes what the body names. "To clear previously set outbound CHAP credentials, set property
+        chap.outbound.user to an empty string in PATCH" (REST reference); chap with none or deny is refused;
+        a change to none or deny drops the CHAP users and passwords."""
+        rest_model.write_params(query)
+        record = self.credential(svm, initiator)
+        clear_outbound = dig(body, 'chap.outbound.user') == ''
+        if clear_outbound:
+            body = without_path(body, ('chap', 'outbound', 'user'))
+        self.checked_body('iscsi_credentials', 'patch', body)
+        auth_type = body.get('authentication_type', record['authentication_type'])
+        new_inbound, new_outbound = chap_pair(body, 'inbound'), chap_pair(body, 'outbound')
+        if auth_type == 'chap':
+            inbound, outbound = current_chap(record)
+            inbound = new_inbound or inbound
+            if clear_outbound:
+                outbound = None
+            elif new_outbound and new_outbound[0] is None and outbound:
+                outbound = (outbound[0], new_outbound[1])  # a new password for the same outbound user
+            else:
+                outbound = new_outbound or outbound
+            new_inbound, new_outbound = inbound, outbound
+        apply_chap(record, auth_type, new_inbound, new_outbound)
+        return 200, {}
+
+    def delete_credential(self, query, body, path, svm, initiator):
+        rest_model.write_params(query)
+        self.no_body(body)
+        self.state.delete_credential(self.credential(svm, initiator))
+        return 200, {}
+
+
+def chap_pair(body, side):
+    """(user, password) of chap.inbound or chap.outbound in a body, None when the body has none."""
+    node = dig(body, 'chap.' + side)
+    return None if node is None else (node.get('user'), node.get('password'))
+
+
+def without_path(body, parts):
+    """The body without the key at ``parts``, and without the objects that leaves empty."""
+    if len(parts) == 1:
+        return dict((key, value) for key, value in body.items() if key != parts[0])
+    inner = without_path(body[parts[0]], parts[1:])
+    rest = dict((key, value) for key, value in body.items() if key != parts[0])
+    if inner:
+        rest[parts[0]] = inner
+    return rest
+
 
 # ---------------------------------------------------------------------------------------------------
 # ZAPI
@@ -908,12 +1124,22 @@ EVDISK_ERROR_NO_SUCH_VDISK = '9017'         # errors.py
 EVDISK_ERROR_INITGROUP_MAPS_EXIST = '9029'  # errors.py: igroup (initiator) change while mapped, without force
 EVDISK_ERROR_MUST_SPECIFY_F_FLAG = '9033'   # errors.py: shrinking a LUN without force
 EVDISK_ERROR_NO_SUCH_VOLUME = '9036'        # errors.py: LUN path in a volume that does not exist
+EISCSISECINVALIDAUTHTYPE = '13109'          # errors.py: auth-type not CHAP/none/deny, or not CHAP for modify
+EISCSISECINVALIDINPUTERROR = '13110'        # errors.py: iSCSI security input refused
+EISCSISECINITNOTFOUNDERROR = '13112'        # errors.py: no iSCSI security entry for the initiator
+EDUPLICATEENTRY = '13130'                   # errors.py: the initiator has an entry already
 
 # Inputs of each API: (required, optional). Elements as in the ONTAPI reference; the optional ones are
 # those ONTAP clients send (netapp.ontap's na_ontap_lun, _lun_map, _igroup, _igroup_initiator, _snapshot;
 # the ONTAPI-to-REST map, docs.netapp.com/us-en/ontap-restmap, for clone-create). Unknown elements are
 # refused with EINVALIDINPUTERROR "Extra input: <element>", as ONTAP refuses them.
 ITER_INPUTS = ((), ('query', 'max-records', 'tag', 'desired-attributes'))
+# iscsi-initiator-*-auth inputs (ONTAPI reference, as in NetApp's Manageability SDK bindings and Trident's azgo
+# types): the plain-text secrets are passphrase/outbound-passphrase (Trident sends them); password/
+# outbound-password carry an encoded form (libstoragemgmt's ONTAP plugin RC4-encodes it), not emulated, nor
+# are RADIUS and initiator address ranges: refused as "not emulated", never silently ignored.
+CHAP_INPUTS = ('user-name', 'passphrase', 'outbound-user-name', 'outbound-passphrase')
+CHAP_NOT_EMULATED = ('password', 'outbound-password', 'radius', 'initiator-address-ranges')
 API_INPUTS = {
     'system-get-ontapi-version': ((), ()),
     'vserver-get-iter': ITER_INPUTS,
@@ -940,6 +1166,13 @@ API_INPUTS = {
     'snapshot-get-iter': ITER_INPUTS,
     'snapshot-create': (('volume', 'snapshot'), ('async', 'comment', 'snapmirror-label', 'expiry-time')),
     'snapshot-delete': (('volume', 'snapshot'), ('ignore-owners', 'snapshot-instance-uuid')),
+    'iscsi-initiator-auth-get-iter': ITER_INPUTS,
+    'iscsi-initiator-get-auth': (('initiator',), ()),
+    'iscsi-initiator-get-default-auth': ((), ()),
+    'iscsi-initiator-add-auth': (('initiator', 'auth-type'), CHAP_INPUTS + CHAP_NOT_EMULATED),
+    'iscsi-initiator-modify-chap-params': (('initiator',), CHAP_INPUTS + ('remove-outbound',) + CHAP_NOT_EMULATED[:3]),
+    'iscsi-initiator-set-default-auth': (('auth-type',), CHAP_INPUTS + CHAP_NOT_EMULATED[:3]),
+    'iscsi-initiator-delete-auth': (('initiator',), ()),
     'clone-create': (('volume', 'source-path'), (
         'destination-path', 'snapshot-name', 'space-reserve', 'autodelete', 'block-ranges', 'bypass-license-check',
         'bypass-throttle', 'destination-exists', 'destination-volume', 'fixed-block-count', 'ignore-locks',
@@ -962,19 +1195,22 @@ INFO_FIELDS = {
                  'creation-timestamp', 'class', 'share-state', 'alignment', 'block-size'),
     'lun-map-info': ('path', 'initiator-group', 'initiator-group-uuid', 'lun-id', 'lun-uuid', 'node', 'vserver',
                      'reporting-nodes'),
+    'iscsi-security-entry-info': ('initiator', 'auth-type', 'user-name', 'outbound-user-name', 'vserver',
+                                  'auth-chap-policy', 'initiator-address-ranges'),
     'snapshot-info': ('name', 'volume', 'vserver', 'access-time', 'snapshot-instance-uuid', 'comment',
                       'snapmirror-label', 'busy', 'dependency', 'state', 'expiry-time', 'total', 'cumulative-total',
                       'is-constituent-snapshot', 'snapshot-version'),
 }
 ITER_INFO = {'vserver-get-iter': 'vserver-info', 'volume-get-iter': 'volume-attributes',
              'igroup-get-iter': 'initiator-group-info', 'lun-get-iter': 'lun-info',
-             'lun-map-get-iter': 'lun-map-info', 'snapshot-get-iter': 'snapshot-info'}
+             'lun-map-get-iter': 'lun-map-info', 'snapshot-get-iter': 'snapshot-info',
+             'iscsi-initiator-auth-get-iter': 'iscsi-security-entry-info'}
 ZAPI_BOOLEANS = ('true', 'false')
 # Inputs typed boolean in the ONTAPI reference: checked before the API runs, like every typed input.
 BOOLEAN_INPUTS = ('force', 'space-reservation-enabled', 'space-allocation-enabled', 'use-exact-size',
                   'destroy-fenced-lun', 'async', 'ignore-owners', 'space-reserve', 'autodelete', 'is-backup',
                   'ignore-streams', 'ignore-locks', 'destination-exists', 'bypass-license-check', 'bypass-throttle',
-                  'is-fixed-block-count', 'is-vvol-backup', 'nosplit-entry')
+                  'is-fixed-block-count', 'is-vvol-backup', 'nosplit-entry', 'remove-outbound', 'radius')
 
 
 class ZapiError(Exception):
@@ -1080,6 +1316,8 @@ class ZapiApi(object):
             children = handler(api, vserver) or []
         except ZapiError as exc:
             return self.failed(exc.errno, exc.reason)
+        except ApiError as exc:  # a refusal of the State, shared with REST: its ZAPI errno
+            return self.failed(exc.zapi_errno, exc.message)
         results = el('results', children=children)
         results.set('status', 'passed')
         return self.wrap(results)
@@ -1419,6 +1657,109 @@ class ZapiApi(object):
         if '/' in destination:
             raise invalid_value(api.tag, 'destination-path', destination)
         self.state.clone_file(volume, source, destination)
+
+    # -- iSCSI initiator authentication (vserver iscsi security) ------------------------------------------
+    @staticmethod
+    def refuse_not_emulated(api):
+        for name in CHAP_NOT_EMULATED:
+            if api.find(name) is not None:
+                raise ZapiError(EINVALIDINPUTERROR, 'Input %s is valid in ONTAP but not emulated by this test double'
+                                % name)
+
+    @staticmethod
+    def auth_type(api):
+        value = child_text(api, 'auth-type', True)
+        if value.lower() not in ('chap', 'none', 'deny'):
+            raise ZapiError(EISCSISECINVALIDAUTHTYPE, 'Invalid value specified for "auth-type" element within "%s": '
+                            '"%s"' % (api.tag, value))
+        return value.lower()
+
+    @staticmethod
+    def chap_inputs(api):
+        """(inbound, outbound): the (user, passphrase) pairs the call names, or None; lengths as in REST."""
+        limits = rest_model.SCHEMA_LENGTHS['iscsi_credentials']
+        pairs = []
+        for side, user_tag, secret_tag in (('inbound', 'user-name', 'passphrase'),
+                                           ('outbound', 'outbound-user-name', 'outbound-passphrase')):
+            values = child_text(api, user_tag), child_text(api, secret_tag)
+            for tag, value, field in ((user_tag, values[0], 'user'), (secret_tag, values[1], 'password')):
+                low, high = limits['chap.%s.%s' % (side, field)]
+                if value is not None and not low <= len(value) <= high:
+                    raise ZapiError(EISCSISECINVALIDINPUTERROR, 'Element "%s" must be %d to %d characters long'
+                                    % (tag, low, high))
+            pairs.append(values if values != (None, None) else None)
+        return pairs
+
+    def credential(self, vserver, initiator):
+        return self.state.credential(self.state.svm_named(vserver)['uuid'], initiator)
+
+    @staticmethod
+    def credential_fields(record):
+        """What get-auth and get-default-auth answer; the passwords never ("not returned for security purposes")."""
+        chap = record.get('chap', {})
+        fields = [el('auth-type', 'CHAP' if record['authentication_type'] == 'chap' else record['authentication_type'])]
+        for side, tag in (('inbound', 'user-name'), ('outbound', 'outbound-user-name')):
+            if side in chap:
+                fields.append(el(tag, chap[side]['user']))
+        return fields
+
+    def render_credential(self, record):
+        return el('iscsi-security-entry-info', children=[el('initiator', record['initiator'])] + self.credential_fields(
+            record) + [el('vserver', record['svm']['name'])])
+
+    def api_iscsi_initiator_auth_get_iter(self, api, vserver):
+        svm = self.state.svm_named(vserver)
+
+        def match(record, query):
+            chap = record.get('chap', {})
+            return self.matches(query, (
+                ('initiator', record['initiator']), ('auth-type', record['authentication_type']),
+                ('vserver', vserver), ('user-name', chap.get('inbound', {}).get('user', '')),
+                ('outbound-user-name', chap.get('outbound', {}).get('user', ''))))
+        records = [record for record in self.state.credentials.values() if record['svm']['uuid'] == svm['uuid']]
+        return self.iter_response(api, records, 'iscsi-security-entry-info', match, self.render_credential)
+
+    def api_iscsi_initiator_get_auth(self, api, vserver):
+        """"If initiator is not found, default authentication method is returned" (ONTAPI reference)."""
+        svm = self.state.svm_named(vserver)
+        name = child_text(api, 'initiator', True).lower()
+        return self.credential_fields(self.state.credentials.get((svm['uuid'], name))
+                                      or self.state.credentials[(svm['uuid'], 'default')])
+
+    def api_iscsi_initiator_get_default_auth(self, api, vserver):
+        return self.credential_fields(self.credential(vserver, 'default'))
+
+    def api_iscsi_initiator_add_auth(self, api, vserver):
+        self.refuse_not_emulated(api)
+        auth_type = self.auth_type(api)
+        inbound, outbound = self.chap_inputs(api)
+        self.state.add_credential(self.state.svm_named(vserver), child_text(api, 'initiator', True), auth_type,
+                                  inbound, outbound)
+
+    def api_iscsi_initiator_modify_chap_params(self, api, vserver):
+        """CHAP parameters of an entry "whose auth-type equals CHAP"; those given replace the current ones;
+        remove-outbound turns mutual CHAP into one-way CHAP and excludes outbound parameters."""
+        self.refuse_not_emulated(api)
+        record = self.credential(vserver, child_text(api, 'initiator', True))
+        if record['authentication_type'] != 'chap':
+            raise ZapiError(EISCSISECINVALIDAUTHTYPE, 'The authentication type of initiator %s is not CHAP'
+                            % record['initiator'])
+        new_inbound, new_outbound = self.chap_inputs(api)
+        remove_outbound = boolean(api.tag, api, 'remove-outbound')
+        if remove_outbound and new_outbound:
+            raise ZapiError(EISCSISECINVALIDINPUTERROR, 'Outbound CHAP parameters must not be specified when '
+                            'remove-outbound is true')
+        inbound, outbound = current_chap(record)
+        apply_chap(record, 'chap', new_inbound or inbound, None if remove_outbound else new_outbound or outbound)
+
+    def api_iscsi_initiator_set_default_auth(self, api, vserver):
+        self.refuse_not_emulated(api)
+        auth_type = self.auth_type(api)
+        inbound, outbound = self.chap_inputs(api)
+        apply_chap(self.credential(vserver, 'default'), auth_type, inbound, outbound)
+
+    def api_iscsi_initiator_delete_auth(self, api, vserver):
+        self.state.delete_credential(self.credential(vserver, child_text(api, 'initiator', True)))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,9 +19,29 @@ def test_hosts_get_their_derived_or_given_initiator_and_igroup():
     checked = iscsi_root_hosts([HOST1, HOST2], PREFIX)
     assert checked == {'problems': [], 'hosts': [
         {'name': 'host1', 'mac': '52:54:00:0a:01:15', 'address': '10.10.1.21/24',
-         'initiator': PREFIX + ':host1', 'igroup': 'host1', 'reset_snapshot': None},
+         'initiator': PREFIX + ':host1', 'igroup': 'host1', 'reset_snapshot': None, 'chap_user': None},
         {'name': 'host2', 'mac': '52:54:00:0a:01:16', 'address': '10.10.1.22/24',
-         'initiator': 'iqn.2026-12.com.example:ws-2', 'igroup': 'host2', 'reset_snapshot': None}]}
+         'initiator': 'iqn.2026-12.com.example:ws-2', 'igroup': 'host2', 'reset_snapshot': None, 'chap_user': None}]}
+
+
+def test_a_chap_secret_gives_a_chap_user_and_is_never_returned():
+    secret = 'host-secret.0001'
+    checked = iscsi_root_hosts([dict(HOST1, chap_secret=secret), dict(HOST2, chap_secret=secret, chap_user='ws2')],
+                               PREFIX)
+    assert checked['problems'] == []
+    assert [host['chap_user'] for host in checked['hosts']] == ['host1', 'ws2']
+    assert secret not in str(checked)
+
+
+def test_bad_chap_settings_are_problems_without_the_secret():
+    checked = iscsi_root_hosts([dict(HOST1, chap_secret='short'), dict(HOST2, chap_user='ws2'),
+                                dict(HOST1, name='host3', mac='52:54:00:0a:01:17', address='10.10.1.23/24',
+                                     chap_secret='host-secret.0001', chap_user='a user')], PREFIX)
+    assert checked['hosts'] == []
+    assert checked['problems'][0].startswith('host host1: chap_secret (5 characters): 12 to 255')
+    assert checked['problems'][1] == 'host host2: chap_user without chap_secret'
+    assert checked['problems'][2].startswith("host host3: chap_user 'a user'")
+    assert 'short' not in str(checked)
 
 
 def test_a_reset_snapshot_is_carried_and_must_be_a_name():

@@ -310,6 +310,19 @@ def test_node_record_file_both_layouts(tmp_path):
     assert _iscsiadm.node_record_file(first._replace(iface='iser'), [db]) is None
 
 
+def test_node_record_file_of_another_iface_in_the_flat_layout(tmp_path):
+    # `iscsiadm -m node -o new -I irg_chap` without a tpgt writes <target>/<address>,<port> naming the iface
+    # (seen on the lab's Debian 12 host, 2026-12-06)
+    db = make_db(tmp_path)
+    flat = os.path.join(db, 'iqn.2026-11.lab.test:b', '10.10.1.1,3260')
+    os.makedirs(os.path.dirname(flat))
+    with open(flat, 'w') as handle:
+        handle.write('# BEGIN RECORD 2.1.8\nnode.tpgt = -1\niface.iscsi_ifacename = irg_chap\n# END RECORD\n')
+    record = _iscsiadm.NodeRecord('iqn.2026-11.lab.test:b', parse_portal('10.10.1.1'), 'irg_chap')
+    assert _iscsiadm.node_record_file(record, [db]) == flat
+    assert _iscsiadm.node_record_file(record._replace(iface='default'), [db]) is None
+
+
 def test_write_record_secret_replaces_or_inserts_and_keeps_0600(tmp_path):
     db = make_db(tmp_path)
     path = os.path.join(db, 'iqn.2026-11.lab.test:a', '10.10.1.1,3260,1', 'default')

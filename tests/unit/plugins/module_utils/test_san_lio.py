@@ -53,6 +53,7 @@ class FakeLio(object):
         self.serials = 0
         self.fail_next_so = False
         self.available = True
+        self.acl_authentication = True  # kernels since 5.16: every node ACL has its own authentication attribute
 
 
 class Namespace(object):
@@ -161,9 +162,27 @@ class Namespace(object):
                 wwn = wwn.lower()
                 if wwn in tpg.acl_map:
                     raise RTSLibError('NodeACL exists')
-                self.parent_tpg, self.node_wwn, self.tag, self.chap_userid = tpg, wwn, None, ''
+                self.parent_tpg, self.node_wwn, self.tag = tpg, wwn, None
+                self.chap_userid = self.chap_password = self.chap_mutual_userid = self.chap_mutual_password = ''
+                self.attributes = {'authentication': '-1'} if lio.acl_authentication else {}
                 self.mlun_map = {}
                 tpg.acl_map[wwn] = self
+
+            def list_attributes(self):
+                return sorted(self.attributes)
+
+            def get_attribute(self, name):
+                return self.attributes[name]
+
+            def set_attribute(self, name, value):
+                if name not in self.attributes:
+                    raise RTSLibError('Cannot find attribute: %s' % name)
+                self.attributes[name] = str(value)
+
+            def authenticates(self):
+                """Whether the kernel asks this initiator for CHAP at login (iscsi_conn_auth_required)."""
+                own = self.attributes.get('authentication', '-1')
+                return (own if own != '-1' else self.parent_tpg.attributes['authentication']) == '1'
 
             mapped_luns = property(lambda self: [self.mlun_map[key] for key in sorted(self.mlun_map)])
             # rtslib's CFSNode.exists: whether the object's configfs directory is still there
@@ -173,7 +192,7 @@ class Namespace(object):
                 self.parent_tpg.acl_map.pop(self.node_wwn)
 
             def dump(self):
-                return {'node_wwn': self.node_wwn, 'tag': self.tag,
+                return {'node_wwn': self.node_wwn, 'tag': self.tag, 'chap_password': self.chap_password,
                         'mapped_luns': [[m.mapped_lun, m.tpg_lun.lun] for m in self.mapped_luns]}
 
         class MappedLUN(object):
@@ -698,7 +717,8 @@ def test_existing_target_is_used_as_it_is(backend, lio):
     assert tpg.attributes['authentication'] == '0'
 
 
-def test_chap_on_another_acl_keeps_authentication_on(backend, lio):
+def test_chap_on_another_acl_keeps_authentication_on_without_acl_attributes(backend, lio):
+    lio.acl_authentication = False  # a kernel before 5.16: the TPG's attribute only
     rts = _san_lio.rtslib_fb
     tpg = rts.TPG(rts.Target(rts.FabricModule('iscsi'), IQN, mode='create'), 1, mode='create')
     acl = rts.NodeACL(tpg, 'iqn.2026-11.lab.san-iscsi:chap')
@@ -707,6 +727,89 @@ def test_chap_on_another_acl_keeps_authentication_on(backend, lio):
     assert tpg.attributes['authentication'] == '1'
     acl.delete()
     backend.add_initiators('host1', [HOST2])
+    assert tpg.attributes['authentication'] == '0'
+
+
+def test_chap_on_another_acl_leaves_the_others_without_authentication(backend, lio):
+    rts = _san_lio.rtslib_fb
+    tpg = rts.TPG(rts.Target(rts.FabricModule('iscsi'), IQN, mode='create'), 1, mode='create')
+    other = rts.NodeACL(tpg, 'iqn.2026-11.lab.san-iscsi:chap')
+    other.chap_userid, other.chap_password = 'user', 'secret-of-twelve'
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    assert tpg.attributes['authentication'] == '0'
+    assert other.authenticates()
+    assert not tpg.acl_map[HOST1].authenticates()
+
+
+# --- CHAP ---------------------------------------------------------------------------------------
+
+def test_set_chap_makes_only_that_initiator_authenticate(backend, lio, tmp_path):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1, HOST2])
+    chap = backend.set_chap(HOST1, 'host1-user', 'host1-secret-0001', 'target-user', 'target-secret-01')
+    assert chap == dict(initiator=HOST1, method='chap', user='host1-user', mutual_user='target-user', vserver=None)
+    acls = lio.targets[IQN].tpg_map[1].acl_map
+    assert (acls[HOST1].chap_userid, acls[HOST1].chap_password) == ('host1-user', 'host1-secret-0001')
+    assert (acls[HOST1].chap_mutual_userid, acls[HOST1].chap_mutual_password) == ('target-user', 'target-secret-01')
+    assert acls[HOST1].authenticates() and not acls[HOST2].authenticates()
+    assert backend.get_chap(HOST1.upper().replace('IQN', 'iqn')) == chap
+    assert backend.get_chap(HOST2) is None
+    assert 'host1-secret-0001' in json.dumps(saved(tmp_path))  # the saved file restores it at boot
+
+
+def test_set_chap_without_mutual_user_removes_mutual_chap(backend, lio):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.set_chap(HOST1, 'u1', 'host1-secret-0001', 'target-user', 'target-secret-01')
+    chap = backend.set_chap(HOST1, 'u2', 'host1-secret-0002')
+    acl = lio.targets[IQN].tpg_map[1].acl_map[HOST1]
+    assert chap['mutual_user'] is None and chap['user'] == 'u2'
+    assert (acl.chap_mutual_userid, acl.chap_mutual_password) == ('', '')
+
+
+def test_chap_secrets_match_compares_both_secrets(backend):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.set_chap(HOST1, 'u1', 'host1-secret-0001', 'target-user', 'target-secret-01')
+    assert backend.chap_secrets_match(HOST1, 'host1-secret-0001', 'target-secret-01') is True
+    assert backend.chap_secrets_match(HOST1, 'host1-secret-0001') is False
+    assert backend.chap_secrets_match(HOST1, 'host1-secret-0002', 'target-secret-01') is False
+    assert backend.chap_secrets_match(HOST2, 'host1-secret-0001', 'target-secret-01') is False
+
+
+def test_delete_chap_lets_the_initiator_in_without_it(backend, lio):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.set_chap(HOST1, 'u1', 'host1-secret-0001', 'target-user', 'target-secret-01')
+    backend.delete_chap(HOST1)
+    acl = lio.targets[IQN].tpg_map[1].acl_map[HOST1]
+    assert (acl.chap_userid, acl.chap_password, acl.chap_mutual_userid) == ('', '', '')
+    assert not acl.authenticates()
+    assert backend.get_chap(HOST1) is None
+    with pytest.raises(SanNotFound, match='no CHAP'):
+        backend.delete_chap(HOST1)
+
+
+def test_chap_needs_the_initiator_in_an_igroup(backend):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    with pytest.raises(SanNotFound, match='in no igroup') as failed:
+        backend.set_chap(HOST2, 'u2', 'host2-secret-0001')
+    assert failed.value.code == 'initiator_not_found'
+    assert backend.get_chap(HOST2) is None
+
+
+def test_chap_goes_with_the_initiator_removed_from_its_igroup(backend, lio):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1, HOST2])
+    backend.set_chap(HOST2, 'u2', 'host2-secret-0001')
+    backend.remove_initiators('host1', [HOST2])
+    backend.add_initiators('host1', [HOST2])
+    assert backend.get_chap(HOST2) is None
+    assert not lio.targets[IQN].tpg_map[1].acl_map[HOST2].authenticates()
+
+
+def test_chap_on_an_old_kernel_turns_the_portal_groups_authentication_on(backend, lio):
+    lio.acl_authentication = False
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    backend.set_chap(HOST1, 'u1', 'host1-secret-0001')
+    tpg = lio.targets[IQN].tpg_map[1]
+    assert tpg.attributes['authentication'] == '1' and tpg.acl_map[HOST1].authenticates()
+    backend.delete_chap(HOST1)
     assert tpg.attributes['authentication'] == '0'
 
 

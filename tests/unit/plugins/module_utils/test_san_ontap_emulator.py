@@ -16,7 +16,12 @@ import pytest
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.san.iscsi.plugins.module_utils import _san_factory
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanInvalid, SanNotFound
 from ansible_collections.san.iscsi.tests.doubles.ontap_emulator import Emulator
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import OntapModule
+
+CREDENTIALS = '/api/protocols/san/iscsi/credentials'
 
 
 @pytest.fixture(scope='module')
@@ -129,3 +134,156 @@ def test_removing_an_initiator_of_a_mapped_igroup_needs_force(emulator):
     assert b'status="passed"' in body
     assert rest(emulator, 'GET', '/api/protocols/san/igroups?name=bulk_ig0000&fields=initiators.name'
                 )[1]['records'][0].get('initiators', []) == []
+
+
+# -- iSCSI credentials --------------------------------------------------------------------------------
+def svm_uuid(emulator):
+    return rest(emulator, 'GET', '/api/svm/svms?name=svm1')[1]['records'][0]['uuid']
+
+
+def credential_body(initiator, chap, authentication_type='chap'):
+    body = {'svm': {'name': 'svm1'}, 'initiator': initiator, 'authentication_type': authentication_type}
+    if chap is not None:
+        body['chap'] = chap
+    return body
+
+
+def count_credentials(emulator, initiator):
+    return rest(emulator, 'GET', CREDENTIALS + '?initiator=%s' % initiator)[1]['num_records']
+
+
+def rest_backend(emulator):
+    return _san_factory.ontap_backend(OntapModule(hostname='127.0.0.1', http_port=emulator.port, password='netapp1!',
+                                                  ca_path=emulator.cert, use_rest='always'))
+
+
+def test_the_default_credential_of_an_svm_can_change_but_not_go(emulator):
+    path = CREDENTIALS + '/%s/default' % svm_uuid(emulator)
+    assert rest(emulator, 'GET', path + '?fields=authentication_type')[1]['authentication_type'] == 'none'
+    status, body = rest(emulator, 'DELETE', path)
+    assert (status, body['error']['code']) == (400, '5374148')
+    assert rest(emulator, 'PATCH', path, {'authentication_type': 'deny'})[0] == 200
+    assert rest(emulator, 'GET', path)[1]['authentication_type'] == 'deny'
+    assert rest(emulator, 'PATCH', path, {'authentication_type': 'none'})[0] == 200
+
+
+def test_passwords_are_write_only(emulator):
+    initiator = 'iqn.2026-11.lab.san-iscsi:writeonly'
+    chap = {'inbound': {'user': 'host', 'password': 'in-secret-1'}, 'outbound': {'user': 'array', 'password': 'out-secret-1'}}
+    assert rest(emulator, 'POST', CREDENTIALS, credential_body(initiator, chap))[0] == 201
+    entry = '%s/%s/%s' % (CREDENTIALS, svm_uuid(emulator), initiator.replace(':', '%3A'))
+    for path in (CREDENTIALS + '?fields=*', CREDENTIALS + '?fields=**', CREDENTIALS + '?fields=chap', entry,
+                 entry + '?fields=*'):
+        status, data = call(emulator, 'GET', path)
+        assert status == 200 and b'"user": "host"' in data and b'secret' not in data
+    for query in ('fields=chap.inbound.password', 'chap.outbound.password=out-secret-1'):
+        status, body = rest(emulator, 'GET', CREDENTIALS + '?' + query)
+        assert (status, body['error']['code']) == (400, '2')
+
+
+@pytest.mark.parametrize('chap, authentication_type, code', [
+    ({'inbound': {'user': 'u' * 129, 'password': 'in-secret-1'}}, 'chap', '2'),
+    ({'inbound': {'user': '', 'password': 'in-secret-1'}}, 'chap', '2'),
+    ({'inbound': {'user': 'host', 'password': 'p' * 513}}, 'chap', '2'),
+    ({'inbound': {'user': 'host', 'password': ''}}, 'chap', '2'),
+    ({'inbound': {'user': 'host', 'password': 'same-secret'}, 'outbound': {'user': 'array', 'password': 'same-secret'}},
+     'chap', '5374147'),
+    ({'inbound': {'user': 'host', 'password': '0xabc'}}, 'chap', '5374145'),
+    ({'inbound': {'user': 'host', 'password': '0xzz'}}, 'chap', '5374145'),
+    ({'outbound': {'user': 'array', 'password': 'out-secret-1'}}, 'chap', '5374149'),
+    (None, 'chap', '5374149'),
+    ({'inbound': {'user': 'host', 'password': 'in-secret-1'}, 'outbound': {'user': 'array'}}, 'chap', '5374150'),
+    ({'inbound': {'user': 'host', 'password': 'in-secret-1'}}, 'none', '5374900'),
+    ({'inbound': {'user': 'host', 'password': 'in-secret-1'}}, 'deny', '5374900'),
+])
+def test_documented_refusals_of_a_new_credential(emulator, chap, authentication_type, code):
+    initiator = 'iqn.2026-11.lab.san-iscsi:refused'
+    status, body = rest(emulator, 'POST', CREDENTIALS, credential_body(initiator, chap, authentication_type))
+    assert (status, body['error']['code']) == (400, code)
+    passwords = [side['password'] for side in (chap or {}).values() if side.get('password')]
+    assert not [password for password in passwords if password in body['error']['message']]
+    assert count_credentials(emulator, initiator) == 0
+
+
+@pytest.mark.parametrize('user, password', [('u' * 128, 'p' * 512), ('h', 'x'), ('host', '0xAb12')])
+def test_the_limits_themselves_are_accepted(emulator, user, password):
+    initiator = 'iqn.2026-11.lab.san-iscsi:limits-%d' % len(user + password)
+    chap = {'inbound': {'user': user, 'password': password}}
+    assert rest(emulator, 'POST', CREDENTIALS, credential_body(initiator, chap))[0] == 201
+    assert rest(emulator, 'DELETE', '%s/%s/%s' % (CREDENTIALS, svm_uuid(emulator), initiator))[0] == 200
+
+
+def test_duplicate_and_missing_credentials(emulator):
+    initiator = 'iqn.2026-11.lab.san-iscsi:dup'
+    assert rest(emulator, 'POST', CREDENTIALS, credential_body(initiator, None, 'deny'))[0] == 201
+    status, body = rest(emulator, 'POST', CREDENTIALS, credential_body(initiator.upper(), None, 'none'))
+    assert (status, body['error']['code']) == (409, '5374142')
+    missing = '%s/%s/iqn.2026-11.lab.san-iscsi%%3Anope' % (CREDENTIALS, svm_uuid(emulator))
+    for method, body in (('GET', None), ('PATCH', {'authentication_type': 'none'}), ('DELETE', None)):
+        status, answer = rest(emulator, method, missing, body)
+        assert (status, answer['error']['code']) == (404, '5374895')
+    status, answer = rest(emulator, 'DELETE', CREDENTIALS + '/no-such-svm/' + initiator)
+    assert (status, answer['error']['code']) == (404, '2621462')
+
+
+def test_patch_clears_outbound_with_an_empty_user_and_refuses_chap_without_chap(emulator):
+    initiator = 'iqn.2026-11.lab.san-iscsi:patch'
+    chap = {'inbound': {'user': 'host', 'password': 'in-secret-1'}, 'outbound': {'user': 'array', 'password': 'out-secret-1'}}
+    assert rest(emulator, 'POST', CREDENTIALS, credential_body(initiator, chap))[0] == 201
+    entry = '%s/%s/%s' % (CREDENTIALS, svm_uuid(emulator), initiator)
+    status, body = rest(emulator, 'PATCH', entry, {'chap': {'outbound': {'password': 'in-secret-1'}}})
+    assert (status, body['error']['code']) == (400, '5374147')
+    assert rest(emulator, 'PATCH', entry, {'chap': {'outbound': {'user': ''}}})[0] == 200
+    assert rest(emulator, 'GET', entry)[1]['chap'] == {'inbound': {'user': 'host'}}
+    status, body = rest(emulator, 'PATCH', entry, {'authentication_type': 'deny', 'chap': chap})
+    assert (status, body['error']['code']) == (400, '5374900')
+    assert rest(emulator, 'PATCH', entry, {'authentication_type': 'deny'})[0] == 200
+    assert 'chap' not in rest(emulator, 'GET', entry)[1]
+
+
+def test_backend_chap_lifecycle_over_rest(emulator):
+    api = rest_backend(emulator)
+    name = 'iqn.2026-11.lab.san-iscsi:life'
+    assert api.get_chap(name) is None
+    created = api.set_chap(name, 'life', 'in-secret-1', 'array', 'out-secret-1')
+    assert created == {'initiator': name, 'method': 'chap', 'user': 'life', 'mutual_user': 'array', 'vserver': 'svm1'}
+    count = api.request_count()
+    assert api.get_chap(name) == created
+    assert api.request_count() == count + 1
+    assert api.set_chap(name, 'life2', 'in-secret-2') == dict(created, user='life2', mutual_user=None)
+    assert api.set_chap(name, 'life2', 'in-secret-2', 'array2', 'out-secret-2')['mutual_user'] == 'array2'
+    api.delete_chap(name)
+    assert api.get_chap(name) is None
+    with pytest.raises(SanNotFound) as missing:
+        api.delete_chap(name)
+    assert missing.value.code == '5374895'
+
+
+@pytest.mark.parametrize('args, code', [(('host', 'same-secret', 'array', 'same-secret'), '5374147'),
+                                        (('u' * 129, 'in-secret-1'), '2'), (('host', '0x123'), '5374145')])
+def test_backend_reports_the_emulators_refusals_without_secrets(emulator, args, code):
+    api = rest_backend(emulator)
+    name = 'iqn.2026-11.lab.san-iscsi:refused-by-backend'
+    with pytest.raises(SanInvalid) as raised:
+        api.set_chap(name, *args)
+    assert raised.value.code == code
+    assert not [secret for secret in args[1::2] if secret in raised.value.message]
+    assert api.get_chap(name) is None
+
+
+def test_backend_finds_an_entry_whatever_the_case_of_its_initiator(emulator):
+    api = rest_backend(emulator)
+    assert rest(emulator, 'POST', CREDENTIALS, credential_body('IQN.2026-11.LAB.SAN-ISCSI:MIXED', None, 'deny'))[0] == 201
+    name = 'iqn.2026-11.lab.san-iscsi:mixed'
+    assert api.get_chap(name) == {'initiator': name, 'method': 'deny', 'user': None, 'mutual_user': None,
+                                  'vserver': 'svm1'}
+    assert api.set_chap(name, 'mixed', 'in-secret-1')['method'] == 'chap'
+    api.delete_chap(name)
+    assert count_credentials(emulator, name) == 0
+
+
+def test_backend_cannot_delete_the_default_credential(emulator):
+    with pytest.raises(SanInvalid) as raised:
+        rest_backend(emulator).delete_chap('default')
+    assert raised.value.code == '5374148'
+    assert count_credentials(emulator, 'default') == 1

@@ -2,8 +2,9 @@
 # Copyright: (c) 2026, san.iscsi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The emulator's ZAPI driven by NetApp's own client, netapp-lib's NaServer (not our backend), over HTTPS:
-the LUN, igroup, LUN-map, snapshot and clone APIs ONTAP clients use, lun-map-list-info, unknown elements and
-query fields refused as ONTAP refuses them ("Extra input", EINVALIDINPUTERROR), and netapp-lib's errnos."""
+the LUN, igroup, LUN-map, snapshot, clone and iSCSI security APIs ONTAP clients use, lun-map-list-info,
+unknown elements and query fields refused as ONTAP refuses them ("Extra input", EINVALIDINPUTERROR), and
+netapp-lib's errnos; then the ZAPI backend's CHAP methods against it."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +14,9 @@ import ssl
 
 import pytest
 
+from ansible_collections.san.iscsi.plugins.module_utils import _san_factory
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanInvalid, SanNotFound
+from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import OntapModule
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 
 zapi = pytest.importorskip('netapp_lib.api.zapi.zapi')
@@ -182,3 +186,116 @@ def test_busy_switch_answers_ebusy_and_changes_nothing(array):  # pylint: disabl
     assert refused(array, 'igroup-create', initiator_group_name='h')[0] == errors.EONTAPI_EBUSY
     call(array, 'igroup-create', initiator_group_name='h')
     assert len(array.state.igroups) == 1
+
+
+# -- iSCSI security (CHAP) -------------------------------------------------------------------------------
+SECRETS = dict(user_name='host1', passphrase='in-secret-1', outbound_user_name='array1',
+               outbound_passphrase='out-secret-1')
+
+
+def entries(array, initiator=None):  # pylint: disable=redefined-outer-name
+    """iscsi-initiator-auth-get-iter, as {element: text} per entry."""
+    query = {'query': {'iscsi-security-entry-info': {'initiator': initiator}}} if initiator else {}
+    found = call(array, 'iscsi-initiator-auth-get-iter', **query).get_child_by_name('attributes-list')
+    return [dict((child.get_name().split('}')[-1], child.get_content()) for child in info.get_children())
+            for info in (found.get_children() if found is not None else [])]
+
+
+def test_entries_show_users_never_passphrases(array):  # pylint: disable=redefined-outer-name
+    assert entries(array) == [{'initiator': 'default', 'auth-type': 'none', 'vserver': 'svm1'}]
+    call(array, 'iscsi-initiator-add-auth', initiator=IQN, auth_type='CHAP', **SECRETS)
+    assert entries(array, IQN.upper()) == [{'initiator': IQN, 'auth-type': 'CHAP', 'user-name': 'host1',
+                                            'outbound-user-name': 'array1', 'vserver': 'svm1'}]
+    answers = [call(array, 'iscsi-initiator-auth-get-iter'), call(array, 'iscsi-initiator-get-auth', initiator=IQN)]
+    assert not [answer for answer in answers if 'secret' in answer.to_string().decode()]
+    assert answers[1].get_child_content('user-name') == 'host1'
+    # "If initiator is not found, default authentication method is returned"
+    other = call(array, 'iscsi-initiator-get-auth', initiator=IQN + '-other')
+    assert (other.get_child_content('auth-type'), other.get_child_content('user-name')) == ('none', None)
+
+
+@pytest.mark.parametrize('api, children, errno', [
+    ('iscsi-initiator-add-auth', dict(initiator=IQN, auth_type='CHAP', **SECRETS), errors.EDUPLICATEENTRY),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='chap', user_name='u' * 129,
+                                      passphrase='in-secret-1'), errors.EISCSISECINVALIDINPUTERROR),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='CHAP', user_name='host',
+                                      passphrase='p' * 513), errors.EISCSISECINVALIDINPUTERROR),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='CHAP', user_name='host', passphrase='same-one',
+                                      outbound_user_name='array', outbound_passphrase='same-one'),
+     errors.EISCSISECINVALIDINPUTERROR),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='CHAP', outbound_user_name='array',
+                                      outbound_passphrase='out-secret-1'), errors.EISCSISECINVALIDINPUTERROR),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='kerberos'), errors.EISCSISECINVALIDAUTHTYPE),
+    ('iscsi-initiator-add-auth', dict(initiator=IQN + '-b', auth_type='CHAP', user_name='host',
+                                      password='0123abcd'), errors.EINVALIDINPUTERROR),
+    ('iscsi-initiator-modify-chap-params', dict(initiator=IQN, remove_outbound='true', outbound_user_name='a',
+                                                outbound_passphrase='out-secret-2'), errors.EISCSISECINVALIDINPUTERROR),
+    ('iscsi-initiator-modify-chap-params', dict(initiator=IQN + '-deny', user_name='host', passphrase='in-secret-2'),
+     errors.EISCSISECINVALIDAUTHTYPE),
+    ('iscsi-initiator-modify-chap-params', dict(initiator=IQN + '-nope', user_name='h', passphrase='in-secret-2'),
+     errors.EISCSISECINITNOTFOUNDERROR),
+    ('iscsi-initiator-delete-auth', dict(initiator=IQN + '-nope'), errors.EISCSISECINITNOTFOUNDERROR),
+    ('iscsi-initiator-delete-auth', dict(initiator='default'), errors.EISCSISECINVALIDINPUTERROR),
+])
+def test_errnos_of_iscsi_security(array, api, children, errno):  # pylint: disable=redefined-outer-name
+    call(array, 'iscsi-initiator-add-auth', initiator=IQN, auth_type='CHAP', **SECRETS)
+    call(array, 'iscsi-initiator-add-auth', initiator=IQN + '-deny', auth_type='deny')
+    before = entries(array)
+    code, reason = refused(array, api, **children)
+    assert code == errno
+    assert not [value for key, value in children.items() if 'pass' in key and value in reason]
+    assert entries(array) == before
+
+
+def test_modify_chap_params_and_the_default_entry(array):  # pylint: disable=redefined-outer-name
+    call(array, 'iscsi-initiator-add-auth', initiator=IQN, auth_type='CHAP', **SECRETS)
+    call(array, 'iscsi-initiator-modify-chap-params', initiator=IQN, user_name='host1b', passphrase='in-secret-2')
+    assert entries(array, IQN)[0]['user-name'] == 'host1b' and entries(array, IQN)[0]['outbound-user-name'] == 'array1'
+    call(array, 'iscsi-initiator-modify-chap-params', initiator=IQN, remove_outbound='true')
+    assert 'outbound-user-name' not in entries(array, IQN)[0]
+    call(array, 'iscsi-initiator-set-default-auth', auth_type='deny')
+    assert call(array, 'iscsi-initiator-get-default-auth').get_child_content('auth-type') == 'deny'
+    call(array, 'iscsi-initiator-delete-auth', initiator=IQN.upper())
+    assert entries(array, IQN) == []
+
+
+def zapi_backend(array):  # pylint: disable=redefined-outer-name
+    return _san_factory.ontap_backend(OntapModule(**array.connection))
+
+
+def test_backend_chap_lifecycle_over_zapi(array):  # pylint: disable=redefined-outer-name
+    api = zapi_backend(array)
+    assert api.get_chap(IQN) is None
+    created = api.set_chap(IQN, 'host1', 'in-secret-1', 'array1', 'out-secret-1')
+    assert created == {'initiator': IQN, 'method': 'chap', 'user': 'host1', 'mutual_user': 'array1', 'vserver': 'svm1'}
+    count = api.request_count()
+    assert api.get_chap(IQN) == created
+    assert api.request_count() == count + 1
+    assert api.set_chap(IQN, 'host1b', 'in-secret-2') == dict(created, user='host1b', mutual_user=None)
+    assert api.set_chap(IQN, 'host1b', 'in-secret-2', 'array2', 'out-secret-2')['mutual_user'] == 'array2'
+    api.delete_chap(IQN)
+    assert api.get_chap(IQN) is None
+    with pytest.raises(SanNotFound) as missing:
+        api.delete_chap(IQN)
+    assert missing.value.code == errors.EISCSISECINITNOTFOUNDERROR
+
+
+def test_backend_replaces_a_deny_entry_and_puts_it_back_when_refused(array):  # pylint: disable=redefined-outer-name
+    call(array, 'iscsi-initiator-add-auth', initiator=IQN.upper(), auth_type='deny')
+    api = zapi_backend(array)
+    assert api.get_chap(IQN)['method'] == 'deny'
+    with pytest.raises(SanInvalid) as refused_change:
+        api.set_chap(IQN, 'host1', 'same-secret', 'array1', 'same-secret')
+    assert refused_change.value.code == errors.EISCSISECINVALIDINPUTERROR
+    assert 'same-secret' not in refused_change.value.message
+    assert entries(array, IQN) == [{'initiator': IQN.upper(), 'auth-type': 'deny', 'vserver': 'svm1'}]
+    assert api.set_chap(IQN, 'host1', 'in-secret-1')['method'] == 'chap'
+    assert [name for name, dummy in array.zapi_calls if name.startswith('iscsi-initiator-') and 'get' not in name][-2:] == [
+        'iscsi-initiator-delete-auth', 'iscsi-initiator-add-auth']
+
+
+def test_backend_cannot_delete_the_default_entry(array):  # pylint: disable=redefined-outer-name
+    with pytest.raises(SanInvalid) as raised:
+        zapi_backend(array).delete_chap('default')
+    assert raised.value.code == errors.EISCSISECINVALIDINPUTERROR
+    assert [entry['initiator'] for entry in entries(array)] == ['default']

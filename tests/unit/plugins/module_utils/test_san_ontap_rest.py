@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import traceback
+
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_rest
@@ -42,6 +44,14 @@ MAP = {'logical_unit_number': 3, 'lun': {'name': '/vol/vol1/data01', 'uuid': 'l-
 VOLUME = {'name': 'vol1', 'uuid': 'v-1'}
 SNAPSHOT = {'name': 's1', 'uuid': 's-1', 'create_time': '2026-11-21T10:00:00+00:00'}
 JOB = {'job': {'uuid': 'j-1', '_links': {'self': {'href': '/api/cluster/jobs/j-1'}}}}
+HOST1 = 'iqn.2026-11.lab.san-iscsi:host1'
+CHAP_URL = (BASE + '/api/protocols/san/iscsi/credentials?fields=initiator%2Cauthentication_type%2Cchap.inbound.user%2C'
+            'chap.outbound.user%2Csvm.name%2Csvm.uuid&initiator=iqn.2026-11.lab.san-iscsi%3Ahost1&svm.name=svm1')
+CHAP_ENTRY_URL = BASE + '/api/protocols/san/iscsi/credentials/svm-1/iqn.2026-11.lab.san-iscsi%3Ahost1'
+CHAP_RECORD = {'initiator': HOST1, 'authentication_type': 'chap', 'chap': {'inbound': {'user': 'host1'}},
+               'svm': {'name': 'svm1', 'uuid': 'svm-1'}}
+MUTUAL_RECORD = dict(CHAP_RECORD, chap={'inbound': {'user': 'host1'}, 'outbound': {'user': 'array1'}})
+CHAP = {'initiator': HOST1, 'method': 'chap', 'user': 'host1', 'mutual_user': None, 'vserver': 'svm1'}
 
 
 def backend(http, **params):
@@ -389,3 +399,116 @@ def test_lun_path_validation():
     assert _san_ontap_rest.parse_clone_comment('san.iscsi:clone_from=/vol/v/.snapshot/s/l') == {
         'volume': 'v', 'snapshot': 's', 'lun': 'l'}
     assert _san_ontap_rest.parse_clone_comment('user comment') is None
+
+
+# -- CHAP credentials ----------------------------------------------------------------------------------
+def test_get_chap_is_one_request_by_initiator(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records(MUTUAL_RECORD))
+    assert api.get_chap(HOST1) == dict(CHAP, mutual_user='array1')
+    assert api.request_count() == 2
+
+
+def test_get_chap_lower_cases_the_arrays_spelling_and_returns_none_without_an_entry(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records(dict(CHAP_RECORD, initiator='IQN.2026-11.Lab.San-iSCSI:Host1')))
+    assert api.get_chap(HOST1)['initiator'] == HOST1
+    http.expect('GET', CHAP_URL, reply=records())
+    assert api.get_chap(HOST1) is None
+
+
+def test_set_chap_creates_the_entry_then_reads_it_back(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records())
+    http.expect('POST', BASE + '/api/protocols/san/iscsi/credentials', body={
+        'svm': {'name': 'svm1'}, 'initiator': HOST1, 'authentication_type': 'chap',
+        'chap': {'inbound': {'user': 'host1', 'password': 'in-secret-1'},
+                 'outbound': {'user': 'array1', 'password': 'out-secret-1'}}}, status=201, reply={})
+    http.expect('GET', CHAP_URL, reply=records(MUTUAL_RECORD))
+    assert api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1') == dict(CHAP, mutual_user='array1')
+
+
+def test_set_chap_changes_the_user_and_clears_mutual_chap_with_an_empty_outbound_user(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records(MUTUAL_RECORD))
+    http.expect('PATCH', CHAP_ENTRY_URL, body={'authentication_type': 'chap', 'chap': {
+        'inbound': {'user': 'host1b', 'password': 'in-secret-2'}, 'outbound': {'user': ''}}}, reply={})
+    http.expect('GET', CHAP_URL, reply=records(dict(CHAP_RECORD, chap={'inbound': {'user': 'host1b'}})))
+    assert api.set_chap(HOST1, 'host1b', 'in-secret-2') == dict(CHAP, user='host1b')
+
+
+def test_set_chap_turns_an_entry_of_method_deny_into_mutual_chap_at_the_arrays_url(http):
+    api = backend(http)
+    deny = {'initiator': 'IQN.2026-11.LAB.SAN-ISCSI:HOST1', 'authentication_type': 'deny',
+            'svm': {'name': 'svm1', 'uuid': 'svm-1'}}
+    http.expect('GET', CHAP_URL, reply=records(deny))
+    http.expect('PATCH', BASE + '/api/protocols/san/iscsi/credentials/svm-1/IQN.2026-11.LAB.SAN-ISCSI%3AHOST1', body={
+        'authentication_type': 'chap', 'chap': {'inbound': {'user': 'host1', 'password': 'in-secret-1'},
+                                                'outbound': {'user': 'array1', 'password': 'out-secret-1'}}}, reply={})
+    http.expect('GET', CHAP_URL, reply=records(MUTUAL_RECORD))
+    assert api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')['method'] == 'chap'
+
+
+@pytest.mark.parametrize('args', [('host1', ''), ('host1', 's3cret', 'array1', None), ('host1', 's3cret', None, 'x')])
+def test_set_chap_with_incomplete_input_sends_nothing(http, args):
+    api = backend(http)
+    with pytest.raises(SanInvalid):
+        api.set_chap(HOST1, *args)
+    assert len(http.calls) == 1
+
+
+def test_set_chap_on_an_entry_created_meanwhile_is_a_conflict(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records())
+    http.expect('POST', BASE + '/api/protocols/san/iscsi/credentials', body={
+        'svm': {'name': 'svm1'}, 'initiator': HOST1, 'authentication_type': 'chap',
+        'chap': {'inbound': {'user': 'host1', 'password': 'in-secret-1'}}}, status=409,
+        reply=ontap_error('5374142', 'An iSCSI security credential already exists for the specified initiator.'))
+    with pytest.raises(SanConflict) as raised:
+        api.set_chap(HOST1, 'host1', 'in-secret-1')
+    assert raised.value.code == '5374142'
+
+
+def test_a_refusal_that_echoes_the_secrets_names_none_of_them(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records())
+    body = {'svm': {'name': 'svm1'}, 'initiator': HOST1, 'authentication_type': 'chap',
+            'chap': {'inbound': {'user': 'host1', 'password': 'same-secret'},
+                     'outbound': {'user': 'array1', 'password': 'same-secret'}}}
+    http.expect('POST', BASE + '/api/protocols/san/iscsi/credentials', body=body, status=400,
+                reply=ontap_error('5374147', 'The passwords "same-secret" and "same-secret" must be different.'))
+    with pytest.raises(SanInvalid) as raised:
+        api.set_chap(HOST1, 'host1', 'same-secret', 'array1', 'same-secret')
+    error = raised.value
+    assert error.code == '5374147' and 'The passwords "********" and "********"' in error.message
+    assert 'same-secret' not in repr(error.details) + str(error)
+    # no chained exception (the unmasked one) would reach a traceback
+    assert error.__context__ is None and error.__cause__ is None
+    assert 'same-secret' not in ''.join(traceback.format_exception_only(type(error), error))
+
+
+def test_delete_chap_deletes_the_entry_by_svm_uuid_and_initiator(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records(CHAP_RECORD))
+    http.expect('DELETE', CHAP_ENTRY_URL, reply={})
+    api.delete_chap(HOST1)
+    assert http.writes() == [('DELETE', CHAP_ENTRY_URL, None)]
+
+
+def test_delete_chap_without_an_entry_is_not_found(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records())
+    http.expect('GET', SVM_URL, reply=records({'name': 'svm1', 'uuid': 'svm-1'}))
+    with pytest.raises(SanNotFound, match='has no CHAP credentials') as raised:
+        api.delete_chap(HOST1)
+    assert raised.value.code == '5374895' and http.writes() == []
+
+
+def test_delete_chap_of_an_entry_gone_meanwhile_is_not_found(http):
+    api = backend(http)
+    http.expect('GET', CHAP_URL, reply=records(CHAP_RECORD))
+    http.expect('DELETE', CHAP_ENTRY_URL, status=404, reply=ontap_error(
+        '5374895', 'The iSCSI security credential does not exist on the specified SVM.'))
+    with pytest.raises(SanNotFound) as raised:
+        api.delete_chap(HOST1)
+    assert raised.value.code == '5374895'

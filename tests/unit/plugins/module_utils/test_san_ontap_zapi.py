@@ -14,7 +14,7 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory, _san_ontap_zapi
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanAuthError, SanConflict, SanConnectionError, SanError, SanNotFound)
+    SanAuthError, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound)
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import (
     OntapModule, VERSION_REPLY, VERSION_REQUEST, tls_failure, zapi_failed, zapi_passed, zapi_request)
 
@@ -51,6 +51,23 @@ SNAP_INFO = ('<num-records>1</num-records><attributes-list><snapshot-info><name>
              '</snapshot-info></attributes-list>')
 CLONES_GET = ('<lun-get-iter><query><lun-info><comment>san.iscsi:clone_from=/vol/vol1/.snapshot/s1/*</comment>'
               '</lun-info></query><max-records>500</max-records></lun-get-iter>')
+HOST1 = 'iqn.2026-11.lab.san-iscsi:host1'
+CHAP_GET = ('<iscsi-initiator-auth-get-iter><query><iscsi-security-entry-info><initiator>iqn.2026-11.lab.san-iscsi:'
+            'host1</initiator></iscsi-security-entry-info></query><max-records>500</max-records>'
+            '</iscsi-initiator-auth-get-iter>')
+
+
+def chap_info(auth_type='CHAP', user='host1', outbound_user=None, initiator=HOST1):
+    users = ('<user-name>%s</user-name>' % user if user else '') + (
+        '<outbound-user-name>%s</outbound-user-name>' % outbound_user if outbound_user else '')
+    return ('<num-records>1</num-records><attributes-list><iscsi-security-entry-info><initiator>%s</initiator>'
+            '<auth-type>%s</auth-type>%s<vserver>svm1</vserver></iscsi-security-entry-info></attributes-list>'
+            % (initiator, auth_type, users))
+
+
+ADD_AUTH = ('<iscsi-initiator-add-auth><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator><auth-type>CHAP</auth-type>'
+            '<user-name>host1</user-name><passphrase>in-secret-1</passphrase><outbound-user-name>array1'
+            '</outbound-user-name><outbound-passphrase>out-secret-1</outbound-passphrase></iscsi-initiator-add-auth>')
 
 
 def backend(zapi):
@@ -261,3 +278,92 @@ def test_get_iter_follows_next_tag(zapi):
     expect(zapi, IG_MAPS, NONE)
     expect(zapi, IG_MAPS.replace('host1', 'host2'), NONE)
     assert [entry['name'] for entry in api.list_igroups()] == ['host1', 'host2']
+
+
+# -- CHAP credentials ----------------------------------------------------------------------------------
+def test_get_chap_is_one_iter_call_by_initiator(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, chap_info(outbound_user='array1', initiator='IQN.2026-11.Lab.San-iSCSI:Host1'))
+    count = api.request_count()
+    assert api.get_chap(HOST1) == {'initiator': HOST1, 'method': 'chap', 'user': 'host1', 'mutual_user': 'array1',
+                                   'vserver': 'svm1'}
+    assert api.request_count() == count + 1
+    expect(zapi, CHAP_GET, NONE)
+    assert api.get_chap(HOST1) is None
+
+
+def test_set_chap_adds_the_entry_with_passphrases(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, NONE)
+    expect(zapi, ADD_AUTH)
+    expect(zapi, CHAP_GET, chap_info(outbound_user='array1'))
+    assert api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')['mutual_user'] == 'array1'
+
+
+def test_set_chap_modifies_a_chap_entry_and_removes_mutual_chap(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, chap_info(outbound_user='array1'))
+    expect(zapi, '<iscsi-initiator-modify-chap-params><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator>'
+                 '<user-name>host1b</user-name><passphrase>in-secret-2</passphrase><remove-outbound>true'
+                 '</remove-outbound></iscsi-initiator-modify-chap-params>')
+    expect(zapi, CHAP_GET, chap_info(user='host1b'))
+    assert api.set_chap(HOST1, 'host1b', 'in-secret-2') == {
+        'initiator': HOST1, 'method': 'chap', 'user': 'host1b', 'mutual_user': None, 'vserver': 'svm1'}
+
+
+def test_set_chap_replaces_an_entry_of_method_deny(zapi):
+    """modify-chap-params only changes CHAP entries: delete-auth, then add-auth."""
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, chap_info(auth_type='deny', user=None))
+    expect(zapi, '<iscsi-initiator-delete-auth><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator>'
+                 '</iscsi-initiator-delete-auth>')
+    expect(zapi, ADD_AUTH)
+    expect(zapi, CHAP_GET, chap_info(outbound_user='array1'))
+    assert api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')['method'] == 'chap'
+
+
+def test_a_refused_replacement_puts_the_entry_back_and_names_no_secret(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, chap_info(auth_type='deny', user=None))
+    expect(zapi, '<iscsi-initiator-delete-auth><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator>'
+                 '</iscsi-initiator-delete-auth>')
+    zapi.expect(zapi_request(ADD_AUTH), zapi_failed('13110', 'passphrase in-secret-1 is not allowed'))
+    expect(zapi, '<iscsi-initiator-add-auth><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator><auth-type>deny'
+                 '</auth-type></iscsi-initiator-add-auth>')
+    with pytest.raises(SanInvalid) as raised:
+        api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')
+    assert raised.value.code == '13110' and 'passphrase ******** is not allowed' in raised.value.message
+    assert raised.value.__context__ is None
+
+
+def test_an_existing_entry_on_add_is_a_conflict(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, NONE)
+    zapi.expect(zapi_request(ADD_AUTH), zapi_failed('13130', 'duplicate entry'))
+    with pytest.raises(SanConflict) as raised:
+        api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')
+    assert raised.value.code == '13130'
+
+
+def test_a_retried_chap_write_records_no_secret(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, NONE)
+    zapi.expect(zapi_request(ADD_AUTH), zapi_failed('16', 'busy adding in-secret-1 and out-secret-1'))
+    expect(zapi, ADD_AUTH)
+    expect(zapi, CHAP_GET, chap_info(outbound_user='array1'))
+    api.set_chap(HOST1, 'host1', 'in-secret-1', 'array1', 'out-secret-1')
+    assert [retry['reason'] for retry in api.request_retries()] == ['errno 16: busy adding ******** and ********']
+
+
+def test_delete_chap_and_delete_without_an_entry(zapi):
+    api = backend(zapi)
+    expect(zapi, CHAP_GET, chap_info())
+    expect(zapi, '<iscsi-initiator-delete-auth><initiator>iqn.2026-11.lab.san-iscsi:host1</initiator>'
+                 '</iscsi-initiator-delete-auth>')
+    api.delete_chap(HOST1)
+    expect(zapi, CHAP_GET, NONE)
+    expect(zapi, SVM_GET, '<num-records>1</num-records><attributes-list><vserver-info><vserver-name>svm1'
+                          '</vserver-name></vserver-info></attributes-list>', tunnel=False)
+    with pytest.raises(SanNotFound) as raised:
+        api.delete_chap(HOST1)
+    assert raised.value.code == '13112'

@@ -172,3 +172,40 @@ def test_bad_input_fails_before_any_file_is_read(run_module, server, change):
         run_module(boot_entry, args)
     assert failed.value.result.get('error_code', 'invalid') == 'invalid'
     assert server.tree() == {}
+
+
+CHAP_SECRET = 'irg2-chap-secret.01'
+
+
+def test_chap_goes_into_the_script_before_sanboot_and_is_masked_in_the_diff(run_module, server):
+    result = run_module(boot_entry, server.args(chap_user='host1', chap_secret=CHAP_SECRET), diff=True)
+    script = server.tree()['tftp/san-iscsi/52-54-00-0a-01-15.ipxe'].splitlines()
+    assert script.index('set username host1') < script.index('set password %s' % CHAP_SECRET) < len(script) - 1
+    assert script[-1].startswith('sanboot ')
+    diffs = [entry for entry in result['diff'] if entry['after_header'].endswith('.ipxe') and 'san-iscsi/' in
+             entry['after_header']]
+    assert 'set password ********' in diffs[0]['after'] and CHAP_SECRET not in str(result)
+
+
+def test_a_new_chap_secret_rewrites_the_script_and_the_diff_hides_both(run_module, server):
+    run_module(boot_entry, server.args(chap_user='host1', chap_secret=CHAP_SECRET))
+    result = run_module(boot_entry, server.args(chap_user='host1', chap_secret='irg2-chap-secret.02'), diff=True)
+    assert [entry['action'] for entry in result['files'] if entry['kind'] == 'ipxe'] == ['changed']
+    assert 'irg2-chap-secret' not in str(result['diff'])
+    again = run_module(boot_entry, server.args())
+    assert 'set password' not in server.tree()['tftp/san-iscsi/52-54-00-0a-01-15.ipxe'] and again['changed']
+
+
+@pytest.mark.parametrize('change, option', [
+    ({'chap_user': 'host1', 'chap_secret': 'short'}, 'chap_secret'),
+    ({'chap_user': 'host1', 'chap_secret': 'with-a-$-sign-in-it'}, 'chap_secret'),
+    ({'chap_user': 'host1', 'chap_secret': 'two||commands-in-it'}, 'chap_secret'),
+    ({'chap_user': 'a user', 'chap_secret': CHAP_SECRET}, 'chap_user'),
+    ({'chap_user': 'host1', 'chap_secret': CHAP_SECRET, 'pxelinux': PXELINUX}, 'pxelinux'),
+])
+def test_bad_chap_fails_before_any_file_is_read_without_the_secret(run_module, server, change, option):
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(boot_entry, server.args(**change))
+    assert option in failed.value.result['msg']
+    assert change['chap_secret'] not in failed.value.result['msg']
+    assert server.tree() == {}
