@@ -241,9 +241,9 @@ def test_patch_clears_outbound_with_an_empty_user_and_refuses_chap_without_chap(
     assert 'chap' not in rest(emulator, 'GET', entry)[1]
 
 
-def test_backend_chap_lifecycle_over_rest(emulator):
-    api = rest_backend(emulator)
-    name = 'iqn.2026-11.lab.san-iscsi:life'
+def assert_chap_lifecycle(api, name, missing_code):
+    """Create with mutual CHAP, read back in one request, drop and add mutual CHAP, delete, delete again: the
+    same steps over REST and ZAPI (test_san_ontap_emulator_zapi uses it too)."""
     assert api.get_chap(name) is None
     created = api.set_chap(name, 'life', 'in-secret-1', 'array', 'out-secret-1')
     assert created == {'initiator': name, 'method': 'chap', 'user': 'life', 'mutual_user': 'array', 'vserver': 'svm1'}
@@ -256,7 +256,11 @@ def test_backend_chap_lifecycle_over_rest(emulator):
     assert api.get_chap(name) is None
     with pytest.raises(SanNotFound) as missing:
         api.delete_chap(name)
-    assert missing.value.code == '5374895'
+    assert missing.value.code == missing_code
+
+
+def test_backend_chap_lifecycle_over_rest(emulator):
+    assert_chap_lifecycle(rest_backend(emulator), 'iqn.2026-11.lab.san-iscsi:life', '5374895')
 
 
 @pytest.mark.parametrize('args, code', [(('host', 'same-secret', 'array', 'same-secret'), '5374147'),

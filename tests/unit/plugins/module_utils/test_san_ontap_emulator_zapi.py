@@ -15,8 +15,9 @@ import ssl
 import pytest
 
 from ansible_collections.san.iscsi.plugins.module_utils import _san_factory
-from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanInvalid, SanNotFound
+from ansible_collections.san.iscsi.plugins.module_utils._san_backend import SanInvalid
 from ansible_collections.san.iscsi.tests.doubles.ontap_fakes import OntapModule
+from ansible_collections.san.iscsi.tests.unit.plugins.module_utils.test_san_ontap_emulator import assert_chap_lifecycle
 from ansible_collections.san.iscsi.tests.unit.plugins.modules.san_emulator import Ontap, emulator  # noqa: F401 pylint: disable=unused-import
 
 zapi = pytest.importorskip('netapp_lib.api.zapi.zapi')
@@ -264,20 +265,7 @@ def zapi_backend(array):  # pylint: disable=redefined-outer-name
 
 
 def test_backend_chap_lifecycle_over_zapi(array):  # pylint: disable=redefined-outer-name
-    api = zapi_backend(array)
-    assert api.get_chap(IQN) is None
-    created = api.set_chap(IQN, 'host1', 'in-secret-1', 'array1', 'out-secret-1')
-    assert created == {'initiator': IQN, 'method': 'chap', 'user': 'host1', 'mutual_user': 'array1', 'vserver': 'svm1'}
-    count = api.request_count()
-    assert api.get_chap(IQN) == created
-    assert api.request_count() == count + 1
-    assert api.set_chap(IQN, 'host1b', 'in-secret-2') == dict(created, user='host1b', mutual_user=None)
-    assert api.set_chap(IQN, 'host1b', 'in-secret-2', 'array2', 'out-secret-2')['mutual_user'] == 'array2'
-    api.delete_chap(IQN)
-    assert api.get_chap(IQN) is None
-    with pytest.raises(SanNotFound) as missing:
-        api.delete_chap(IQN)
-    assert missing.value.code == errors.EISCSISECINITNOTFOUNDERROR
+    assert_chap_lifecycle(zapi_backend(array), IQN, errors.EISCSISECINITNOTFOUNDERROR)
 
 
 def test_backend_replaces_a_deny_entry_and_puts_it_back_when_refused(array):  # pylint: disable=redefined-outer-name
