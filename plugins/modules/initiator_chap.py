@@ -45,7 +45,10 @@ options:
     type: str
     required: true
   state:
-    description: Whether the initiator has CHAP credentials.
+    description:
+      - Whether the initiator has CHAP credentials.
+      - O(state=absent) leaves an ONTAP entry of method C(none) or C(deny) as it is; it holds no CHAP credentials,
+        and without it the initiator would fall back to the vserver's default entry.
     type: str
     default: present
     choices: [present, absent]
@@ -238,7 +241,10 @@ class InitiatorChapManager(object):
         return self.result
 
     def ensure_absent(self, current):
-        if current is None:
+        # an ONTAP entry of method none or deny holds no CHAP credentials; deleting it would hand the initiator
+        # to the vserver's default entry, which may let in what deny kept out
+        if current is None or current['method'] != 'chap':
+            self.result['chap'] = current
             return
         self.result.update(changed=True, diff=dict(before=self.describe(current), after=''))
         if self.module.check_mode:

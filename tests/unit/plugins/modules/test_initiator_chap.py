@@ -157,3 +157,10 @@ def test_ontap_bad_input_sends_no_request(emulator, run_module):  # noqa: F811 p
     with pytest.raises(ModuleFailed) as failed:
         run_module(initiator_chap, ontap_args(array, chap_user='host1', chap_secret='short'))
     assert failed.value.result['options'] == ['chap_secret'] and array.state.log == []
+
+
+def test_ontap_absent_leaves_a_deny_entry_made_elsewhere(ontap, run_module):  # pylint: disable=redefined-outer-name
+    ontap.state.add_credential(ontap.state.svm_named('svm1'), HOST1, 'deny')
+    result = run_module(initiator_chap, ontap_args(ontap, state='absent'))
+    assert result['changed'] is False and ontap.writes() == []
+    assert result['chap']['method'] == 'deny' and stored(ontap)[HOST1]['authentication_type'] == 'deny'
