@@ -533,6 +533,19 @@ def report_retries(module, backend, result, retries=None):
     return result
 
 
+def run_san_manager(module, manager_class):
+    """The ``main()`` of a SAN module whose manager needs nothing more: build ``manager_class(module)`` (its
+    ``backend`` attribute is the array), ``run()`` it and exit with the result and the backend's retries; a
+    SanError fails the module with the array's code and the retries so far."""
+    manager = None
+    try:
+        manager = manager_class(module)
+        result = manager.run()
+    except SanError as exc:
+        fail_san(module, exc, manager and manager.backend)
+    module.exit_json(**report_retries(module, manager.backend, result))
+
+
 def fail_san(module, exc, backend=None, **result):
     """fail_json for a SanError, keeping the array's code, any result gathered so far and the retries (those
     of ``backend``, or those a backend that failed while connecting put in the error's details)."""

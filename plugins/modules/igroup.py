@@ -186,8 +186,8 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    IGROUP_MAPPED, SanConflict, SanError, SanInvalid, SanNotFound, fail_san, igroup_mapped_conflict,
-    checked, mapped_removal_conflict, normalize_initiator, report_retries, san_argument_spec, with_code)
+    IGROUP_MAPPED, SanConflict, SanInvalid, SanNotFound, igroup_mapped_conflict, checked, mapped_removal_conflict,
+    normalize_initiator, run_san_manager, san_argument_spec, with_code)
 from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
@@ -301,13 +301,7 @@ def main():
         force=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    manager = None
-    try:
-        manager = IgroupManager(module)
-        result = manager.run()
-    except SanError as exc:
-        fail_san(module, exc, manager and manager.backend)
-    module.exit_json(**report_retries(module, manager.backend, result))
+    run_san_manager(module, IgroupManager)
 
 
 if __name__ == '__main__':

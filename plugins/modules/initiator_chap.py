@@ -187,7 +187,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanError, SanInvalid, SanNotFound, checked, fail_san, normalize_initiator, report_retries, san_argument_spec)
+    SanInvalid, SanNotFound, checked, normalize_initiator, run_san_manager, san_argument_spec)
 from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 CHAP_USER_RE = re.compile(r'^[\x21-\x7e]{1,128}$')
@@ -308,13 +308,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[('state', 'present', ('chap_user', 'chap_secret'))],
                            required_together=[('mutual_user', 'mutual_secret')])
-    manager = None
-    try:
-        manager = InitiatorChapManager(module)
-        result = manager.run()
-    except SanError as exc:
-        fail_san(module, exc, manager and manager.backend)
-    module.exit_json(**report_retries(module, manager.backend, result))
+    run_san_manager(module, InitiatorChapManager)
 
 
 if __name__ == '__main__':

@@ -121,7 +121,7 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    LUN_NOT_FOUND, SanConflict, SanError, SanNotFound, checked, fail_san, report_retries, san_argument_spec)
+    LUN_NOT_FOUND, SanConflict, SanNotFound, checked, run_san_manager, san_argument_spec)
 from ansible_collections.san.iscsi.plugins.module_utils._san_factory import backend_class, get_backend
 
 
@@ -179,13 +179,7 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    manager = None
-    try:
-        manager = SnapshotManager(module)
-        result = manager.run()
-    except SanError as exc:
-        fail_san(module, exc, manager and manager.backend)
-    module.exit_json(**report_retries(module, manager.backend, result))
+    run_san_manager(module, SnapshotManager)
 
 
 if __name__ == '__main__':
