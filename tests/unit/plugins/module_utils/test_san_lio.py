@@ -754,6 +754,7 @@ def test_set_chap_makes_only_that_initiator_authenticate(backend, lio, tmp_path)
     assert backend.get_chap(HOST1.upper().replace('IQN', 'iqn')) == chap
     assert backend.get_chap(HOST2) is None
     assert 'host1-secret-0001' in json.dumps(saved(tmp_path))  # the saved file restores it at boot
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'etc' / 'saveconfig.json')).st_mode) == 0o600  # for root only
 
 
 def test_set_chap_without_mutual_user_removes_mutual_chap(backend, lio):
