@@ -510,6 +510,15 @@ def check_lun_id(backend_class, lun_id, option='lun_id'):
                          details={'options': [option]})
 
 
+def check_chap_input(user, secret, mutual_user, mutual_secret):
+    """SanInvalid, before any change, unless CHAP has a user and a secret, and mutual CHAP both or neither: the
+    first check of every backend's ``set_chap``."""
+    if not user or not secret:
+        raise SanInvalid('CHAP needs a user and a secret')
+    if bool(mutual_user) != bool(mutual_secret):
+        raise SanInvalid('mutual CHAP needs both a mutual user and a mutual secret')
+
+
 def checked(option, check, *args):
     """``check(*args)``, with a SanInvalid it raises naming ``option`` (in ``msg`` and ``options``)."""
     try:

@@ -83,7 +83,7 @@ from ansible_collections.san.iscsi.plugins.module_utils._iscsi_names import Inva
 from ansible_collections.san.iscsi.plugins.module_utils._lvm import Lvm, dm_lv_name, parse_report, valid_vg_name
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
     INITIATOR_NOT_FOUND, SanBackend, SanConflict, SanConnectionError, SanError, SanInvalid, SanNotFound,
-    mapped_removal_conflict, naa_lio, normalize_initiator)
+    check_chap_input, mapped_removal_conflict, naa_lio, normalize_initiator)
 
 RTSLIB_IMPORT_ERROR = None
 try:
@@ -1245,6 +1245,7 @@ class LioBackend(SanBackend):
         self._acl_for_chap(self._existing_tpg(), initiator)
 
     def set_chap(self, initiator, user, secret, mutual_user=None, mutual_secret=None):
+        check_chap_input(user, secret, mutual_user, mutual_secret)
         with self._changing_config():
             tpg = self._existing_tpg()
             acl = self._acl_for_chap(tpg, initiator)

@@ -18,7 +18,7 @@ import time
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 
 from ansible_collections.san.iscsi.plugins.module_utils._san_backend import (
-    SanBackend, SanConflict, SanError, SanInvalid, SanNotFound, igroup_mapped_conflict)
+    SanBackend, SanConflict, SanError, SanInvalid, SanNotFound, check_chap_input, igroup_mapped_conflict)
 
 # Waits before each retry of a busy answer: at most 3 retries and 3.5 s of waiting per request.
 RETRY_DELAYS = (0.5, 1.0, 2.0)
@@ -203,14 +203,6 @@ def mask_secrets(value, secrets):
         for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):
             value = value.replace(secret, SECRET_MASK)
     return value
-
-
-def check_chap_input(user, secret, mutual_user, mutual_secret):
-    """SanInvalid, before any request, unless CHAP has a user and a secret, and mutual CHAP both or neither."""
-    if not user or not secret:
-        raise SanInvalid('CHAP needs a user and a secret')
-    if bool(mutual_user) != bool(mutual_secret):
-        raise SanInvalid('mutual CHAP needs both a mutual user and a mutual secret')
 
 
 class OntapBackendBase(SanBackend):

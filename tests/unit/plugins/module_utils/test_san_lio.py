@@ -787,6 +787,14 @@ def test_delete_chap_lets_the_initiator_in_without_it(backend, lio):
         backend.delete_chap(HOST1)
 
 
+@pytest.mark.parametrize('args', [('', 'host1-secret-0001'), ('u1', ''), ('u1', 'host1-secret-0001', 'tgt', None)])
+def test_set_chap_with_incomplete_input_changes_nothing(backend, lio, args):
+    backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
+    with pytest.raises(SanInvalid, match='needs'):
+        backend.set_chap(HOST1, *args)
+    assert lio.targets[IQN].tpg_map[1].acl_map[HOST1].chap_userid == ''
+
+
 def test_chap_needs_the_initiator_in_an_igroup(backend):
     backend.create_igroup('host1', 'iscsi', 'linux', [HOST1])
     with pytest.raises(SanNotFound, match='in no igroup') as failed:
