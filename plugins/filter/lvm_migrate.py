@@ -182,6 +182,17 @@ def lvm_migrate_sessions(paths):
     return _portals_grouped([dict(path, iface=path.get('iface') or 'default') for path in paths], ('target', 'iface'))
 
 
+def lvm_migrate_logins_waited(logins):
+    """Whether the destination's logins (LOGINS: the registered result of the san.iscsi.session loop over
+    lvm_migrate_targets) already waited for every LUN: true when each call logged in to every portal it was given.
+    A new session is scanned and waited for, all its LUNs and their multipath maps, by the session module itself; a
+    session that existed before was not, and needs a rescan (san.iscsi.lun_device)."""
+    results = logins.get('results') or []
+    return bool(results) and all(
+        not result.get('skipped') and len(result.get('logged_in') or []) == len(result['item']['portals'])
+        for result in results)
+
+
 def lvm_migrate_idle_sessions(iscsi_info, targets):
     """Sessions of TARGETS (IQNs, case-insensitive) that carry no disk: [{target, iface, portals}], one entry per
     (target, iface) so that one session call logs out of all its portals. A session is known by its id, so a
@@ -203,4 +214,5 @@ class FilterModule(object):
             'lvm_migrate_lun_moves': lvm_migrate_lun_moves,
             'lvm_migrate_sessions': lvm_migrate_sessions,
             'lvm_migrate_idle_sessions': lvm_migrate_idle_sessions,
+            'lvm_migrate_logins_waited': lvm_migrate_logins_waited,
         }

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.san.iscsi.plugins.filter.lvm_migrate import (
-    FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_lun_moves, lvm_migrate_paths,
-    lvm_migrate_plan, lvm_migrate_sessions, lvm_migrate_targets)
+    FilterModule, lvm_migrate_fstab_entries, lvm_migrate_idle_sessions, lvm_migrate_logins_waited,
+    lvm_migrate_lun_moves, lvm_migrate_paths, lvm_migrate_plan, lvm_migrate_sessions, lvm_migrate_targets)
 
 H1 = 'iqn.2026-12.lab:host1'
 H2 = 'iqn.2026-12.lab:host2'
@@ -153,7 +153,31 @@ def test_idle_sessions_are_known_by_session_id_and_grouped_per_iface():
         {'target': 'iqn.t1', 'iface': 'iface1', 'portals': ['10.10.2.1:3260']}]
 
 
+def login(portals, logged_in):
+    """One item of the registered session loop, as Ansible records it."""
+    return {'item': {'target': 'iqn.t1', 'portals': portals}, 'logged_in': logged_in, 'changed': bool(logged_in)}
+
+
+def test_logins_waited_when_every_session_is_new():
+    both = ['10.10.1.1:3260,1', '10.10.2.1:3260,1']
+    assert lvm_migrate_logins_waited({'results': [login(both, ['10.10.1.1:3260', '10.10.2.1:3260'])]}) is True
+    assert lvm_migrate_logins_waited({'results': [login(both, ['10.10.1.1:3260', '10.10.2.1:3260']),
+                                                  login(['10.10.3.1:3260'], ['10.10.3.1:3260'])]}) is True
+
+
+def test_logins_not_waited_when_a_session_existed_before_or_nothing_ran():
+    both = ['10.10.1.1:3260,1', '10.10.2.1:3260,1']
+    # one portal's session was there already (another LUN of the target): its LUNs need a rescan
+    assert lvm_migrate_logins_waited({'results': [login(both, ['10.10.2.1:3260'])]}) is False
+    assert lvm_migrate_logins_waited({'results': [login(both, ['10.10.1.1:3260', '10.10.2.1:3260']),
+                                                  login(['10.10.3.1:3260'], [])]}) is False
+    assert lvm_migrate_logins_waited({'results': [dict(login(both, []), skipped=True)]}) is False
+    assert lvm_migrate_logins_waited({'results': []}) is False
+    assert lvm_migrate_logins_waited({}) is False
+
+
 def test_the_filters_are_registered():
     assert sorted(FilterModule().filters()) == ['lvm_migrate_fstab_entries', 'lvm_migrate_idle_sessions',
-                                                'lvm_migrate_lun_moves', 'lvm_migrate_paths', 'lvm_migrate_plan',
-                                                'lvm_migrate_sessions', 'lvm_migrate_targets']
+                                                'lvm_migrate_logins_waited', 'lvm_migrate_lun_moves',
+                                                'lvm_migrate_paths', 'lvm_migrate_plan', 'lvm_migrate_sessions',
+                                                'lvm_migrate_targets']
