@@ -18,11 +18,14 @@ same ansible-playbook, under each strategy the lab knows (stock ssh, then Mitoge
 (task results on the lab hosts, one per loop item). The hand-written playbook checks nothing, carries no fstab entry, flushes no multipath map and has no
 rollback, as the seed's procedure; migrate.yml does all of that. Prints a table (with the CPU time each run
 cost the controller and each guest's QEMU process: under TCG the guests' CPU, on the machine's cores, bounds
-the wall time); exits 1 when a run fails.
+the wall time, so each run's CPU floor is that CPU spread over every core), then each pair's ratios: wall, CPU,
+and migrate.yml's CPU floor against the seed's wall (above 1, no ordering of migrate.yml's steps could match the
+seed's steps on this machine); exits 1 when a run fails.
 """
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -308,16 +311,34 @@ def main(argv=None):
                     break
         finally:
             play(args.inventory, workdir / "cleanup.yml", env)
-    print("%-38s %10s %13s %4s %10s %16s  %s" % (
+    print_table(rows)
+    return 1 if failed else 0
+
+
+def cpu_floor(result, cores):
+    """The shortest wall time the run's CPU allows: all the CPU it cost (controller and guests) spread over every
+    core of the machine. Under TCG the guests' vCPUs run on those cores, so no ordering of the steps beats it."""
+    return (result["controller_cpu"] + sum(result["guest_cpu"].values())) / cores
+
+
+def print_table(rows, cores=None):
+    """One line per run, then each round's ratio (migrate.yml against the seed's steps, wall and CPU)."""
+    cores = cores or os.cpu_count() or 1
+    print("%-38s %10s %13s %4s %10s %16s  %-32s %s" % (
         "playbook, strategy", "wall (s)", "module calls", "rc", "same data", "controller CPU s",
-        "guests' CPU s (san host1 host2)"))
+        "guests' CPU s (san host1 host2)", "CPU floor (s, %d cores)" % cores))
     for label, result in rows:
         same = "yes" if result["same_data"] else "no"
         guests = result["guest_cpu"]
-        print("%-38s %10.1f %13d %4d %10s %16.1f  %.1f (%s)" % (
+        each_guest = " ".join("%.1f" % guests.get(name, 0.0) for name in ("san", "host1", "host2"))
+        print("%-38s %10.1f %13d %4d %10s %16.1f  %-32s %.1f" % (
             label, result["seconds"], result["calls"], result["rc"], same, result["controller_cpu"],
-            sum(guests.values()), " ".join("%.1f" % guests.get(name, 0.0) for name in ("san", "host1", "host2"))))
-    return 1 if failed else 0
+            "%.1f (%s)" % (sum(guests.values()), each_guest), cpu_floor(result, cores)))
+    pairs = [(ours, seed) for (_l1, ours), (_l2, seed) in zip(rows[0::2], rows[1::2])]
+    for number, (ours, seed) in enumerate(pairs, 1):
+        print("pair %d: migrate.yml / the seed's steps: wall %.2f, CPU %.2f; migrate.yml's CPU floor / the seed's "
+              "wall %.2f" % (number, ours["seconds"] / seed["seconds"], cpu_floor(ours, cores) / cpu_floor(seed, cores),
+                             cpu_floor(ours, cores) / seed["seconds"]))
 
 
 if __name__ == "__main__":
