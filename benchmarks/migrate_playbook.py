@@ -322,8 +322,9 @@ def cpu_floor(result, cores):
 
 
 def print_table(rows, cores=None):
-    """One line per run, then each round's ratio (migrate.yml against the seed's steps, wall and CPU)."""
-    cores = cores or os.cpu_count() or 1
+    """One line per run, then the ratios of each pair (migrate.yml and the seed's steps run right after it): wall,
+    CPU, and migrate.yml's CPU floor against the seed's wall. CORES: the cores this process may run on."""
+    cores = cores or len(os.sched_getaffinity(0))
     print("%-38s %10s %13s %4s %10s %16s  %-32s %s" % (
         "playbook, strategy", "wall (s)", "module calls", "rc", "same data", "controller CPU s",
         "guests' CPU s (san host1 host2)", "CPU floor (s, %d cores)" % cores))
